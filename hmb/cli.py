@@ -1,0 +1,262 @@
+"""The ``hmb`` command line (docs/cli.md): demo, validate, metrics, pseudonymize.
+
+Every user mistake (a bad folder, an unknown profile, a date that does not parse) ends in a clear
+message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from hmb import metrics
+from hmb.dataset import Dataset, open_dataset, write_quarantine
+from hmb.formatting import percent, wan_yuan
+from hmb.loading import InputError
+from hmb.profiles import ProfileError, available_profiles, load_profile
+
+EXIT_OK = 0
+EXIT_FATAL = 2
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"日期无法解析 '{text}': use YYYY-MM-DD, e.g. 2024-06-30"
+        ) from exc
+
+
+def _scale(text: str) -> float:
+    named = {"demo": 1.0, "city": 1.0, "province": 50.0, "full": 50.0}
+    if text in named:
+        return named[text]
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a scale: give a number (1 = demo size) or one of {', '.join(named)}"
+        ) from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError("scale must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hmb",
+        description="惠民保监测 — validate exports, compute the contract's metrics, write demo data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="write a deterministic demo data folder")
+    demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument("--profile", default="sanming-2024", choices=available_profiles())
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--scale", type=_scale, default=1.0,
+                      help="1 = demo size (1/50 of the real population); 'province' = 50")
+
+    validate = sub.add_parser("validate", help="print the validation report of a data folder")
+    validate.add_argument("folder", type=Path)
+    validate.add_argument("--profile", help="also check liability codes against this rulebook")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--quarantine-dir", type=Path,
+                          help="where quarantined rows are written (default: FOLDER/_quarantine)")
+
+    metric = sub.add_parser("metrics", help="print participation and finance metrics")
+    metric.add_argument("folder", type=Path)
+    metric.add_argument("--profile", required=True)
+    metric.add_argument("--as-of", type=_as_of,
+                        help="YYYY-MM-DD (default: latest enroll, report or settle date)")
+    metric.add_argument("--format", choices=("text", "json"), default="text")
+
+    pseudo = sub.add_parser("pseudonymize",
+                            help="replace clear ID numbers in an export by keyed pseudonyms")
+    pseudo.add_argument("source", type=Path)
+    pseudo.add_argument("target", type=Path)
+    pseudo.add_argument("--key-file", type=Path, required=True)
+    pseudo.add_argument("--create-key", action="store_true",
+                        help="create the key file if it does not exist")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "metrics":
+            return _metrics(args)
+        if args.command == "pseudonymize":
+            return _pseudonymize(args)
+    except InputError as exc:
+        _fail("数据有误，无法继续。 The data folder cannot be used:", *[p.message for p in exc.problems])
+        return EXIT_FATAL
+    except ProfileError as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    raise AssertionError(args.command)
+
+
+def _fail(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _liability_codes(profile_name: str | None) -> frozenset[str] | None:
+    return load_profile(profile_name).liability_codes if profile_name else None
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hmb.demo import write_demo  # imported late: numpy generation code is not needed elsewhere
+
+    summary = write_demo(args.out, args.profile, seed=args.seed, scale=args.scale)
+    print(json.dumps(_jsonable(summary), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        dataset = open_dataset(args.folder, _liability_codes(args.profile))
+    except InputError as exc:
+        report = {"folder": str(args.folder), "ok": False,
+                  "fatal": [p.as_dict() for p in exc.problems],
+                  "tables": {}, "errors": [], "warnings": [], "quarantine_dir": None}
+        if args.format == "json":
+            print(json.dumps(report, ensure_ascii=False, indent=2))
+        _fail("数据有误，无法继续。 The data folder cannot be used:", *[p.message for p in exc.problems])
+        return EXIT_FATAL
+    quarantine_dir = args.quarantine_dir or args.folder / "_quarantine"
+    written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
+    report = {
+        "folder": str(args.folder),
+        "ok": True,
+        "fatal": [],
+        "tables": dataset.report["tables"],
+        "errors": dataset.report["errors"],
+        "warnings": dataset.report["warnings"],
+        "quarantine_dir": str(quarantine_dir) if written else None,
+    }
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(_validation_text(report))
+    return EXIT_OK
+
+
+def _quarantined(dataset: Dataset) -> bool:
+    return any(t["rows_quarantined"] for t in dataset.report["tables"].values())
+
+
+def _validation_text(report: dict[str, Any]) -> str:
+    lines = [f"校验报告 Validation report: {report['folder']}", ""]
+    lines.append(f"{'表 table':<20}{'读入 read':>12}{'接受 accepted':>16}{'隔离 quarantined':>18}"
+                 f"{'警告 warned':>14}")
+    for name, info in report["tables"].items():
+        lines.append(f"{name:<20}{info['rows_read']:>12,}{info['rows_accepted']:>16,}"
+                     f"{info['rows_quarantined']:>18,}{info['rows_with_warnings']:>14,}")
+    for title, items in (("隔离规则 Errors (rows quarantined)", report["errors"]),
+                         ("警告 Warnings (rows kept)", report["warnings"])):
+        lines += ["", title + ("" if items else ": none 无")]
+        for item in items:
+            column = f" [{item['column']}]" if item["column"] else ""
+            lines.append(f"  {item['table']}.{item['rule']}{column}: {item['rows']:,} rows,"
+                         f" e.g. {item['file']}")
+    if report["quarantine_dir"]:
+        lines += ["", f"隔离数据已写入 Quarantined rows written to {report['quarantine_dir']}"]
+    return "\n".join(lines)
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    dataset = open_dataset(args.folder, profile.liability_codes)
+    as_of = args.as_of or dataset.default_as_of
+    if as_of is None:
+        _fail(f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
+              " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD.")
+        return EXIT_FATAL
+    with dataset.connect() as con:
+        participation = metrics.participation(con, as_of)
+        finance = metrics.finance_rows(con, profile, as_of)
+    result = {
+        "profile": profile.name,
+        "as_of": as_of.isoformat(),
+        "participation": metrics.participation_json(participation),
+        "finance": [row.as_json() for row in finance],
+    }
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_metrics_text(profile.jurisdiction.name_zh, result))
+    return EXIT_OK
+
+
+def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
+    lines = [f"{jurisdiction}（{result['profile']}） 统计截至 as of {result['as_of']}", "",
+             "参保率 Participation"]
+    lines.append(f"{'年度':<8}{'区县':<10}{'参保人数':>14}{'基本医保缴交人数':>18}{'参保率':>10}")
+    for row in result["participation"]:
+        county = row["county_code"] or "全域 all"
+        lines.append(f"{row['policy_year']:<8}{county:<10}{row['enrolled']:>14,}"
+                     f"{row['insured_base']:>18,}{percent(row['rate']):>10}")
+    lines += ["", "经营情况 Finance"]
+    lines.append(f"{'年度':<8}{'机构':<10}{'已赚保费':>16}{'赔付':>16}{'费用':>14}{'赔付率':>10}"
+                 f"{'综合成本率':>12}{'利润':>16}{'超额结余':>14}{'资金池余额':>14}")
+    for row in result["finance"]:
+        insurer = row["insurer_id"] or "合计 all"
+        lines.append(
+            f"{row['policy_year']:<8}{insurer:<10}{wan_yuan(row['earned_premium']):>16}"
+            f"{wan_yuan(row['claims_paid']):>16}{wan_yuan(row['expenses']):>14}"
+            f"{percent(row['loss_ratio']):>10}{percent(row['combined_ratio']):>12}"
+            f"{wan_yuan(row['profit']):>16}{wan_yuan(row['excess_surplus']):>14}"
+            f"{wan_yuan(row['pool_close']):>14}"
+        )
+    return "\n".join(lines)
+
+
+def _pseudonymize(args: argparse.Namespace) -> int:
+    from hmb.pseudonymize import KeyFileError, create_key, pseudonymize_folder, read_key
+
+    if not args.source.is_dir():
+        _fail(f"找不到源文件夹 {args.source}。 Source folder {args.source} does not exist.")
+        return EXIT_FATAL
+    try:
+        if args.create_key and not args.key_file.exists():
+            create_key(args.key_file)
+            print(f"已生成密钥 New key written to {args.key_file}: keep it secret and reuse it.",
+                  file=sys.stderr)
+        key = read_key(args.key_file)
+        report = pseudonymize_folder(args.source, args.target, key)
+    except (KeyFileError, FileExistsError) as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    print(json.dumps({"files": report.files, "rows": report.rows,
+                      "ids_replaced": report.ids_replaced,
+                      "dropped_columns": report.dropped_columns}, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _jsonable(value: Any) -> Any:
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path | date):
+        return str(value)
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""A validated data folder, kept in a DuckDB file keyed by a fingerprint of its inputs.
+
+``open_dataset(folder)`` finds the tables, validates them (hmb.validation) and stores the accepted
+rows, the quarantine and the report in ``<cache>/<fingerprint>.duckdb``. Opening the same unchanged
+folder again reuses that file instead of rescanning the exports; touching, adding or replacing any
+input file changes the fingerprint. Metric queries run against the accepted tables in that file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hmb import validation
+from hmb.loading import TableSource, discover, fingerprint
+from hmb.paths import PROJECT_ROOT
+from hmb.schema import TABLES
+
+CACHE_DIR = Path(os.environ.get("HMB_CACHE_DIR", PROJECT_ROOT / "data" / "cache"))
+
+# The store depends on the code that builds it: a change to validation invalidates old stores.
+_CODE_VERSION = hashlib.sha256(
+    b"".join(
+        (Path(__file__).parent / name).read_bytes()
+        for name in ("dataset.py", "loading.py", "validation.py", "schema.py")
+    )
+).hexdigest()[:12]
+
+_build_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated folder: where it came from, its store, and its validation report."""
+
+    folder: Path
+    fingerprint: str
+    store: Path
+    report: dict[str, Any]
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the store; use one cursor per thread or query."""
+        return duckdb.connect(str(self.store), read_only=True)
+
+    @property
+    def default_as_of(self) -> date | None:
+        value = self.report.get("latest_date")
+        return date.fromisoformat(value) if value else None
+
+
+def open_dataset(
+    folder: Path,
+    liability_codes: frozenset[str] | None = None,
+    cache_dir: Path | None = None,
+) -> Dataset:
+    """Validate ``folder`` (or reuse its store) and return the Dataset. Raises InputError."""
+    folder = Path(folder)
+    sources = discover(folder)
+    codes = ",".join(sorted(liability_codes)) if liability_codes is not None else "-"
+    key = fingerprint(sources, _CODE_VERSION, codes)
+    cache = Path(cache_dir) if cache_dir is not None else CACHE_DIR
+    cache.mkdir(parents=True, exist_ok=True)
+    store = cache / f"{key}.duckdb"
+    with _build_lock:
+        if not store.exists():
+            _build_store(store, folder, sources, liability_codes)
+    with duckdb.connect(str(store), read_only=True) as con:
+        report = json.loads(con.execute("select report from _report").fetchall()[0][0])
+    return Dataset(folder=folder, fingerprint=key, store=store, report=report)
+
+
+def _build_store(
+    store: Path,
+    folder: Path,
+    sources: dict[str, TableSource],
+    liability_codes: frozenset[str] | None,
+) -> None:
+    # Build under a private name and rename: a concurrent reader never sees half a store.
+    partial = store.with_name(f"{store.stem}.{os.getpid()}.{threading.get_ident()}.partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    try:
+        with duckdb.connect(str(partial)) as con:
+            validation.Validator(con, sources, liability_codes).run()
+            report = validation.summarise(con, sources)
+            report["folder"] = str(folder)
+            report["latest_date"] = _latest_date(con)
+            con.execute("create table _report as select $report as report",
+                        {"report": json.dumps(report, ensure_ascii=False)})
+            for name in ("raw", "typed"):
+                for table in TABLES:
+                    con.execute(f"drop view if exists {name}_{table.name}")
+            con.execute("checkpoint")
+        os.replace(partial, store)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            partial.with_name(partial.name + ".wal").unlink()
+
+
+def _latest_date(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The contract's default as-of date: the latest enroll, report or settle date accepted."""
+    value = con.execute(
+        "select greatest("
+        "(select max(enroll_date) from enrollment),"
+        "(select max(report_date) from claims),"
+        "(select max(settle_date) from claims))"
+    ).fetchall()[0][0]
+    return value.isoformat() if value else None
+
+
+def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
+    """Write each table's quarantined rows, with every original column, as parquet and CSV.
+
+    The rows are re-read from the original files (by file and row number), so the values are
+    exactly what the export held, even those that could not be cast.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with dataset.connect() as con:
+        for table in TABLES:
+            name = table.name
+            info = dataset.report["tables"].get(name)
+            if not info or not info["rows_quarantined"]:
+                continue
+            files = "[" + ", ".join(validation.sql_string(f) for f in info["files"]) + "]"
+            hive = "true" if any("=" in Path(f).parent.name for f in info["files"]) else "false"
+            query = (
+                f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
+                f"from read_parquet({files}, hive_partitioning = {hive}, union_by_name = true,"
+                f" filename = true, file_row_number = true) r\n"
+                f"join quarantine_{name} q on q._file = r.filename and q._row = r.file_row_number\n"
+                f"order by q._file, q._row"
+            )
+            parquet = out_dir / f"{name}.parquet"
+            csv = out_dir / f"{name}.csv"
+            con.execute(f"copy ({query}) to {validation.sql_string(str(parquet))} (format parquet)")
+            con.execute(f"copy ({query}) to {validation.sql_string(str(csv))} (header, delimiter ',')")
+            written += [parquet, csv]
+    return written

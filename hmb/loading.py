@@ -1,0 +1,186 @@
+"""Finding the contract's tables in a data folder and refusing what cannot be read.
+
+A data folder holds one ``NAME.parquet`` file or one ``NAME/`` folder of parquet files (possibly
+hive-partitioned) per table (docs/contract.md §1). This module only looks at file names and parquet
+footers; it never reads a table's rows into Python. Anything that stops the product from reading a
+table at all is an :class:`InputError`, whose message tells the user which file, which column, what
+was expected and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hmb.schema import TABLES, Table
+
+HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A fatal problem with the input: the product cannot go on until the user fixes it."""
+
+    code: str
+    message: str
+    table: str | None = None
+    file: str | None = None
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "table": self.table,
+            "file": self.file,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+class InputError(Exception):
+    """One or more fatal problems with a data folder. ``str()`` is the message for the user."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.message for p in problems))
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one table's files are, and what their footers say."""
+
+    table: Table
+    files: tuple[Path, ...]
+    hive_keys: tuple[str, ...]
+    columns: frozenset[str]  # union over files, including hive partition keys
+
+    @property
+    def parquet_list(self) -> list[str]:
+        return [str(f) for f in self.files]
+
+
+def _table_files(folder: Path, name: str) -> list[Path]:
+    files: list[Path] = []
+    single = folder / f"{name}.parquet"
+    if single.is_file():
+        files.append(single)
+    nested = folder / name
+    if nested.is_dir():
+        files.extend(sorted(p for p in nested.rglob("*.parquet") if p.is_file()))
+    return files
+
+
+def _hive_keys(table_dir: Path, files: list[Path]) -> tuple[str, ...]:
+    keys: list[str] = []
+    for file in files:
+        if not file.is_relative_to(table_dir):
+            continue
+        for part in file.relative_to(table_dir).parts[:-1]:
+            match = HIVE_SEGMENT.match(part)
+            if match and match.group(1) not in keys:
+                keys.append(match.group(1))
+    return tuple(keys)
+
+
+def _read_schema(file: Path, table: str) -> pa.Schema | Problem:
+    try:
+        return pq.read_schema(file)
+    except (OSError, pa.ArrowException) as exc:
+        return Problem(
+            "unreadable_file",
+            f"无法读取文件 {file}：不是有效的 parquet 文件（{exc}）。"
+            f" Cannot read {file}: not a valid parquet file. Re-export the '{table}' table as parquet"
+            " or remove the damaged file from the folder.",
+            table=table,
+            file=str(file),
+        )
+
+
+def discover(folder: Path) -> dict[str, TableSource]:
+    """Find every table of the contract in ``folder``; raise InputError for what is fatal."""
+    if not folder.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    "not_found",
+                    f"找不到数据文件夹 {folder}。 Data folder {folder} does not exist or is not a"
+                    " folder. Give the path of the folder that holds enrollment, claims,"
+                    " basic_insured, insurers and expenses.",
+                    file=str(folder),
+                )
+            ]
+        )
+    if not any(folder.rglob("*.parquet")):
+        raise InputError(
+            [
+                Problem(
+                    "empty_folder",
+                    f"数据文件夹 {folder} 中没有任何 parquet 文件。 The folder {folder} holds no"
+                    " parquet files. Copy the exports (enrollment, claims, basic_insured, insurers,"
+                    " expenses) into it, one NAME.parquet file or NAME/ folder per table.",
+                    file=str(folder),
+                )
+            ]
+        )
+    problems: list[Problem] = []
+    sources: dict[str, TableSource] = {}
+    for table in TABLES:
+        files = _table_files(folder, table.name)
+        if not files:
+            if not table.optional:
+                problems.append(
+                    Problem(
+                        "missing_table",
+                        f"缺少数据表 {table.name}（{table.title_zh}）：在 {folder} 中既没有"
+                        f" {table.name}.parquet 也没有 {table.name}/ 文件夹。 Table '{table.name}'"
+                        f" is missing from {folder}: add {table.name}.parquet or a folder"
+                        f" {table.name}/ of parquet files (see docs/contract.md).",
+                        table=table.name,
+                        file=str(folder / f"{table.name}.parquet"),
+                    )
+                )
+            continue
+        hive_keys = _hive_keys(folder / table.name, files)
+        columns: set[str] = set(hive_keys)
+        for file in files:
+            schema = _read_schema(file, table.name)
+            if isinstance(schema, Problem):
+                problems.append(schema)
+                continue
+            file_columns = set(schema.names) | set(hive_keys)
+            columns |= file_columns
+            for col in table.required_columns:
+                if col.name not in file_columns:
+                    problems.append(
+                        Problem(
+                            "missing_column",
+                            f"文件 {file} 缺少必需列 {col.name}（{col.meaning_zh}）。 File {file}"
+                            f" (table '{table.name}') has no column '{col.name}' ({col.meaning_en},"
+                            f" {col.kind}). Add it to the export or rename the column that holds"
+                            " it; column names are listed in docs/contract.md.",
+                            table=table.name,
+                            file=str(file),
+                            column=col.name,
+                        )
+                    )
+        sources[table.name] = TableSource(table, tuple(files), hive_keys, frozenset(columns))
+    if problems:
+        raise InputError(problems)
+    return sources
+
+
+def fingerprint(sources: dict[str, TableSource], *extra: str) -> str:
+    """A key that changes whenever an input file is added, removed, replaced or touched."""
+    digest = hashlib.sha256()
+    for name in sorted(sources):
+        for file in sources[name].files:
+            stat = file.stat()
+            digest.update(f"{name}|{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for item in extra:
+        digest.update(f"{item}\n".encode())
+    return digest.hexdigest()[:24]

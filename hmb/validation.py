@@ -1,0 +1,462 @@
+"""Validation of a data folder against the contract (docs/contract.md §2), inside DuckDB.
+
+Every input table goes through the same three steps, all in SQL over the parquet files:
+
+1. **Column checks** (one aggregate scan): a column whose every value fails its cast, or a
+   ``member_id`` that looks like a raw resident ID number, is fatal.
+2. **Row rules**: each row gets the list of rules it breaks. Errors quarantine the row (it is kept
+   in ``quarantine_<table>`` with the rules, its file and its row number, and excluded from
+   metrics); warnings are only counted.
+3. **Accepted table**: the typed, accepted rows under the table's own name, which the metric
+   queries read.
+
+Rules are data (:data:`ROW_RULES`), so the documentation and the report are generated from the
+same list that the SQL is built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+
+from hmb.loading import InputError, Problem, TableSource
+from hmb.schema import SQL_TYPE, TABLES, TABLES_BY_NAME, Column, Table
+
+Severity = Literal["error", "warning"]
+
+RAW_ID_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """One row-level rule: its id, what it means, and the tables it applies to."""
+
+    id: str
+    severity: Severity
+    zh: str
+    en: str
+
+
+ROW_RULES: tuple[RowRule, ...] = (
+    RowRule("null_required", "error", "必填列为空", "a required column is null or blank"),
+    RowRule("unparseable_value", "error", "值无法转换为规定类型（如日期无法解析）",
+            "a value that cannot be cast to the column's type (e.g. a date that does not parse)"),
+    RowRule("invalid_value", "error", "值不在规定的取值范围内（枚举值、6 位区划代码、份额 0–1）",
+            "a value outside its enumeration, a county code that is not 6 digits, a share "
+            "outside 0–1"),
+    RowRule("negative_amount", "error", "金额或人数为负", "a negative amount or count"),
+    RowRule("duplicate_key", "error", "主键重复（所有重复行都隔离）",
+            "every copy of a duplicated key"),
+    RowRule("unknown_county", "error", "参保地代码不在当年基本医保参保人数表中",
+            "enrollment county_code absent from basic_insured for that year"),
+    RowRule("claim_without_enrollment", "error", "赔案对应的参保人当年没有有效投保记录",
+            "claim whose member has no accepted enrollment that year"),
+    RowRule("service_outside_year", "error", "就诊日期不在保险年度内",
+            "service_date outside the policy year"),
+    RowRule("report_before_service", "error", "报案日期早于就诊日期",
+            "report_date before service_date"),
+    RowRule("settle_before_report", "error", "结案日期早于报案日期",
+            "settle_date before report_date"),
+    RowRule("paid_without_settle_date", "error", "已赔付但没有结案日期",
+            "status paid without a settle_date"),
+    RowRule("unpaid_with_amount", "error", "未赔付状态但赔付金额大于 0",
+            "a non-paid claim with paid_amount > 0"),
+    RowRule("paid_exceeds_eligible", "warning", "赔付金额超过责任范围内费用",
+            "paid_amount > eligible_amount"),
+    RowRule("eligible_exceeds_cost", "warning", "责任范围内费用超过医疗总费用",
+            "eligible_amount > total_cost"),
+    RowRule("other_layers_exceed_cost", "warning", "基本医保、大病保险、医疗救助支付合计超过总费用",
+            "basic + critical + assistance payments exceed total_cost"),
+    RowRule("unknown_liability", "warning", "保险责任代码不在规则配置的责任清单中",
+            "a liability code the rulebook does not define"),
+    RowRule("shares_not_one", "warning", "当年共保份额合计不等于 1",
+            "insurer shares of a year do not sum to 1"),
+    RowRule("expense_insurer_not_in_group", "warning", "费用所属保险机构不在当年共保体中",
+            "expense row of an insurer that is not in that year's co-insurance group"),
+)
+RULES_BY_ID = {rule.id: rule for rule in ROW_RULES}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal for a constant of the schema (never for user data)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _typed_expr(col: Column, present: bool) -> str:
+    """The accepted value of a column: cast to its contract type, blanks treated as null."""
+    if not present:
+        return f"cast({col.default or 'null'} as {SQL_TYPE[col.kind]})"
+    ident = quote_ident(col.name)
+    if col.kind in ("string", "county_code"):
+        expr = f"nullif(trim(cast({ident} as varchar)), '')"
+    elif col.kind == "date":
+        # DATE columns, ISO strings, and timestamps exported where a date was meant.
+        expr = (f"coalesce(try_cast({ident} as date), "
+                f"cast(try_cast({ident} as timestamp) as date))")
+    else:
+        expr = f"try_cast({ident} as {SQL_TYPE[col.kind]})"
+    if col.default is not None:
+        expr = f"coalesce({expr}, {col.default})"
+    return expr
+
+
+def _raw_is_null(col: Column) -> str:
+    ident = quote_ident(col.name)
+    return f"({ident} is null or trim(cast({ident} as varchar)) = '')"
+
+
+class Validator:
+    """Builds the checked, accepted and quarantine tables of one data folder in ``con``."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sources: dict[str, TableSource],
+        liability_codes: frozenset[str] | None = None,
+    ) -> None:
+        self.con = con
+        self.sources = sources
+        self.liability_codes = liability_codes
+
+    # -- step 0: raw views -------------------------------------------------------------------
+    def _create_raw_view(self, source: TableSource) -> None:
+        name = source.table.name
+        self.con.execute(
+            f"create or replace view raw_{name} as select * from read_parquet("
+            f"$files, hive_partitioning = {str(bool(source.hive_keys)).lower()},"
+            " union_by_name = true, filename = true, file_row_number = true)".replace(
+                "$files", "[" + ", ".join(sql_string(f) for f in source.parquet_list) + "]"
+            )
+        )
+
+    # -- step 1: column checks ---------------------------------------------------------------
+    def _column_checks(self, source: TableSource) -> list[Problem]:
+        table = source.table
+        present = [c for c in table.columns if c.name in source.columns]
+        checks: list[str] = []
+        for col in present:
+            ident = quote_ident(col.name)
+            typed = _typed_expr(col, True)
+            checks.append(f"count(*) filter (where not {_raw_is_null(col)})")
+            checks.append(f"count(*) filter (where not {_raw_is_null(col)} and {typed} is null)")
+            checks.append(
+                f"any_value(cast({ident} as varchar)) filter "
+                f"(where not {_raw_is_null(col)} and {typed} is null)"
+            )
+        has_member = "member_id" in source.columns
+        if has_member:
+            checks.append(
+                "count(*) filter (where regexp_full_match(trim(cast(member_id as varchar)), "
+                f"{sql_string(RAW_ID_PATTERN)}))"
+            )
+            checks.append(
+                "any_value(trim(cast(member_id as varchar))) filter (where regexp_full_match("
+                f"trim(cast(member_id as varchar)), {sql_string(RAW_ID_PATTERN)}))"
+            )
+            checks.append(
+                "any_value(filename) filter (where regexp_full_match("
+                f"trim(cast(member_id as varchar)), {sql_string(RAW_ID_PATTERN)}))"
+            )
+        try:
+            row = self.con.execute(f"select {', '.join(checks)} from raw_{table.name}").fetchall()[0]
+        except duckdb.Error as exc:
+            return [
+                Problem(
+                    "unreadable_file",
+                    f"无法读取数据表 {table.name}：{exc}。 Cannot read table '{table.name}' from"
+                    f" {', '.join(source.parquet_list)}: {exc}. Check that every file of the table"
+                    " is a complete parquet export with the same column types.",
+                    table=table.name,
+                    file=source.parquet_list[0],
+                )
+            ]
+        problems: list[Problem] = []
+        for i, col in enumerate(present):
+            non_null, failed, example = row[3 * i], row[3 * i + 1], row[3 * i + 2]
+            if non_null and failed == non_null:
+                problems.append(self._uncastable(source, col, int(failed), example))
+        if has_member and row[3 * len(present)]:
+            count, example, file = row[3 * len(present):]
+            problems.append(_raw_id_problem(table, int(count), str(example), str(file)))
+        return problems
+
+    def _uncastable(self, source: TableSource, col: Column, rows: int, example: Any) -> Problem:
+        expected = {
+            "integer": "整数 an integer",
+            "amount": "金额（元）a number of yuan",
+            "date": "日期 a DATE or an ISO date string YYYY-MM-DD",
+            "boolean": "布尔值 true/false",
+            "share": "0–1 之间的小数 a fraction",
+        }.get(col.kind, col.kind)
+        files = ", ".join(source.parquet_list[:3]) + (" …" if len(source.files) > 3 else "")
+        return Problem(
+            "uncastable_column",
+            f"数据表 {source.table.name} 的列 {col.name} 无法转换为{expected}：全部 {rows} 个非空值都不"
+            f"符合，例如 {example!r}。 Column '{col.name}' of table '{source.table.name}' ({files})"
+            f" cannot be read as {expected}: none of its {rows} values casts, e.g. {example!r}."
+            " Fix the column's type or format in the export (see docs/contract.md).",
+            table=source.table.name,
+            file=source.parquet_list[0],
+            column=col.name,
+        )
+
+    # -- step 2: row rules -------------------------------------------------------------------
+    def _rule_checks(self, table: Table, present: set[str]) -> tuple[list[str], list[str]]:
+        """SQL expressions yielding a struct {rule, column} when the row breaks a rule."""
+        errors: list[str] = []
+        warnings: list[str] = []
+
+        def hit(target: list[str], rule: str, condition: str, column: str | None = None) -> None:
+            col = sql_string(column) if column else "null"
+            target.append(
+                f"case when {condition} then {{'rule': {sql_string(rule)}, 'column': {col}}} end"
+            )
+
+        for col in table.columns:
+            if col.name not in present:
+                continue  # a missing required column is fatal (loading.discover)
+            if col.required:
+                hit(errors, "null_required", quote_ident(f"_null:{col.name}"), col.name)
+            if col.kind not in ("string", "county_code"):
+                hit(errors, "unparseable_value", quote_ident(f"_bad:{col.name}"), col.name)
+        for col in table.columns:
+            ident = f"t.{quote_ident(col.name)}"
+            if col.allowed:
+                allowed = ", ".join(sql_string(v) for v in col.allowed)
+                hit(errors, "invalid_value", f"{ident} is not null and {ident} not in ({allowed})",
+                    col.name)
+            if col.kind == "county_code":
+                hit(errors, "invalid_value",
+                    f"{ident} is not null and not regexp_full_match({ident}, '[0-9]{{6}}')",
+                    col.name)
+            if col.kind == "share":
+                hit(errors, "invalid_value", f"{ident} < 0 or {ident} > 1", col.name)
+            if col.kind == "amount" or col.name in ("insured_count", "eligible_count"):
+                hit(errors, "negative_amount", f"{ident} < 0", col.name)
+        if table.key:
+            keys = ", ".join(f"t.{quote_ident(k)}" for k in table.key)
+            not_null = " and ".join(f"t.{quote_ident(k)} is not null" for k in table.key)
+            hit(errors, "duplicate_key",
+                f"{not_null} and count(*) over (partition by {keys}) > 1", ", ".join(table.key))
+        extra = TABLE_RULES.get(table.name)
+        if extra:
+            extra(self, hit, errors, warnings)
+        return errors, warnings
+
+    def _check_table(self, source: TableSource) -> None:
+        table = source.table
+        present = set(source.columns)
+        typed: list[str] = []
+        for col in table.columns:
+            expr = _typed_expr(col, col.name in present)
+            typed.append(f"{expr} as {quote_ident(col.name)}")
+            if col.name in present:
+                # Flags computed from the raw value, before the cast hides what was there.
+                raw_null = _raw_is_null(col)
+                typed.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
+                typed.append(
+                    f"(not {raw_null} and {expr} is null) as {quote_ident('_bad:' + col.name)}"
+                )
+        self.con.execute(
+            f"create or replace temp view typed_{table.name} as\n"
+            f"select {', '.join(typed)},\n  filename as _file, file_row_number as _row\n"
+            f"from raw_{table.name}"
+        )
+        errors, warnings = self._rule_checks(table, present)
+        self.con.execute(self._checked_sql(table, errors, warnings))
+        columns = ", ".join(quote_ident(c.name) for c in table.columns)
+        self.con.execute(
+            f"create or replace table {table.name} as select {columns} "
+            f"from checked_{table.name} where len(_errors) = 0"
+        )
+        self.con.execute(
+            f"create or replace table quarantine_{table.name} as select {columns}, _file, _row, "
+            "array_to_string(list_sort(list_distinct(list_transform(_errors, lambda e: e.rule))), ',')"
+            " as _rules, _errors "
+            f"from checked_{table.name} where len(_errors) > 0"
+        )
+
+    def _checked_sql(self, table: Table, errors: list[str], warnings: list[str]) -> str:
+        typed_cols = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
+
+        def as_list(items: list[str]) -> str:
+            if not items:
+                return "[]::struct(rule varchar, \"column\" varchar)[]"
+            return "list_filter([" + ",\n    ".join(items) + "], lambda x: x is not null)"
+
+        return (
+            f"create or replace table checked_{table.name} as\n"
+            f"select {typed_cols}, t._file, t._row,\n"
+            f"  {as_list(errors)} as _errors,\n"
+            f"  {as_list(warnings)} as _warnings\n"
+            f"from typed_{table.name} t"
+        )
+
+    # -- table-specific rules (contract §2) ---------------------------------------------------
+    def _enrollment_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
+        hit(errors, "unknown_county",
+            "t.county_code is not null and t.policy_year is not null and not exists ("
+            "select 1 from basic_insured b where b.policy_year = t.policy_year "
+            "and b.county_code = t.county_code)", "county_code")
+
+    def _claims_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
+        hit(errors, "claim_without_enrollment",
+            "t.member_id is not null and t.policy_year is not null and not exists ("
+            "select 1 from enrollment e where e.policy_year = t.policy_year "
+            "and e.member_id = t.member_id)", "member_id")
+        hit(errors, "service_outside_year",
+            "year(t.service_date) <> t.policy_year", "service_date")
+        hit(errors, "report_before_service", "t.report_date < t.service_date", "report_date")
+        hit(errors, "settle_before_report", "t.settle_date < t.report_date", "settle_date")
+        hit(errors, "paid_without_settle_date",
+            "t.status = 'paid' and t.settle_date is null", "settle_date")
+        hit(errors, "unpaid_with_amount",
+            "t.status in ('denied', 'pending') and t.paid_amount > 0", "paid_amount")
+        hit(warnings, "paid_exceeds_eligible", "t.paid_amount > t.eligible_amount", "paid_amount")
+        hit(warnings, "eligible_exceeds_cost", "t.eligible_amount > t.total_cost",
+            "eligible_amount")
+        hit(warnings, "other_layers_exceed_cost",
+            "t.basic_paid + t.critical_paid + t.assistance_paid > t.total_cost", "total_cost")
+        if self.liability_codes is not None:
+            codes = ", ".join(sql_string(c) for c in sorted(self.liability_codes)) or "''"
+            hit(warnings, "unknown_liability",
+                f"t.liability is not null and t.liability not in ({codes})", "liability")
+
+    def _insurers_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
+        hit(warnings, "shares_not_one",
+            "t.policy_year is not null and abs(sum(t.share) over (partition by t.policy_year) - 1)"
+            " > 1e-6", "share")
+
+    def _expenses_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
+        hit(warnings, "expense_insurer_not_in_group",
+            "t.insurer_id is not null and not exists (select 1 from insurers i "
+            "where i.policy_year = t.policy_year and i.insurer_id = t.insurer_id)", "insurer_id")
+
+    # -- the whole folder -------------------------------------------------------------------
+    def run(self) -> None:
+        """Create raw views, run column checks (raising InputError), then build every table."""
+        problems: list[Problem] = []
+        for source in self.sources.values():
+            self._create_raw_view(source)
+            problems.extend(self._column_checks(source))
+        if problems:
+            raise InputError(problems)
+        for table in VALIDATION_ORDER:
+            if table.name in self.sources:
+                self._check_table(self.sources[table.name])
+            else:
+                self._create_empty(table)
+
+    def _create_empty(self, table: Table) -> None:
+        columns = ", ".join(
+            f"{quote_ident(c.name)} {SQL_TYPE[c.kind]}" for c in table.columns
+        )
+        self.con.execute(f"create or replace table {table.name} ({columns})")
+        self.con.execute(
+            f"create or replace table quarantine_{table.name} ({columns}, _file varchar, "
+            "_row bigint, _rules varchar, _errors struct(rule varchar, \"column\" varchar)[])"
+        )
+        self.con.execute(
+            f"create or replace table checked_{table.name} ({columns}, _file varchar, "
+            "_row bigint, _errors struct(rule varchar, \"column\" varchar)[], "
+            "_warnings struct(rule varchar, \"column\" varchar)[])"
+        )
+
+
+# Enrollment needs accepted basic_insured, claims accepted enrollment, expenses accepted insurers.
+VALIDATION_ORDER = tuple(
+    TABLES_BY_NAME[name]
+    for name in ("basic_insured", "subsidy_eligible", "insurers", "expenses", "enrollment", "claims")
+)
+
+TABLE_RULES = {
+    "enrollment": Validator._enrollment_rules,
+    "claims": Validator._claims_rules,
+    "insurers": Validator._insurers_rules,
+    "expenses": Validator._expenses_rules,
+}
+
+
+def _raw_id_problem(table: Table, count: int, example: str, file: str) -> Problem:
+    masked = example[:6] + "*" * 8 + example[-4:]
+    return Problem(
+        "raw_id_number",
+        f"数据表 {table.name} 的 member_id 列中有 {count} 行是明文身份证号（如 {masked}），"
+        "明文身份证号不得进入本系统。请先用 `hmb pseudonymize` 以密钥将其转换为假名标识后再导入。"
+        f" Column 'member_id' of table '{table.name}' ({file}) holds {count} raw resident ID"
+        f" numbers (e.g. {masked}). Raw identity numbers never enter the product: pseudonymise the"
+        " export first with `hmb pseudonymize IN OUT --key-file KEY` and load OUT.",
+        table=table.name,
+        file=file,
+        column="member_id",
+    )
+
+
+def summarise(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource]) -> dict[str, Any]:
+    """The validation report: counts per table, and per rule the rows caught and an example."""
+    tables: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for table in TABLES:
+        if table.name not in sources:
+            continue
+        read, quarantined, warned = con.execute(
+            f"select count(*), count(*) filter (where len(_errors) > 0), "
+            f"count(*) filter (where len(_warnings) > 0) from checked_{table.name}"
+        ).fetchall()[0]
+        tables[table.name] = {
+            "rows_read": int(read),
+            "rows_accepted": int(read - quarantined),
+            "rows_quarantined": int(quarantined),
+            "rows_with_warnings": int(warned),
+            "files": sources[table.name].parquet_list,
+        }
+        for kind, target in (("_errors", errors), ("_warnings", warnings)):
+            target.extend(_rule_counts(con, table, kind))
+    return {"tables": tables, "errors": errors, "warnings": warnings}
+
+
+def _rule_counts(con: duckdb.DuckDBPyConnection, table: Table, kind: str) -> list[dict[str, Any]]:
+    key_cols = [c.name for c in table.columns]
+    example_cols = ", ".join(
+        f"{sql_string(c)}: cast({quote_ident(c)} as varchar)" for c in key_cols
+    )
+    rows = con.execute(
+        f"with hits as (\n"
+        f"  select unnest({kind}) as hit, _file, _row, {{{example_cols}}} as example\n"
+        f"  from checked_{table.name} where len({kind}) > 0\n"
+        f")\n"
+        f"select hit.rule, hit.column, count(*) as n,\n"
+        f"  arg_min(example, (_file, _row)) as example,\n"
+        f"  arg_min(_file, (_file, _row)) as file, min(_row) filter (where true) as first_row\n"
+        f"from hits group by all order by hit.rule, hit.column"
+    ).fetchall()
+    result = []
+    for rule, column, count, example, file, _ in rows:
+        masked = dict(example)
+        if masked.get("member_id"):
+            masked["member_id"] = mask_member_id(str(masked["member_id"]))
+        result.append(
+            {
+                "table": table.name,
+                "rule": rule,
+                "column": column,
+                "rows": int(count),
+                "file": file,
+                "example": masked,
+            }
+        )
+    return result
+
+
+def mask_member_id(value: str) -> str:
+    """Show enough of a pseudonymous ID to find the row, not enough to copy it around."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
