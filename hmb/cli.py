@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _scale(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hmb",
-        description="惠民保监测 — validate exports, compute the contract's metrics, write demo data.",
+        description="惠民保监测: validate exports, compute metrics, write demo data.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -59,30 +60,40 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--profile", default="sanming-2024", choices=available_profiles())
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--scale", type=_scale, default=1.0,
-                      help="1 = demo size (1/50 of the real population); 'province' = 50")
+    demo.add_argument(
+        "--scale",
+        type=_scale,
+        default=1.0,
+        help="1 = demo size (1/50 of the real population); 'province' = 50",
+    )
 
     validate = sub.add_parser("validate", help="print the validation report of a data folder")
     validate.add_argument("folder", type=Path)
     validate.add_argument("--profile", help="also check liability codes against this rulebook")
     validate.add_argument("--format", choices=("text", "json"), default="text")
-    validate.add_argument("--quarantine-dir", type=Path,
-                          help="where quarantined rows are written (default: FOLDER/_quarantine)")
+    validate.add_argument(
+        "--quarantine-dir",
+        type=Path,
+        help="where quarantined rows are written (default: FOLDER/_quarantine)",
+    )
 
     metric = sub.add_parser("metrics", help="print participation and finance metrics")
     metric.add_argument("folder", type=Path)
     metric.add_argument("--profile", required=True)
-    metric.add_argument("--as-of", type=_as_of,
-                        help="YYYY-MM-DD (default: latest enroll, report or settle date)")
+    metric.add_argument(
+        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    )
     metric.add_argument("--format", choices=("text", "json"), default="text")
 
-    pseudo = sub.add_parser("pseudonymize",
-                            help="replace clear ID numbers in an export by keyed pseudonyms")
+    pseudo = sub.add_parser(
+        "pseudonymize", help="replace clear ID numbers in an export by keyed pseudonyms"
+    )
     pseudo.add_argument("source", type=Path)
     pseudo.add_argument("target", type=Path)
     pseudo.add_argument("--key-file", type=Path, required=True)
-    pseudo.add_argument("--create-key", action="store_true",
-                        help="create the key file if it does not exist")
+    pseudo.add_argument(
+        "--create-key", action="store_true", help="create the key file if it does not exist"
+    )
     return parser
 
 
@@ -98,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "pseudonymize":
             return _pseudonymize(args)
     except InputError as exc:
-        _fail("数据有误，无法继续。 The data folder cannot be used:", *[p.message for p in exc.problems])
+        _fail(
+            "数据有误，无法继续。 The data folder cannot be used:",
+            *[p.message for p in exc.problems],
+        )
         return EXIT_FATAL
     except ProfileError as exc:
         _fail(str(exc))
@@ -116,7 +130,7 @@ def _liability_codes(profile_name: str | None) -> frozenset[str] | None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hmb.demo import write_demo  # imported late: numpy generation code is not needed elsewhere
+    from hmb.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
 
     summary = write_demo(args.out, args.profile, seed=args.seed, scale=args.scale)
     print(json.dumps(_jsonable(summary), ensure_ascii=False, indent=2))
@@ -127,12 +141,21 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         dataset = open_dataset(args.folder, _liability_codes(args.profile))
     except InputError as exc:
-        report = {"folder": str(args.folder), "ok": False,
-                  "fatal": [p.as_dict() for p in exc.problems],
-                  "tables": {}, "errors": [], "warnings": [], "quarantine_dir": None}
+        report = {
+            "folder": str(args.folder),
+            "ok": False,
+            "fatal": [p.as_dict() for p in exc.problems],
+            "tables": {},
+            "errors": [],
+            "warnings": [],
+            "quarantine_dir": None,
+        }
         if args.format == "json":
             print(json.dumps(report, ensure_ascii=False, indent=2))
-        _fail("数据有误，无法继续。 The data folder cannot be used:", *[p.message for p in exc.problems])
+        _fail(
+            "数据有误，无法继续。 The data folder cannot be used:",
+            *[p.message for p in exc.problems],
+        )
         return EXIT_FATAL
     quarantine_dir = args.quarantine_dir or args.folder / "_quarantine"
     written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
@@ -158,18 +181,26 @@ def _quarantined(dataset: Dataset) -> bool:
 
 def _validation_text(report: dict[str, Any]) -> str:
     lines = [f"校验报告 Validation report: {report['folder']}", ""]
-    lines.append(f"{'表 table':<20}{'读入 read':>12}{'接受 accepted':>16}{'隔离 quarantined':>18}"
-                 f"{'警告 warned':>14}")
+    lines.append(
+        f"{'表 table':<20}{'读入 read':>12}{'接受 accepted':>16}{'隔离 quarantined':>18}"
+        f"{'警告 warned':>14}"
+    )
     for name, info in report["tables"].items():
-        lines.append(f"{name:<20}{info['rows_read']:>12,}{info['rows_accepted']:>16,}"
-                     f"{info['rows_quarantined']:>18,}{info['rows_with_warnings']:>14,}")
-    for title, items in (("隔离规则 Errors (rows quarantined)", report["errors"]),
-                         ("警告 Warnings (rows kept)", report["warnings"])):
+        lines.append(
+            f"{name:<20}{info['rows_read']:>12,}{info['rows_accepted']:>16,}"
+            f"{info['rows_quarantined']:>18,}{info['rows_with_warnings']:>14,}"
+        )
+    for title, items in (
+        ("隔离规则 Errors (rows quarantined)", report["errors"]),
+        ("警告 Warnings (rows kept)", report["warnings"]),
+    ):
         lines += ["", title + ("" if items else ": none 无")]
         for item in items:
             column = f" [{item['column']}]" if item["column"] else ""
-            lines.append(f"  {item['table']}.{item['rule']}{column}: {item['rows']:,} rows,"
-                         f" e.g. {item['file']}")
+            lines.append(
+                f"  {item['table']}.{item['rule']}{column}: {item['rows']:,} rows,"
+                f" e.g. {item['file']}"
+            )
     if report["quarantine_dir"]:
         lines += ["", f"隔离数据已写入 Quarantined rows written to {report['quarantine_dir']}"]
     return "\n".join(lines)
@@ -180,8 +211,10 @@ def _metrics(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.folder, profile.liability_codes)
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
-        _fail(f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
-              " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD.")
+        _fail(
+            f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
+            " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD."
+        )
         return EXIT_FATAL
     with dataset.connect() as con:
         participation = metrics.participation(con, as_of)
@@ -200,16 +233,23 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
-    lines = [f"{jurisdiction}（{result['profile']}） 统计截至 as of {result['as_of']}", "",
-             "参保率 Participation"]
+    lines = [
+        f"{jurisdiction}（{result['profile']}） 统计截至 as of {result['as_of']}",
+        "",
+        "参保率 Participation",
+    ]
     lines.append(f"{'年度':<8}{'区县':<10}{'参保人数':>14}{'基本医保缴交人数':>18}{'参保率':>10}")
     for row in result["participation"]:
         county = row["county_code"] or "全域 all"
-        lines.append(f"{row['policy_year']:<8}{county:<10}{row['enrolled']:>14,}"
-                     f"{row['insured_base']:>18,}{percent(row['rate']):>10}")
+        lines.append(
+            f"{row['policy_year']:<8}{county:<10}{row['enrolled']:>14,}"
+            f"{row['insured_base']:>18,}{percent(row['rate']):>10}"
+        )
     lines += ["", "经营情况 Finance"]
-    lines.append(f"{'年度':<8}{'机构':<10}{'已赚保费':>16}{'赔付':>16}{'费用':>14}{'赔付率':>10}"
-                 f"{'综合成本率':>12}{'利润':>16}{'超额结余':>14}{'资金池余额':>14}")
+    lines.append(
+        f"{'年度':<8}{'机构':<10}{'已赚保费':>16}{'赔付':>16}{'费用':>14}{'赔付率':>10}"
+        f"{'综合成本率':>12}{'利润':>16}{'超额结余':>14}{'资金池余额':>14}"
+    )
     for row in result["finance"]:
         insurer = row["insurer_id"] or "合计 all"
         lines.append(
@@ -223,7 +263,12 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
 
 
 def _pseudonymize(args: argparse.Namespace) -> int:
-    from hmb.pseudonymize import KeyFileError, create_key, pseudonymize_folder, read_key
+    from hmb.pseudonymize import (  # noqa: PLC0415 (only this command needs it)
+        KeyFileError,
+        create_key,
+        pseudonymize_folder,
+        read_key,
+    )
 
     if not args.source.is_dir():
         _fail(f"找不到源文件夹 {args.source}。 Source folder {args.source} does not exist.")
@@ -231,21 +276,31 @@ def _pseudonymize(args: argparse.Namespace) -> int:
     try:
         if args.create_key and not args.key_file.exists():
             create_key(args.key_file)
-            print(f"已生成密钥 New key written to {args.key_file}: keep it secret and reuse it.",
-                  file=sys.stderr)
+            print(
+                f"已生成密钥 New key written to {args.key_file}: keep it secret and reuse it.",
+                file=sys.stderr,
+            )
         key = read_key(args.key_file)
         report = pseudonymize_folder(args.source, args.target, key)
     except (KeyFileError, FileExistsError) as exc:
         _fail(str(exc))
         return EXIT_FATAL
-    print(json.dumps({"files": report.files, "rows": report.rows,
-                      "ids_replaced": report.ids_replaced,
-                      "dropped_columns": report.dropped_columns}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "files": report.files,
+                "rows": report.rows,
+                "ids_replaced": report.ids_replaced,
+                "dropped_columns": report.dropped_columns,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return EXIT_OK
 
 
 def _jsonable(value: Any) -> Any:
-    from dataclasses import asdict, is_dataclass
 
     if is_dataclass(value) and not isinstance(value, type):
         return _jsonable(asdict(value))

@@ -94,8 +94,10 @@ def _build_store(
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)
             report["latest_date"] = _latest_date(con)
-            con.execute("create table _report as select $report as report",
-                        {"report": json.dumps(report, ensure_ascii=False)})
+            con.execute(
+                "create table _report as select $report as report",
+                {"report": json.dumps(report, ensure_ascii=False)},
+            )
             for name in ("raw", "typed"):
                 for table in TABLES:
                     con.execute(f"drop view if exists {name}_{table.name}")
@@ -145,6 +147,8 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             parquet = out_dir / f"{name}.parquet"
             csv = out_dir / f"{name}.csv"
             con.execute(f"copy ({query}) to {validation.sql_string(str(parquet))} (format parquet)")
-            con.execute(f"copy ({query}) to {validation.sql_string(str(csv))} (header, delimiter ',')")
+            con.execute(
+                f"copy ({query}) to {validation.sql_string(str(csv))} (header, delimiter ',')"
+            )
             written += [parquet, csv]
     return written

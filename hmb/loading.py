@@ -94,7 +94,8 @@ def _read_schema(file: Path, table: str) -> pa.Schema | Problem:
         return Problem(
             "unreadable_file",
             f"无法读取文件 {file}：不是有效的 parquet 文件（{exc}）。"
-            f" Cannot read {file}: not a valid parquet file. Re-export the '{table}' table as parquet"
+            f" Cannot read {file}: not a valid parquet file. Re-export the '{table}' table"
+            " as parquet"
             " or remove the damaged file from the folder.",
             table=table,
             file=str(file),

@@ -124,9 +124,7 @@ class FinanceRow:
         }
 
 
-def carry_forward_pool(
-    years: Sequence[FinanceRow], opening_balance: Decimal
-) -> list[FinanceRow]:
+def carry_forward_pool(years: Sequence[FinanceRow], opening_balance: Decimal) -> list[FinanceRow]:
     """Run the pool through the years in order (contract §3, 湘政办发〔2024〕5号 三).
 
     open(Y) = close(Y−1); draw(Y) = min(open(Y), max(0, m × earned − profit));
@@ -149,9 +147,7 @@ def participation(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     return queries.run(con, "participation_rate", as_of=as_of)
 
 
-def finance_rows(
-    con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date
-) -> list[FinanceRow]:
+def finance_rows(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> list[FinanceRow]:
     """The finance table of contract §3: per policy year, all insurers then each insurer."""
     written = _by_year(queries.run(con, "written_premium", as_of=as_of), "written_premium")
     claims = _by_year(queries.run(con, "claims_paid", as_of=as_of), "claims_paid")
@@ -218,11 +214,21 @@ def finance(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> pl
     """The finance table as a frame for pages and exports (money as float yuan, to the fen)."""
     records = [row.as_json() for row in finance_rows(con, profile, as_of)]
     schema = {
-        "policy_year": pl.Int32, "insurer_id": pl.String, "written_premium": pl.Float64,
-        "earned_premium": pl.Float64, "claims_paid": pl.Float64, "expenses": pl.Float64,
-        "loss_ratio": pl.Float64, "combined_ratio": pl.Float64, "profit": pl.Float64,
-        "excess_surplus": pl.Float64, "pool_open": pl.Float64, "pool_draw": pl.Float64,
-        "pool_close": pl.Float64, "insurer_name": pl.String, "share": pl.Float64,
+        "policy_year": pl.Int32,
+        "insurer_id": pl.String,
+        "written_premium": pl.Float64,
+        "earned_premium": pl.Float64,
+        "claims_paid": pl.Float64,
+        "expenses": pl.Float64,
+        "loss_ratio": pl.Float64,
+        "combined_ratio": pl.Float64,
+        "profit": pl.Float64,
+        "excess_surplus": pl.Float64,
+        "pool_open": pl.Float64,
+        "pool_draw": pl.Float64,
+        "pool_close": pl.Float64,
+        "insurer_name": pl.String,
+        "share": pl.Float64,
         "profit_rate": pl.Float64,
     }
     return pl.DataFrame(records, schema=schema, orient="row")

@@ -83,20 +83,51 @@ ENROLLMENT = Table(
     grain="one row per member per policy year",
     key=("policy_year", "member_id"),
     columns=(
-        Column("policy_year", "integer", True, "保险年度", "cover runs 1 Jan - 31 Dec of this year"),
-        Column("member_id", "string", True, "参保人假名标识", "pseudonymous key, stable across years"),
-        Column("county_code", "county_code", True, "基本医保参保地县级行政区划代码",
-               "GB/T 2260 code of the county of basic insurance"),
+        Column(
+            "policy_year", "integer", True, "保险年度", "cover runs 1 Jan - 31 Dec of this year"
+        ),
+        Column(
+            "member_id", "string", True, "参保人假名标识", "pseudonymous key, stable across years"
+        ),
+        Column(
+            "county_code",
+            "county_code",
+            True,
+            "基本医保参保地县级行政区划代码",
+            "GB/T 2260 code of the county of basic insurance",
+        ),
         Column("scheme", "string", True, "基本医保险种", "employee or resident scheme", SCHEMES),
-        Column("health_status", "string", True, "健康状况", "healthy or pre-existing", HEALTH_STATUSES),
-        Column("subsidy_group", "string", False, "资助参保类别", "subsidised group, if any", SUBSIDY_GROUPS),
+        Column(
+            "health_status", "string", True, "健康状况", "healthy or pre-existing", HEALTH_STATUSES
+        ),
+        Column(
+            "subsidy_group",
+            "string",
+            False,
+            "资助参保类别",
+            "subsidised group, if any",
+            SUBSIDY_GROUPS,
+        ),
         Column("premium", "amount", True, "保费（元）", "premium charged"),
-        Column("subsidy_amount", "amount", False, "资助金额（元）", "part paid by government or charity",
-               default="0"),
+        Column(
+            "subsidy_amount",
+            "amount",
+            False,
+            "资助金额（元）",
+            "part paid by government or charity",
+            default="0",
+        ),
         Column("channel", "string", True, "缴费渠道", "payment channel", CHANNELS),
         Column("enroll_date", "date", True, "缴费日期", "date the premium was paid"),
         Column("status", "string", True, "保单状态", "active or cancelled", ENROLLMENT_STATUSES),
-        Column("refund_amount", "amount", False, "退费金额（元）", "refunded on cancellation", default="0"),
+        Column(
+            "refund_amount",
+            "amount",
+            False,
+            "退费金额（元）",
+            "refunded on cancellation",
+            default="0",
+        ),
         Column("sex", "string", False, "性别", "M or F", SEXES),
         Column("birth_year", "integer", False, "出生年份", "year of birth"),
     ),
@@ -118,17 +149,41 @@ CLAIMS = Table(
         Column("service_date", "date", True, "入院（就诊）日期", "admission or service date"),
         Column("report_date", "date", True, "报案日期", "date the claim was reported"),
         Column("settle_date", "date", False, "结案日期", "date paid or denied; null while pending"),
-        Column("total_cost", "amount", True, "医疗总费用（元）", "total medical cost of the episode"),
+        Column(
+            "total_cost", "amount", True, "医疗总费用（元）", "total medical cost of the episode"
+        ),
         Column("basic_paid", "amount", True, "基本医保支付（元）", "paid by basic insurance"),
-        Column("critical_paid", "amount", True, "大病保险支付（元）", "paid by critical-illness insurance"),
-        Column("assistance_paid", "amount", True, "医疗救助支付（元）", "paid by medical assistance"),
-        Column("eligible_amount", "amount", True, "责任范围内费用（元）", "cost eligible under the liability"),
+        Column(
+            "critical_paid",
+            "amount",
+            True,
+            "大病保险支付（元）",
+            "paid by critical-illness insurance",
+        ),
+        Column(
+            "assistance_paid", "amount", True, "医疗救助支付（元）", "paid by medical assistance"
+        ),
+        Column(
+            "eligible_amount",
+            "amount",
+            True,
+            "责任范围内费用（元）",
+            "cost eligible under the liability",
+        ),
         Column("paid_amount", "amount", True, "本产品赔付（元）", "paid by this product"),
         Column("status", "string", True, "赔案状态", "paid, denied or pending", CLAIM_STATUSES),
-        Column("one_stop", "boolean", True, "是否一站式结算", "settled through one-stop settlement"),
+        Column(
+            "one_stop", "boolean", True, "是否一站式结算", "settled through one-stop settlement"
+        ),
     ),
-    amounts=("total_cost", "basic_paid", "critical_paid", "assistance_paid", "eligible_amount",
-             "paid_amount"),
+    amounts=(
+        "total_cost",
+        "basic_paid",
+        "critical_paid",
+        "assistance_paid",
+        "eligible_amount",
+        "paid_amount",
+    ),
 )
 
 BASIC_INSURED = Table(
@@ -140,7 +195,13 @@ BASIC_INSURED = Table(
         Column("policy_year", "integer", True, "年度", "policy year"),
         Column("county_code", "county_code", True, "县级行政区划代码", "GB/T 2260 county code"),
         Column("scheme", "string", True, "险种", "employee or resident", SCHEMES),
-        Column("insured_count", "integer", True, "基本医保缴交人数", "members contributing to basic insurance"),
+        Column(
+            "insured_count",
+            "integer",
+            True,
+            "基本医保缴交人数",
+            "members contributing to basic insurance",
+        ),
     ),
 )
 
@@ -181,9 +242,22 @@ SUBSIDY_ELIGIBLE = Table(
         Column("policy_year", "integer", True, "年度", "policy year"),
         Column("county_code", "county_code", True, "县级行政区划代码", "GB/T 2260 county code"),
         Column("subsidy_group", "string", True, "资助类别", "subsidised group", SUBSIDY_GROUPS),
-        Column("eligible_count", "integer", True, "应资助参保人数", "people entitled to subsidised enrolment"),
+        Column(
+            "eligible_count",
+            "integer",
+            True,
+            "应资助参保人数",
+            "people entitled to subsidised enrolment",
+        ),
     ),
 )
 
-TABLES: tuple[Table, ...] = (ENROLLMENT, CLAIMS, BASIC_INSURED, INSURERS, EXPENSES, SUBSIDY_ELIGIBLE)
+TABLES: tuple[Table, ...] = (
+    ENROLLMENT,
+    CLAIMS,
+    BASIC_INSURED,
+    INSURERS,
+    EXPENSES,
+    SUBSIDY_ELIGIBLE,
+)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

@@ -41,40 +41,94 @@ class RowRule:
 
 ROW_RULES: tuple[RowRule, ...] = (
     RowRule("null_required", "error", "必填列为空", "a required column is null or blank"),
-    RowRule("unparseable_value", "error", "值无法转换为规定类型（如日期无法解析）",
-            "a value that cannot be cast to the column's type (e.g. a date that does not parse)"),
-    RowRule("invalid_value", "error", "值不在规定的取值范围内（枚举值、6 位区划代码、份额 0–1）",
-            "a value outside its enumeration, a county code that is not 6 digits, a share "
-            "outside 0–1"),
+    RowRule(
+        "unparseable_value",
+        "error",
+        "值无法转换为规定类型（如日期无法解析）",
+        "a value that cannot be cast to the column's type (e.g. a date that does not parse)",
+    ),
+    RowRule(
+        "invalid_value",
+        "error",
+        "值不在规定的取值范围内（枚举值、6 位区划代码、份额 0–1）",
+        "a value outside its enumeration, a county code that is not 6 digits, a share outside 0–1",
+    ),
     RowRule("negative_amount", "error", "金额或人数为负", "a negative amount or count"),
-    RowRule("duplicate_key", "error", "主键重复（所有重复行都隔离）",
-            "every copy of a duplicated key"),
-    RowRule("unknown_county", "error", "参保地代码不在当年基本医保参保人数表中",
-            "enrollment county_code absent from basic_insured for that year"),
-    RowRule("claim_without_enrollment", "error", "赔案对应的参保人当年没有有效投保记录",
-            "claim whose member has no accepted enrollment that year"),
-    RowRule("service_outside_year", "error", "就诊日期不在保险年度内",
-            "service_date outside the policy year"),
-    RowRule("report_before_service", "error", "报案日期早于就诊日期",
-            "report_date before service_date"),
-    RowRule("settle_before_report", "error", "结案日期早于报案日期",
-            "settle_date before report_date"),
-    RowRule("paid_without_settle_date", "error", "已赔付但没有结案日期",
-            "status paid without a settle_date"),
-    RowRule("unpaid_with_amount", "error", "未赔付状态但赔付金额大于 0",
-            "a non-paid claim with paid_amount > 0"),
-    RowRule("paid_exceeds_eligible", "warning", "赔付金额超过责任范围内费用",
-            "paid_amount > eligible_amount"),
-    RowRule("eligible_exceeds_cost", "warning", "责任范围内费用超过医疗总费用",
-            "eligible_amount > total_cost"),
-    RowRule("other_layers_exceed_cost", "warning", "基本医保、大病保险、医疗救助支付合计超过总费用",
-            "basic + critical + assistance payments exceed total_cost"),
-    RowRule("unknown_liability", "warning", "保险责任代码不在规则配置的责任清单中",
-            "a liability code the rulebook does not define"),
-    RowRule("shares_not_one", "warning", "当年共保份额合计不等于 1",
-            "insurer shares of a year do not sum to 1"),
-    RowRule("expense_insurer_not_in_group", "warning", "费用所属保险机构不在当年共保体中",
-            "expense row of an insurer that is not in that year's co-insurance group"),
+    RowRule(
+        "duplicate_key", "error", "主键重复（所有重复行都隔离）", "every copy of a duplicated key"
+    ),
+    RowRule(
+        "unknown_county",
+        "error",
+        "参保地代码不在当年基本医保参保人数表中",
+        "enrollment county_code absent from basic_insured for that year",
+    ),
+    RowRule(
+        "claim_without_enrollment",
+        "error",
+        "赔案对应的参保人当年没有有效投保记录",
+        "claim whose member has no accepted enrollment that year",
+    ),
+    RowRule(
+        "service_outside_year",
+        "error",
+        "就诊日期不在保险年度内",
+        "service_date outside the policy year",
+    ),
+    RowRule(
+        "report_before_service", "error", "报案日期早于就诊日期", "report_date before service_date"
+    ),
+    RowRule(
+        "settle_before_report", "error", "结案日期早于报案日期", "settle_date before report_date"
+    ),
+    RowRule(
+        "paid_without_settle_date",
+        "error",
+        "已赔付但没有结案日期",
+        "status paid without a settle_date",
+    ),
+    RowRule(
+        "unpaid_with_amount",
+        "error",
+        "未赔付状态但赔付金额大于 0",
+        "a non-paid claim with paid_amount > 0",
+    ),
+    RowRule(
+        "paid_exceeds_eligible",
+        "warning",
+        "赔付金额超过责任范围内费用",
+        "paid_amount > eligible_amount",
+    ),
+    RowRule(
+        "eligible_exceeds_cost",
+        "warning",
+        "责任范围内费用超过医疗总费用",
+        "eligible_amount > total_cost",
+    ),
+    RowRule(
+        "other_layers_exceed_cost",
+        "warning",
+        "基本医保、大病保险、医疗救助支付合计超过总费用",
+        "basic + critical + assistance payments exceed total_cost",
+    ),
+    RowRule(
+        "unknown_liability",
+        "warning",
+        "保险责任代码不在规则配置的责任清单中",
+        "a liability code the rulebook does not define",
+    ),
+    RowRule(
+        "shares_not_one",
+        "warning",
+        "当年共保份额合计不等于 1",
+        "insurer shares of a year do not sum to 1",
+    ),
+    RowRule(
+        "expense_insurer_not_in_group",
+        "warning",
+        "费用所属保险机构不在当年共保体中",
+        "expense row of an insurer that is not in that year's co-insurance group",
+    ),
 )
 RULES_BY_ID = {rule.id: rule for rule in ROW_RULES}
 
@@ -97,8 +151,7 @@ def _typed_expr(col: Column, present: bool) -> str:
         expr = f"nullif(trim(cast({ident} as varchar)), '')"
     elif col.kind == "date":
         # DATE columns, ISO strings, and timestamps exported where a date was meant.
-        expr = (f"coalesce(try_cast({ident} as date), "
-                f"cast(try_cast({ident} as timestamp) as date))")
+        expr = f"coalesce(try_cast({ident} as date), cast(try_cast({ident} as timestamp) as date))"
     else:
         expr = f"try_cast({ident} as {SQL_TYPE[col.kind]})"
     if col.default is not None:
@@ -164,7 +217,9 @@ class Validator:
                 f"trim(cast(member_id as varchar)), {sql_string(RAW_ID_PATTERN)}))"
             )
         try:
-            row = self.con.execute(f"select {', '.join(checks)} from raw_{table.name}").fetchall()[0]
+            row = self.con.execute(f"select {', '.join(checks)} from raw_{table.name}").fetchall()[
+                0
+            ]
         except duckdb.Error as exc:
             return [
                 Problem(
@@ -182,7 +237,7 @@ class Validator:
             if non_null and failed == non_null:
                 problems.append(self._uncastable(source, col, int(failed), example))
         if has_member and row[3 * len(present)]:
-            count, example, file = row[3 * len(present):]
+            count, example, file = row[3 * len(present) :]
             problems.append(_raw_id_problem(table, int(count), str(example), str(file)))
         return problems
 
@@ -197,8 +252,9 @@ class Validator:
         files = ", ".join(source.parquet_list[:3]) + (" …" if len(source.files) > 3 else "")
         return Problem(
             "uncastable_column",
-            f"数据表 {source.table.name} 的列 {col.name} 无法转换为{expected}：全部 {rows} 个非空值都不"
-            f"符合，例如 {example!r}。 Column '{col.name}' of table '{source.table.name}' ({files})"
+            f"数据表 {source.table.name} 的列 {col.name} 无法转换为{expected}："
+            f"全部 {rows} 个非空值都不符合，例如 {example!r}。"
+            f" Column '{col.name}' of table '{source.table.name}' ({files})"
             f" cannot be read as {expected}: none of its {rows} values casts, e.g. {example!r}."
             " Fix the column's type or format in the export (see docs/contract.md).",
             table=source.table.name,
@@ -229,12 +285,19 @@ class Validator:
             ident = f"t.{quote_ident(col.name)}"
             if col.allowed:
                 allowed = ", ".join(sql_string(v) for v in col.allowed)
-                hit(errors, "invalid_value", f"{ident} is not null and {ident} not in ({allowed})",
-                    col.name)
+                hit(
+                    errors,
+                    "invalid_value",
+                    f"{ident} is not null and {ident} not in ({allowed})",
+                    col.name,
+                )
             if col.kind == "county_code":
-                hit(errors, "invalid_value",
+                hit(
+                    errors,
+                    "invalid_value",
                     f"{ident} is not null and not regexp_full_match({ident}, '[0-9]{{6}}')",
-                    col.name)
+                    col.name,
+                )
             if col.kind == "share":
                 hit(errors, "invalid_value", f"{ident} < 0 or {ident} > 1", col.name)
             if col.kind == "amount" or col.name in ("insured_count", "eligible_count"):
@@ -242,8 +305,12 @@ class Validator:
         if table.key:
             keys = ", ".join(f"t.{quote_ident(k)}" for k in table.key)
             not_null = " and ".join(f"t.{quote_ident(k)} is not null" for k in table.key)
-            hit(errors, "duplicate_key",
-                f"{not_null} and count(*) over (partition by {keys}) > 1", ", ".join(table.key))
+            hit(
+                errors,
+                "duplicate_key",
+                f"{not_null} and count(*) over (partition by {keys}) > 1",
+                ", ".join(table.key),
+            )
         extra = TABLE_RULES.get(table.name)
         if extra:
             extra(self, hit, errors, warnings)
@@ -277,7 +344,8 @@ class Validator:
         )
         self.con.execute(
             f"create or replace table quarantine_{table.name} as select {columns}, _file, _row, "
-            "array_to_string(list_sort(list_distinct(list_transform(_errors, lambda e: e.rule))), ',')"
+            "array_to_string(list_sort(list_distinct("
+            "list_transform(_errors, lambda e: e.rule))), ',')"
             " as _rules, _errors "
             f"from checked_{table.name} where len(_errors) > 0"
         )
@@ -287,7 +355,7 @@ class Validator:
 
         def as_list(items: list[str]) -> str:
             if not items:
-                return "[]::struct(rule varchar, \"column\" varchar)[]"
+                return '[]::struct(rule varchar, "column" varchar)[]'
             return "list_filter([" + ",\n    ".join(items) + "], lambda x: x is not null)"
 
         return (
@@ -300,43 +368,75 @@ class Validator:
 
     # -- table-specific rules (contract §2) ---------------------------------------------------
     def _enrollment_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
-        hit(errors, "unknown_county",
+        hit(
+            errors,
+            "unknown_county",
             "t.county_code is not null and t.policy_year is not null and not exists ("
             "select 1 from basic_insured b where b.policy_year = t.policy_year "
-            "and b.county_code = t.county_code)", "county_code")
+            "and b.county_code = t.county_code)",
+            "county_code",
+        )
 
     def _claims_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
-        hit(errors, "claim_without_enrollment",
+        hit(
+            errors,
+            "claim_without_enrollment",
             "t.member_id is not null and t.policy_year is not null and not exists ("
             "select 1 from enrollment e where e.policy_year = t.policy_year "
-            "and e.member_id = t.member_id)", "member_id")
-        hit(errors, "service_outside_year",
-            "year(t.service_date) <> t.policy_year", "service_date")
+            "and e.member_id = t.member_id)",
+            "member_id",
+        )
+        hit(errors, "service_outside_year", "year(t.service_date) <> t.policy_year", "service_date")
         hit(errors, "report_before_service", "t.report_date < t.service_date", "report_date")
         hit(errors, "settle_before_report", "t.settle_date < t.report_date", "settle_date")
-        hit(errors, "paid_without_settle_date",
-            "t.status = 'paid' and t.settle_date is null", "settle_date")
-        hit(errors, "unpaid_with_amount",
-            "t.status in ('denied', 'pending') and t.paid_amount > 0", "paid_amount")
+        hit(
+            errors,
+            "paid_without_settle_date",
+            "t.status = 'paid' and t.settle_date is null",
+            "settle_date",
+        )
+        hit(
+            errors,
+            "unpaid_with_amount",
+            "t.status in ('denied', 'pending') and t.paid_amount > 0",
+            "paid_amount",
+        )
         hit(warnings, "paid_exceeds_eligible", "t.paid_amount > t.eligible_amount", "paid_amount")
-        hit(warnings, "eligible_exceeds_cost", "t.eligible_amount > t.total_cost",
-            "eligible_amount")
-        hit(warnings, "other_layers_exceed_cost",
-            "t.basic_paid + t.critical_paid + t.assistance_paid > t.total_cost", "total_cost")
+        hit(
+            warnings, "eligible_exceeds_cost", "t.eligible_amount > t.total_cost", "eligible_amount"
+        )
+        hit(
+            warnings,
+            "other_layers_exceed_cost",
+            "t.basic_paid + t.critical_paid + t.assistance_paid > t.total_cost",
+            "total_cost",
+        )
         if self.liability_codes is not None:
             codes = ", ".join(sql_string(c) for c in sorted(self.liability_codes)) or "''"
-            hit(warnings, "unknown_liability",
-                f"t.liability is not null and t.liability not in ({codes})", "liability")
+            hit(
+                warnings,
+                "unknown_liability",
+                f"t.liability is not null and t.liability not in ({codes})",
+                "liability",
+            )
 
     def _insurers_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
-        hit(warnings, "shares_not_one",
+        hit(
+            warnings,
+            "shares_not_one",
             "t.policy_year is not null and abs(sum(t.share) over (partition by t.policy_year) - 1)"
-            " > 1e-6", "share")
+            " > 1e-6",
+            "share",
+        )
 
     def _expenses_rules(self, hit: Any, errors: list[str], warnings: list[str]) -> None:
-        hit(warnings, "expense_insurer_not_in_group",
+        hit(
+            warnings,
+            "expense_insurer_not_in_group",
             "t.insurer_id is not null and not exists (select 1 from insurers i "
-            "where i.policy_year = t.policy_year and i.insurer_id = t.insurer_id)", "insurer_id")
+            "where i.policy_year = t.policy_year and i.insurer_id = t.insurer_id)",
+            "insurer_id",
+        )
 
     # -- the whole folder -------------------------------------------------------------------
     def run(self) -> None:
@@ -354,25 +454,30 @@ class Validator:
                 self._create_empty(table)
 
     def _create_empty(self, table: Table) -> None:
-        columns = ", ".join(
-            f"{quote_ident(c.name)} {SQL_TYPE[c.kind]}" for c in table.columns
-        )
+        columns = ", ".join(f"{quote_ident(c.name)} {SQL_TYPE[c.kind]}" for c in table.columns)
         self.con.execute(f"create or replace table {table.name} ({columns})")
         self.con.execute(
             f"create or replace table quarantine_{table.name} ({columns}, _file varchar, "
-            "_row bigint, _rules varchar, _errors struct(rule varchar, \"column\" varchar)[])"
+            '_row bigint, _rules varchar, _errors struct(rule varchar, "column" varchar)[])'
         )
         self.con.execute(
             f"create or replace table checked_{table.name} ({columns}, _file varchar, "
-            "_row bigint, _errors struct(rule varchar, \"column\" varchar)[], "
-            "_warnings struct(rule varchar, \"column\" varchar)[])"
+            '_row bigint, _errors struct(rule varchar, "column" varchar)[], '
+            '_warnings struct(rule varchar, "column" varchar)[])'
         )
 
 
 # Enrollment needs accepted basic_insured, claims accepted enrollment, expenses accepted insurers.
 VALIDATION_ORDER = tuple(
     TABLES_BY_NAME[name]
-    for name in ("basic_insured", "subsidy_eligible", "insurers", "expenses", "enrollment", "claims")
+    for name in (
+        "basic_insured",
+        "subsidy_eligible",
+        "insurers",
+        "expenses",
+        "enrollment",
+        "claims",
+    )
 )
 
 TABLE_RULES = {

@@ -30,6 +30,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFram
     """Run a named query on a fresh cursor and return its (small, aggregated) result."""
     cursor = con.cursor()
     try:
-        return cursor.sql(load(name), params=params or None).pl()
+        frame: pl.DataFrame = cursor.sql(load(name), params=params or None).pl()
+        return frame
     finally:
         cursor.close()
