@@ -25,7 +25,11 @@ from hmb.loading import TableSource, discover, fingerprint
 from hmb.paths import PROJECT_ROOT
 from hmb.schema import TABLES
 
-CACHE_DIR = Path(os.environ.get("HMB_CACHE_DIR", PROJECT_ROOT / "data" / "cache"))
+
+
+def default_cache_dir() -> Path:
+    """Where stores are kept: $HMB_CACHE_DIR, or data/cache in the checkout."""
+    return Path(os.environ.get("HMB_CACHE_DIR", PROJECT_ROOT / "data" / "cache"))
 
 # The store depends on the code that builds it: a change to validation invalidates old stores.
 _CODE_VERSION = hashlib.sha256(
@@ -67,7 +71,7 @@ def open_dataset(
     sources = discover(folder)
     codes = ",".join(sorted(liability_codes)) if liability_codes is not None else "-"
     key = fingerprint(sources, _CODE_VERSION, codes)
-    cache = Path(cache_dir) if cache_dir is not None else CACHE_DIR
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     store = cache / f"{key}.duckdb"
     with _build_lock:

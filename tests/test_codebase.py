@@ -1,0 +1,52 @@
+"""Completeness: lint and types clean, every SQL file has its header, generated docs current."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import queries
+from hmb.docs import TABLES_PAGE, render_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HEADER_FIELDS = ("name:", "returns:", "grain:", "parameters:", "serves:")
+
+
+@pytest.mark.parametrize("name", queries.available())
+def test_every_sql_file_has_its_header(name: str) -> None:
+    text = queries.load(name)
+    header = "\n".join(line for line in text.splitlines() if line.startswith("--"))
+    for field in HEADER_FIELDS:
+        assert f"-- {field}" in header or re.search(rf"--\s+{field}", header), (name, field)
+    assert f"name:        {name}" in header or f"name: {name}" in header
+    # A clause is cited: a document number such as 明政办规〔2023〕5号.
+    assert re.search(r"〔\d{4}〕\d+号", header), name
+
+
+@pytest.mark.parametrize("name", queries.available())
+def test_sql_binds_parameters_never_formats_them(name: str) -> None:
+    text = queries.load(name)
+    assert "{" not in text and "%s" not in text, name
+
+
+def test_tables_page_is_generated_from_the_schema() -> None:
+    assert TABLES_PAGE.read_text(encoding="utf-8") == render_tables(), (
+        "docs/tables.md is stale: run `uv run python -m hmb.docs`"
+    )
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([BIN / "ruff", "check", "."], cwd=ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    result = subprocess.run([BIN / "mypy"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
