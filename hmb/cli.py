@@ -15,13 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hmb import metrics
+from hmb import metrics, rules
+from hmb.alert_store import AlertStore, EvaluationContext
+from hmb.alerts import SEVERITY_ORDER
 from hmb.dataset import Dataset, open_dataset, write_quarantine
 from hmb.formatting import percent, wan_yuan
 from hmb.loading import InputError
-from hmb.profiles import ProfileError, available_profiles, load_profile
+from hmb.profiles import ProfileError, available_profiles, load_profile, rulebook_version
 
 EXIT_OK = 0
+EXIT_ALERTS = 1
 EXIT_FATAL = 2
 
 
@@ -85,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     metric.add_argument("--format", choices=("text", "json"), default="text")
 
+    check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
+    check.add_argument("folder", type=Path)
+    check.add_argument("--profile", required=True)
+    check.add_argument(
+        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--fail-on",
+        choices=("critical", "warning"),
+        help="exit 1 when an alert of this severity (or worse) fires",
+    )
+    check.add_argument(
+        "--record",
+        type=Path,
+        metavar="STORE",
+        help="record the alerts' lifecycle in this alert store (SQLite file)",
+    )
+
     pseudo = sub.add_parser(
         "pseudonymize", help="replace clear ID numbers in an export by keyed pseudonyms"
     )
@@ -99,25 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {
+        "demo": _demo,
+        "validate": _validate,
+        "metrics": _metrics,
+        "check": _check,
+        "pseudonymize": _pseudonymize,
+    }
     try:
-        if args.command == "demo":
-            return _demo(args)
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "metrics":
-            return _metrics(args)
-        if args.command == "pseudonymize":
-            return _pseudonymize(args)
+        return commands[args.command](args)
     except InputError as exc:
         _fail(
             "数据有误，无法继续。 The data folder cannot be used:",
             *[p.message for p in exc.problems],
         )
         return EXIT_FATAL
-    except ProfileError as exc:
+    except (ProfileError, FileExistsError) as exc:
         _fail(str(exc))
         return EXIT_FATAL
-    raise AssertionError(args.command)
 
 
 def _fail(*lines: str) -> None:
@@ -230,6 +251,95 @@ def _metrics(args: argparse.Namespace) -> int:
     else:
         print(_metrics_text(profile.jurisdiction.name_zh, result))
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    dataset = open_dataset(args.folder, profile.liability_codes)
+    as_of = args.as_of or dataset.default_as_of
+    if as_of is None:
+        _fail(
+            f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
+            " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD."
+        )
+        return EXIT_FATAL
+    store = AlertStore(args.record) if args.record else None
+    previously = (
+        frozenset(
+            r.id for r in store.list(profile.name, states=("firing", "acknowledged", "waived"))
+        )
+        if store
+        else frozenset()
+    )
+    with dataset.connect() as con:
+        result = rules.evaluate(con, profile, as_of, previously)
+    states: dict[str, str] = {}
+    if store is not None:
+        context = EvaluationContext(
+            profile.name, rulebook_version(profile.name), dataset.fingerprint, as_of
+        )
+        store.sync(result.alerts, context)
+        states = {a.id: rec.state for a in result.alerts if (rec := store.get(a.id))}
+    output = {
+        "profile": profile.name,
+        "as_of": as_of.isoformat(),
+        "rulebook_version": rulebook_version(profile.name),
+        "data_fingerprint": dataset.fingerprint,
+        "alerts": [
+            {**a.as_json(), **({"state": states[a.id]} if a.id in states else {})}
+            for a in result.alerts
+        ],
+        "notices": [n.as_json() for n in result.notices],
+        "not_checked": [
+            {
+                "rule_id": r.id,
+                "title_zh": r.title_zh,
+                "title_en": r.title_en,
+                "needs_data": r.needs_data,
+                "clause": r.citation.clause,
+            }
+            for r in profile.not_checked
+        ],
+    }
+    if args.format == "json":
+        print(json.dumps(output, ensure_ascii=False, indent=2))
+    else:
+        print(_check_text(profile.jurisdiction.name_zh, output))
+    return _check_exit(result.alerts, args.fail_on)
+
+
+def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:
+    if fail_on is None:
+        return EXIT_OK
+    worst = SEVERITY_ORDER[fail_on]
+    return EXIT_ALERTS if any(SEVERITY_ORDER[a.severity] <= worst for a in alerts) else EXIT_OK
+
+
+def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
+    label = {"critical": "严重 CRITICAL", "warning": "预警 WARNING", "info": "提示 INFO"}
+    lines = [
+        f"{jurisdiction}（{output['profile']}）规则检查 Rule check, as of {output['as_of']}",
+        f"规则版本 rulebook {output['rulebook_version']} · 数据指纹 data"
+        f" {output['data_fingerprint']}",
+        "",
+    ]
+    if not output["alerts"]:
+        lines.append("未发现违反规则的情况。 No rule is breached.")
+    for alert in output["alerts"]:
+        cite = alert["citation"]
+        lines.append(f"[{label[alert['severity']]}] {alert['rule_id']} ({alert['id']})")
+        lines.append(f"  {alert['message_zh']}")
+        lines.append(f"  {alert['message_en']}")
+        lines.append(f"  依据 {cite['document']} {cite['clause'] or ''}：“{cite['quote'] or ''}”")
+    if output["notices"]:
+        lines += ["", "情况通报 Notices"]
+        lines += [f"  {n['message_zh']}" for n in output["notices"]]
+    if output["not_checked"]:
+        lines += ["", "需补充数据才能检查 Not checked (data needed)"]
+        lines += [
+            f"  {r['rule_id']}: {r['title_zh']} — {r['needs_data']}" for r in output["not_checked"]
+        ]
+    return "\n".join(lines)
 
 
 def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:

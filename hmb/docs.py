@@ -6,8 +6,6 @@ from what this module renders.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hmb.paths import PROJECT_ROOT
 from hmb.schema import SQL_TYPE, TABLES
 from hmb.validation import ROW_RULES

@@ -7,6 +7,7 @@ parameter either quotes the sentence of the document it comes from or says it is
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -82,11 +83,61 @@ class Liability(Strict):
 
 class Parameters(Strict):
     premium: Parameter
-    premium_preexisting: Parameter | None = None
     surplus_margin: Parameter
     surplus_destination: Parameter
     keeps_pool: Parameter
     pool_opening_balance: Parameter
+    resident_contribution: Parameter | None = None  # 湖南: the premium ceiling's reference
+    campaign_deadline: Parameter | None = None  # "MM-DD" of the year before cover starts
+
+
+RuleScope = Literal["jurisdiction", "county", "insurer", "county_group"]
+Comparison = Literal["at_least", "at_most", "equal"]
+RuleUnit = Literal["rate", "yuan", "count", "days", "insurers"]
+RuleWhen = Literal["always", "campaign", "in_year"]
+
+
+class RuleCitation(Citation):
+    """The clause a rule enforces; the document defaults to the profile's."""
+
+
+class Rule(Strict):
+    """One line of the regulator's checklist: what is measured, where, against what, and why."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title_zh: str
+    title_en: str
+    metric: str
+    scope: RuleScope
+    comparison: Comparison
+    critical: float | None = None
+    warning: float | None = None
+    recovery: float | None = None
+    unit: RuleUnit
+    years: tuple[int, ...] = ()
+    groups: tuple[str, ...] = ()
+    when: RuleWhen = "always"
+    projection: str | None = None
+    citation: RuleCitation
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Rule:
+        if self.critical is None and self.warning is None:
+            raise ValueError(f"rule {self.id}: give a critical or a warning threshold")
+        return self
+
+    def applies_to(self, year: int) -> bool:
+        return not self.years or year in self.years
+
+
+class UnimplementedRule(Strict):
+    """A duty of the document that the contract's tables cannot check, and the data it needs."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    needs_data: str
+    citation: RuleCitation
 
 
 class Profile(Strict):
@@ -95,6 +146,16 @@ class Profile(Strict):
     document: Document
     parameters: Parameters
     liabilities: tuple[Liability, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    not_checked: tuple[UnimplementedRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> Profile:
+        ids = [rule.id for rule in self.rules] + [rule.id for rule in self.not_checked]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+        return self
 
     def margin(self, year: int) -> float | None:
         value = self.parameters.surplus_margin.for_year(year)
@@ -119,6 +180,11 @@ class Profile(Strict):
 
 class ProfileError(Exception):
     """A profile that does not exist or does not validate. The message is for the user."""
+
+
+def rulebook_version(name: str, directory: Path = RULEBOOKS_DIR) -> str:
+    """A short hash of the rulebook file: alerts record it so they can be reproduced."""
+    return hashlib.sha256((directory / f"{name}.toml").read_bytes()).hexdigest()[:12]
 
 
 def available_profiles(directory: Path = RULEBOOKS_DIR) -> list[str]:

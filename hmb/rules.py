@@ -1,0 +1,808 @@
+"""The rule engine: every rule of a rulebook, over every scope, in one pass.
+
+A rule (data/rulebooks/*.toml) names a metric from :data:`METRICS`, a scope, a comparison and its
+thresholds. Each metric function turns the validated store into observations (a scope and a
+value, plus the figures a message needs); :func:`evaluate` compares each observation with the
+rule's thresholds and returns the alerts, sorted by severity. Everything here is pure over the
+store: no Streamlit, no alert store, no clock (the as-of date is an argument).
+
+Finance rules look only at policy years that have ended by the as-of date, because claims are
+paid with a lag and a loss ratio in May says nothing about December; in-year early warning is the
+job of the projection metrics, which say how they project.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import duckdb
+import polars as pl
+
+import queries
+from hmb import metrics
+from hmb.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
+from hmb.counties import county_name
+from hmb.formatting import people, percent, points, wan_yuan, yuan
+from hmb.profiles import Profile, Rule
+from hmb.schema import SUBSIDY_GROUP_ZH
+
+RUN_RATE_DAYS = 14
+MIN_DAYS_FOR_PROJECTION = 60
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measured value in one scope, with the figures its message needs."""
+
+    scope: Scope
+    value: float | None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A fact the rulebook asks to report that is not a breach (a tier in force, a pool)."""
+
+    profile: str
+    topic: str
+    policy_year: int
+    message_zh: str
+    message_en: str
+    citation: Citation
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "topic": self.topic,
+            "policy_year": self.policy_year,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "citation": {
+                "document": self.citation.document,
+                "clause": self.citation.clause,
+                "quote": self.citation.quote,
+            },
+            "figures": self.figures,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    profile: str
+    as_of: date
+    alerts: tuple[Alert, ...]
+    notices: tuple[Notice, ...]
+
+
+class Evaluation:
+    """The figures of one store at one as-of date, each computed once and only if needed."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> None:
+        self.con = con
+        self.profile = profile
+        self.as_of = as_of
+
+    @cached_property
+    def participation(self) -> pl.DataFrame:
+        return metrics.participation(self.con, self.as_of)
+
+    @cached_property
+    def finance(self) -> list[metrics.FinanceRow]:
+        return metrics.finance_rows(self.con, self.profile, self.as_of)
+
+    @cached_property
+    def enrolment_by_day(self) -> pl.DataFrame:
+        return queries.run(self.con, "enrolment_by_day", as_of=self.as_of)
+
+    @cached_property
+    def premium_charged(self) -> pl.DataFrame:
+        return queries.run(self.con, "premium_charged", as_of=self.as_of)
+
+    @cached_property
+    def subsidy_coverage(self) -> pl.DataFrame:
+        return queries.run(self.con, "subsidy_coverage", as_of=self.as_of)
+
+    @cached_property
+    def insurers(self) -> pl.DataFrame:
+        return queries.run(self.con, "coinsurance_shares")
+
+    def year_totals(self) -> list[metrics.FinanceRow]:
+        return [row for row in self.finance if row.insurer_id is None]
+
+    def completed_years(self) -> list[metrics.FinanceRow]:
+        """Policy years that ended on or before the as-of date."""
+        return [r for r in self.year_totals() if self.as_of >= date(r.policy_year, 12, 31)]
+
+    def campaign_deadline(self, policy_year: int) -> date:
+        raw = self.profile.parameters.campaign_deadline
+        text = str(raw.for_year(policy_year)) if raw is not None else "12-31"
+        month, day = (int(part) for part in text.split("-"))
+        return date(policy_year - 1, month, day)
+
+
+# -- metrics the rules can name ---------------------------------------------------------------
+
+
+def _participation_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.participation
+    if rule.scope == "county":
+        frame = frame.filter(pl.col("county_code").is_not_null())
+    else:
+        frame = frame.filter(pl.col("county_code").is_null())
+    # Participation is judged once the campaign is over, i.e. for years that have started.
+    frame = frame.filter(pl.col("policy_year") <= ev.as_of.year)
+    return [
+        Observation(
+            Scope(policy_year=r["policy_year"], county_code=r["county_code"]),
+            r["rate"],
+            {"enrolled": r["enrolled"], "insured_base": r["insured_base"]},
+        )
+        for r in frame.iter_rows(named=True)
+        if rule.applies_to(r["policy_year"])
+    ]
+
+
+def _projected_participation_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Final participation projected from each county's enrolments over the last 14 days."""
+    year = ev.as_of.year + 1
+    deadline = ev.campaign_deadline(year)
+    days = ev.enrolment_by_day.filter(pl.col("policy_year") == year)
+    if not rule.applies_to(year) or days.is_empty() or ev.as_of >= deadline:
+        return []
+    window_start = ev.as_of - timedelta(days=RUN_RATE_DAYS - 1)
+    remaining = (deadline - ev.as_of).days
+    base = ev.participation.filter(
+        (pl.col("policy_year") == year) & pl.col("county_code").is_not_null()
+    )
+    per_county = days.group_by("county_code").agg(
+        pl.col("enrolled").sum().alias("to_date"),
+        pl.col("enrolled").filter(pl.col("enroll_date") >= window_start).sum().alias("recent"),
+    )
+    joined = base.join(per_county, on="county_code", how="left").fill_null(0)
+    observations = []
+    for r in joined.sort("county_code").iter_rows(named=True):
+        daily = r["recent"] / RUN_RATE_DAYS
+        projected = r["to_date"] + daily * remaining
+        rate = projected / r["insured_base"] if r["insured_base"] else None
+        observations.append(
+            Observation(
+                Scope(policy_year=year, county_code=r["county_code"]),
+                rate,
+                {
+                    "enrolled": r["to_date"],
+                    "insured_base": r["insured_base"],
+                    "projected_enrolled": round(projected),
+                    "daily_rate": round(daily, 1),
+                    "days_remaining": remaining,
+                    "deadline": deadline.isoformat(),
+                },
+            )
+        )
+    return observations
+
+
+def _finance_observations(
+    ev: Evaluation, rule: Rule, value: Callable[[metrics.FinanceRow], float | None]
+) -> list[Observation]:
+    return [
+        Observation(Scope(policy_year=row.policy_year), value(row), _finance_facts(row))
+        for row in ev.completed_years()
+        if rule.applies_to(row.policy_year)
+    ]
+
+
+def _finance_facts(row: metrics.FinanceRow) -> dict[str, Any]:
+    return {
+        "earned_premium": float(row.earned_premium),
+        "claims_paid": float(row.claims_paid),
+        "expenses": float(row.expenses),
+        "profit": float(row.profit),
+        "excess_surplus": None if row.excess_surplus is None else float(row.excess_surplus),
+    }
+
+
+def _loss_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
+    return _finance_observations(ev, rule, lambda r: r.loss_ratio)
+
+
+def _combined_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
+    return _finance_observations(ev, rule, lambda r: r.combined_ratio)
+
+
+def _profit_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
+    return _finance_observations(ev, rule, lambda r: r.profit_rate)
+
+
+def _cost_and_profit_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """(expenses + profit) / earned premium, which is 1 − loss ratio."""
+    return _finance_observations(
+        ev, rule, lambda r: metrics.ratio(r.expenses + r.profit, r.earned_premium)
+    )
+
+
+def _projected_loss_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Full-year loss ratio of the year in progress.
+
+    Claims paid to date are grossed up by how much the previous year's paid claims grew from the
+    same point of its year to today (its development since then); with no usable previous year,
+    by the share of the year elapsed (run rate).
+    """
+    year = ev.as_of.year
+    elapsed = ev.as_of - date(year, 1, 1)
+    totals = {r.policy_year: r for r in ev.year_totals()}
+    if year not in totals or not rule.applies_to(year) or ev.as_of >= date(year, 12, 31):
+        return []
+    if elapsed.days < MIN_DAYS_FOR_PROJECTION:
+        return []
+    current = totals[year]
+    full_year_earned = current.written_premium
+    method = "run_rate"
+    factor: Decimal | None = None
+    if year - 1 in totals:
+        same_point = (
+            ev.as_of.replace(year=year - 1)
+            if not (ev.as_of.month == 2 and ev.as_of.day == 29)
+            else date(year - 1, 2, 28)
+        )
+        before = _claims_paid(ev, year - 1, same_point)
+        after = _claims_paid(ev, year - 1, ev.as_of)
+        if before > 0:
+            factor = after / before
+            method = "development_from_previous_year"
+    if factor is None:
+        fraction = metrics.earned_fraction(year, ev.as_of)
+        factor = Decimal(fraction.denominator) / Decimal(fraction.numerator)
+    projected_claims = current.claims_paid * factor
+    return [
+        Observation(
+            Scope(policy_year=year),
+            metrics.ratio(projected_claims, full_year_earned),
+            {
+                "claims_paid": float(current.claims_paid),
+                "factor": round(float(factor), 4),
+                "projected_claims": float(projected_claims),
+                "written_premium": float(full_year_earned),
+                "method": method,
+            },
+        )
+    ]
+
+
+def _claims_paid(ev: Evaluation, policy_year: int, as_of: date) -> Decimal:
+    frame = queries.run(ev.con, "claims_paid", as_of=as_of)
+    rows = frame.filter(pl.col("policy_year") == policy_year)
+    return Decimal(rows["claims_paid"][0]) if rows.height else Decimal(0)
+
+
+def _years_started(ev: Evaluation, rule: Rule, frame: pl.DataFrame) -> list[int]:
+    years = sorted(frame["policy_year"].unique().to_list()) if frame.height else []
+    return [y for y in years if y <= ev.as_of.year and rule.applies_to(y)]
+
+
+def _premium_mismatch_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.premium_charged
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        expected = ev.profile.premium(year)
+        rows = frame.filter(pl.col("policy_year") == year)
+        wrong = rows.filter(pl.col("premium").cast(pl.Float64) != expected)
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                float(wrong["enrolments"].sum()),
+                {
+                    "expected_premium": expected,
+                    "premiums_found": sorted({float(p) for p in wrong["premium"].to_list()}),
+                },
+            )
+        )
+    return observations
+
+
+def _modal_premium(rows: pl.DataFrame) -> float | None:
+    if rows.is_empty():
+        return None
+    top = (
+        rows.group_by("premium")
+        .agg(pl.col("enrolments").sum())
+        .sort(["enrolments", "premium"], descending=[True, False])
+    )
+    return float(top["premium"][0])
+
+
+def _premium_to_contribution(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.premium_charged
+    parameter = ev.profile.parameters.resident_contribution
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        premium = _modal_premium(frame.filter(pl.col("policy_year") == year))
+        contribution = parameter.for_year(year) if parameter is not None else None
+        if premium is None or contribution is None:
+            continue
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                premium / float(contribution),
+                {"premium": premium, "resident_contribution": float(contribution)},
+            )
+        )
+    return observations
+
+
+def _preexisting_premium_gap(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.premium_charged
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        rows = frame.filter(pl.col("policy_year") == year)
+        healthy = _modal_premium(rows.filter(pl.col("health_status") == "healthy"))
+        preexisting = _modal_premium(rows.filter(pl.col("health_status") == "preexisting"))
+        if healthy is None or preexisting is None:
+            continue
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                preexisting - healthy,
+                {"healthy_premium": healthy, "preexisting_premium": preexisting},
+            )
+        )
+    return observations
+
+
+def _late_enrolment_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.enrolment_by_day
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        deadline = ev.campaign_deadline(year)
+        late = frame.filter((pl.col("policy_year") == year) & (pl.col("enroll_date") > deadline))
+        last = late["enroll_date"].max()
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                float(late["enrolled"].sum()),
+                {
+                    "deadline": deadline.isoformat(),
+                    "last_enrolment": last.isoformat() if isinstance(last, date) else None,
+                },
+            )
+        )
+    return observations
+
+
+def _enrolment_window_days(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.enrolment_by_day
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        days = frame.filter(pl.col("policy_year") == year)["enroll_date"]
+        first, last = days.min(), days.max()
+        assert isinstance(first, date) and isinstance(last, date)
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                float((last - first).days + 1),
+                {"first_enrolment": first.isoformat(), "last_enrolment": last.isoformat()},
+            )
+        )
+    return observations
+
+
+def _subsidy_coverage(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.subsidy_coverage.filter(pl.col("policy_year") <= ev.as_of.year)
+    if rule.groups:
+        frame = frame.filter(pl.col("subsidy_group").is_in(list(rule.groups)))
+    return [
+        Observation(
+            Scope(
+                policy_year=r["policy_year"],
+                county_code=r["county_code"],
+                subsidy_group=r["subsidy_group"],
+            ),
+            r["coverage"],
+            {"eligible": r["eligible"], "enrolled": r["enrolled"]},
+        )
+        for r in frame.iter_rows(named=True)
+        if rule.applies_to(r["policy_year"])
+    ]
+
+
+def _insurer_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    frame = ev.insurers
+    return [
+        Observation(
+            Scope(policy_year=year),
+            float(frame.filter(pl.col("policy_year") == year).height),
+            {"insurers": frame.filter(pl.col("policy_year") == year)["insurer_name"].to_list()},
+        )
+        for year in _years_started(ev, rule, frame)
+    ]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    compute: Callable[[Evaluation, Rule], list[Observation]]
+    zh: str
+    en: str
+
+
+METRICS: dict[str, MetricSpec] = {
+    "participation_rate": MetricSpec(_participation_rate, "参保率", "participation rate"),
+    "projected_participation_rate": MetricSpec(
+        _projected_participation_rate, "预测参保率", "projected participation rate"
+    ),
+    "loss_ratio": MetricSpec(_loss_ratio, "赔付率", "loss ratio"),
+    "projected_loss_ratio": MetricSpec(
+        _projected_loss_ratio, "预测全年赔付率", "projected full-year loss ratio"
+    ),
+    "combined_ratio": MetricSpec(_combined_ratio, "综合成本率", "combined ratio"),
+    "profit_rate": MetricSpec(_profit_rate, "利润率", "profit rate"),
+    "cost_and_profit_rate": MetricSpec(
+        _cost_and_profit_rate, "成本及盈利率", "cost and profit rate"
+    ),
+    "premium_mismatch_count": MetricSpec(
+        _premium_mismatch_count, "保费不符的保单数", "policies at another premium"
+    ),
+    "premium_to_contribution": MetricSpec(
+        _premium_to_contribution, "保费占居民个人缴费比例", "premium / resident contribution"
+    ),
+    "preexisting_premium_gap": MetricSpec(
+        _preexisting_premium_gap, "既往症人群与健康人群保费差", "pre-existing minus healthy premium"
+    ),
+    "late_enrolment_count": MetricSpec(
+        _late_enrolment_count, "截止日后缴费人数", "enrolments after the deadline"
+    ),
+    "enrolment_window_days": MetricSpec(
+        _enrolment_window_days, "投保期天数", "enrolment window in days"
+    ),
+    "subsidy_coverage": MetricSpec(
+        _subsidy_coverage, "资助对象参保覆盖率", "subsidised-group coverage"
+    ),
+    "insurer_count": MetricSpec(_insurer_count, "共保体保险公司家数", "insurers in the group"),
+}
+
+
+# -- comparing with thresholds ---------------------------------------------------------------
+
+
+def _breaches(value: float, comparison: str, threshold: float) -> bool:
+    if comparison == "at_least":
+        return value < threshold - 1e-12
+    if comparison == "at_most":
+        return value > threshold + 1e-12
+    return abs(value - threshold) > 1e-9
+
+
+def classify(
+    rule: Rule, value: float | None, previously_firing: bool = False
+) -> tuple[Severity, float] | None:
+    """The severity and the threshold crossed, or None when the value is within the rule.
+
+    A rule with a recovery threshold keeps an alert that was already firing until the value
+    passes the recovery threshold, so a county hovering at 19.9 %/20.1 % does not flap.
+    """
+    if value is None:
+        return None
+    critical = rule.critical
+    if previously_firing and rule.recovery is not None and critical is not None:
+        critical = rule.recovery
+    if critical is not None and _breaches(value, rule.comparison, critical):
+        return "critical", float(rule.critical if rule.critical is not None else critical)
+    if rule.warning is not None and _breaches(value, rule.comparison, rule.warning):
+        return "warning", float(rule.warning)
+    return None
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    as_of: date,
+    previously_firing: frozenset[str] = frozenset(),
+) -> CheckResult:
+    """Every rule of the profile over every scope; the alerts sorted by severity and scope."""
+    ev = Evaluation(con, profile, as_of)
+    alerts: list[Alert] = []
+    for rule in profile.rules:
+        for observation in METRICS[rule.metric].compute(ev, rule):
+            firing = alert_id(profile.name, rule.id, observation.scope) in previously_firing
+            verdict = classify(rule, observation.value, firing)
+            if verdict is None:
+                continue
+            severity, threshold = verdict
+            alerts.append(_alert(ev, rule, observation, severity, threshold))
+    alerts.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.rule_id, a.scope.key()))
+    return CheckResult(profile.name, as_of, tuple(alerts), tuple(_notices(ev)))
+
+
+def _citation(profile: Profile, rule: Rule) -> Citation:
+    return Citation(
+        document=profile.document.number,
+        clause=rule.citation.clause,
+        quote=rule.citation.quote,
+        local_parameter=rule.citation.note if rule.citation.local else None,
+    )
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def _where(ev: Evaluation, scope: Scope) -> tuple[str, str]:
+    zh = f"{ev.profile.jurisdiction.name_zh}{scope.policy_year}年度"
+    en = f"{ev.profile.jurisdiction.name_en} {scope.policy_year}"
+    if scope.county_code:
+        name = county_name(scope.county_code) or scope.county_code
+        zh += f" {name}（{scope.county_code}）"
+        en += f", {name} ({scope.county_code})"
+    if scope.subsidy_group:
+        zh += f" {SUBSIDY_GROUP_ZH.get(scope.subsidy_group, scope.subsidy_group)}"
+        en += f", group {scope.subsidy_group}"
+    if scope.insurer_id:
+        zh += f" {scope.insurer_id}"
+        en += f", insurer {scope.insurer_id}"
+    return zh, en
+
+
+def _format_value(rule: Rule, value: float | None, english: bool = False) -> str:
+    if value is None:
+        return "—"
+    if rule.unit == "rate":
+        return percent(value)
+    if rule.unit == "yuan":
+        return f"{value:,.2f} yuan" if english else yuan(value)
+    if rule.unit == "days":
+        return f"{value:,.0f} days" if english else f"{value:,.0f} 天"
+    return f"{value:,.0f}"
+
+
+def _gap(rule: Rule, value: float, threshold: float) -> tuple[float, GapUnit, str]:
+    if rule.unit == "rate":
+        return value - threshold, "pp", points(value - threshold)
+    unit: GapUnit = {"yuan": "yuan", "count": "count", "days": "days", "insurers": "insurers"}[
+        rule.unit
+    ]  # type: ignore[assignment]
+    return value - threshold, unit, f"{value - threshold:+,.2f}".rstrip("0").rstrip(".")
+
+
+RELATION_ZH = {"at_least": "低于", "at_most": "高于", "equal": "不等于"}
+RELATION_EN = {"at_least": "below", "at_most": "above", "equal": "different from"}
+
+
+def _alert(
+    ev: Evaluation, rule: Rule, obs: Observation, severity: Severity, threshold: float
+) -> Alert:
+    assert obs.value is not None
+    where_zh, where_en = _where(ev, obs.scope)
+    gap, gap_unit, gap_text = _gap(rule, obs.value, threshold)
+    extra_zh, extra_en, details = _consequence(ev, rule, obs, threshold)
+    zh = (
+        f"{where_zh}{METRICS[rule.metric].zh}为 {_format_value(rule, obs.value)}，"
+        f"{RELATION_ZH[rule.comparison]}规定的 {_format_value(rule, threshold)}"
+        f"（差 {gap_text}）。{extra_zh}"
+    )
+    en = (
+        f"{where_en}: {METRICS[rule.metric].en} {_format_value(rule, obs.value, True)},"
+        f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)} set by the"
+        f" rule ({gap_text.replace(' 个百分点', ' points')}). {extra_en}"
+    )
+    if rule.projection:
+        method = obs.facts.get("method", rule.projection)
+        zh += f"（预测方法：{PROJECTION_ZH.get(method, method)}）"
+        en += f" (projection method: {PROJECTION_EN.get(method, method)})"
+    return Alert(
+        profile=ev.profile.name,
+        rule_id=rule.id,
+        severity=severity,
+        scope=obs.scope,
+        observed=obs.value,
+        threshold=threshold,
+        gap=gap,
+        gap_unit=gap_unit,
+        message_zh=zh.strip(),
+        message_en=en.strip(),
+        citation=_citation(ev.profile, rule),
+        projection=obs.facts.get("method", rule.projection) if rule.projection else None,
+        details={**obs.facts, **details},
+    )
+
+
+PROJECTION_ZH = {
+    "run_rate_14d": f"按最近 {RUN_RATE_DAYS} 天日均参保人数外推至参保截止日",
+    "development_from_previous_year": "按上一年度同期至今的赔款进展倍数推算全年赔款",
+    "run_rate": "按已过天数占全年比例推算全年赔款",
+}
+PROJECTION_EN = {
+    "run_rate_14d": f"the last {RUN_RATE_DAYS} days' daily enrolments carried to the deadline",
+    "development_from_previous_year": "claims paid to date grown by the previous year's "
+    "development from the same point of the year",
+    "run_rate": "claims paid to date divided by the share of the year elapsed",
+}
+
+DESTINATION_ZH = {
+    "health_management_fund": "应设立健康管理基金",
+    "carry_forward_pool": "应结转资金池",
+    "premium_cut": "应下调下一年度保费或提高保障待遇",
+    "next_period_adjustment": "应在下一保险期间调节保险责任和待遇",
+}
+DESTINATION_EN = {
+    "health_management_fund": "owed to the health-management fund",
+    "carry_forward_pool": "to be carried into the pool",
+    "premium_cut": "to lower next year's premium or raise benefits",
+    "next_period_adjustment": "to be adjusted through next period's benefits",
+}
+
+
+Consequence = tuple[str, str, dict[str, Any]]
+
+
+def _consequence(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    """What the breach means in the regulator's unit: people short, money owed."""
+    explain = CONSEQUENCES.get(rule.metric)
+    return explain(ev, rule, obs, threshold) if explain else ("", "", {})
+
+
+def _people_short(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    facts = obs.facts
+    enrolled = facts.get("projected_enrolled", facts["enrolled"])
+    needed = max(0, math.ceil(threshold * facts["insured_base"] - 1e-9) - enrolled)
+    return (
+        f"还需参保 {people(needed)}才能达到 {percent(threshold)}。",
+        f"{needed:,} more members are needed to reach {percent(threshold)}.",
+        {"shortfall_people": needed},
+    )
+
+
+def _subsidised_missing(
+    ev: Evaluation, rule: Rule, obs: Observation, threshold: float
+) -> Consequence:
+    eligible, enrolled = obs.facts["eligible"], obs.facts["enrolled"]
+    missing = int(eligible - enrolled)
+    return (
+        f"应参保 {people(eligible)}，尚有 {people(missing)}未参保。",
+        f"{missing:,} of {eligible:,} entitled people are not enrolled.",
+        {"shortfall_people": missing},
+    )
+
+
+def _money_over(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    earned = Decimal(str(obs.facts["earned_premium"]))
+    over = (Decimal(str(obs.value)) - Decimal(str(threshold))) * earned
+    destination = str(ev.profile.parameters.surplus_destination.value)
+    zh = f"超出部分 {wan_yuan(over)}" + DESTINATION_ZH.get(destination, "")
+    en = f"The excess is {metrics.to_fen(over):,.2f} yuan"
+    if destination in DESTINATION_EN:
+        en += " " + DESTINATION_EN[destination]
+    details: dict[str, Any] = {"excess_amount": float(metrics.to_fen(over))}
+    enrolled = _enrolled(ev, obs.scope.policy_year)
+    if destination == "premium_cut" and enrolled:
+        per_head = over / enrolled
+        zh += f"，相当于每位参保人 {yuan(per_head)}"
+        en += f", {per_head:,.2f} yuan per member"
+        details["per_member"] = float(metrics.to_fen(per_head))
+    return zh + "。", en + ".", details
+
+
+def _premiums_found(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    expected = obs.facts["expected_premium"]
+    found = "、".join(f"{p:g}" for p in obs.facts["premiums_found"])
+    return (
+        f"规定保费 {expected:g} 元，实际还出现 {found} 元。",
+        f"Expected {expected:g} yuan; also charged {found}.",
+        {},
+    )
+
+
+def _premium_and_contribution(
+    ev: Evaluation, rule: Rule, obs: Observation, threshold: float
+) -> Consequence:
+    premium, contribution = obs.facts["premium"], obs.facts["resident_contribution"]
+    return (
+        f"保费 {premium:g} 元，居民个人缴费 {contribution:g} 元。",
+        f"Premium {premium:g} yuan, resident contribution {contribution:g} yuan.",
+        {},
+    )
+
+
+def _group_members(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    names = obs.facts["insurers"]
+    return f"当年共保体：{'、'.join(names)}。", f"Group that year: {', '.join(names)}.", {}
+
+
+def _late_payments(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    deadline, last = obs.facts["deadline"], obs.facts["last_enrolment"]
+    return (
+        f"截止日 {deadline}，最晚缴费 {last}。",
+        f"Deadline {deadline}, latest payment {last}.",
+        {},
+    )
+
+
+def _window(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    first, last = obs.facts["first_enrolment"], obs.facts["last_enrolment"]
+    return f"投保期 {first} 至 {last}。", f"Enrolment ran {first} to {last}.", {}
+
+
+CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequence]] = {
+    "participation_rate": _people_short,
+    "projected_participation_rate": _people_short,
+    "subsidy_coverage": _subsidised_missing,
+    "profit_rate": _money_over,
+    "cost_and_profit_rate": _money_over,
+    "premium_mismatch_count": _premiums_found,
+    "premium_to_contribution": _premium_and_contribution,
+    "insurer_count": _group_members,
+    "late_enrolment_count": _late_payments,
+    "enrolment_window_days": _window,
+}
+
+
+def _enrolled(ev: Evaluation, policy_year: int | None) -> int:
+    rows = ev.participation.filter(
+        (pl.col("policy_year") == policy_year) & pl.col("county_code").is_null()
+    )
+    return int(rows["enrolled"][0]) if rows.height else 0
+
+
+# -- notices: what the rulebook asks to report ----------------------------------------------
+
+
+def _notices(ev: Evaluation) -> Iterable[Notice]:
+    for rule in ev.profile.rules:
+        if rule.id == "city_participation_tier":
+            yield from _tier_notices(ev, rule)
+    if any(ev.profile.keeps_pool(r.policy_year) for r in ev.year_totals()):
+        yield from _pool_notices(ev)
+
+
+def _tier_notices(ev: Evaluation, rule: Rule) -> Iterable[Notice]:
+    whole = ev.participation.filter(pl.col("county_code").is_null())
+    for r in whole.iter_rows(named=True):
+        rate = r["rate"]
+        if rate is None or r["policy_year"] > ev.as_of.year:
+            continue
+        if rate >= 0.30:
+            cap_zh, cap_en, cap = "个人自付封顶 10 万元", "out-of-pocket cap 100,000 yuan", 100_000
+        elif rate >= 0.20:
+            cap_zh, cap_en, cap = "个人自付封顶 12 万元", "out-of-pocket cap 120,000 yuan", 120_000
+        else:
+            cap_zh, cap_en, cap = "未达到封顶条件", "no out-of-pocket cap applies", None
+        yield Notice(
+            ev.profile.name,
+            "out_of_pocket_cap_tier",
+            r["policy_year"],
+            f"{ev.profile.jurisdiction.name_zh}{r['policy_year']}年度全市参保率 {percent(rate)}，"
+            f"适用档次：{cap_zh}。",
+            f"{ev.profile.jurisdiction.name_en} {r['policy_year']}: city participation "
+            f"{percent(rate)}; tier in force: {cap_en}.",
+            _citation(ev.profile, rule),
+            {"rate": rate, "cap": cap},
+        )
+
+
+def _pool_notices(ev: Evaluation) -> Iterable[Notice]:
+    margin_parameter = ev.profile.parameters.keeps_pool
+    citation = Citation(ev.profile.document.number, margin_parameter.clause, margin_parameter.quote)
+    for row in ev.year_totals():
+        if row.pool_open is None:
+            continue
+        yield Notice(
+            ev.profile.name,
+            "carry_forward_pool",
+            row.policy_year,
+            f"{row.policy_year}年度结余资金池：年初 {wan_yuan(row.pool_open)}，"
+            f"动用 {wan_yuan(row.pool_draw)}，转入 {wan_yuan(row.excess_surplus)}，"
+            f"年末 {wan_yuan(row.pool_close)}。",
+            f"Pool {row.policy_year}: opened {wan_yuan(row.pool_open)}, drew "
+            f"{wan_yuan(row.pool_draw)}, added {wan_yuan(row.excess_surplus)}, closed "
+            f"{wan_yuan(row.pool_close)} (1 万元 = 10,000 yuan).",
+            citation,
+            {
+                "open": float(row.pool_open),
+                "draw": float(row.pool_draw or 0),
+                "added": float(row.excess_surplus or 0),
+                "close": float(row.pool_close or 0),
+            },
+        )

@@ -1,0 +1,518 @@
+"""The alert lifecycle store: transitions, waivers, idempotent syncs, append-only history, and
+several writers (threads and processes) at once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hmb.alert_store import (
+    SCHEMA_VERSION,
+    SYSTEM_ACTOR,
+    AlertRecord,
+    AlertStateError,
+    AlertStore,
+    EvaluationContext,
+)
+from hmb.alerts import Alert, Citation, Scope, Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILE = "mingzhou-2025"
+RULEBOOK = "mingzhou-2025.1"
+FLOOR = 0.85  # 明政办规〔2023〕5号 第十二条: loss ratio not below 85%
+CITATION = Citation(document="明政办规〔2023〕5号", clause="第十二条", quote="赔付率不低于85%")
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def breach(
+    county: str = "350402",
+    *,
+    observed: float = 0.80,
+    severity: Severity = "warning",
+    rule_id: str = "loss_ratio_below_floor",
+    profile: str = PROFILE,
+    policy_year: int = 2025,
+) -> Alert:
+    """A loss-ratio alert for one county; the gap is in percentage points below the floor."""
+    return Alert(
+        profile=profile,
+        rule_id=rule_id,
+        severity=severity,
+        scope=Scope(policy_year=policy_year, county_code=county),
+        observed=observed,
+        threshold=FLOOR,
+        gap=round((observed - FLOOR) * 100, 6),
+        gap_unit="pp",
+        message_zh=f"赔付率 {observed:.1%} 低于 85%",
+        message_en=f"Loss ratio {observed:.1%} below 85%",
+        citation=CITATION,
+    )
+
+
+def evaluation(
+    at: datetime | None = T0, *, fingerprint: str = "fp-1", profile: str = PROFILE
+) -> EvaluationContext:
+    as_of = (at or datetime.now(UTC)).date() - timedelta(days=1)
+    return EvaluationContext(profile, RULEBOOK, fingerprint, as_of=as_of, evaluated_at=at)
+
+
+def days_ahead(days: int) -> date:
+    """A day relative to today in UTC, the calendar waivers are checked against."""
+    return datetime.now(UTC).date() + timedelta(days=days)
+
+
+def events(store: AlertStore, alert_id: str) -> list[tuple[str, str | None, str]]:
+    return [(t.event, t.from_state, t.to_state) for t in store.history(alert_id)]
+
+
+def row_counts(path: Path) -> tuple[int, int]:
+    con = sqlite3.connect(path)
+    try:
+        alerts = con.execute("select count(*) from alerts").fetchone()[0]
+        history = con.execute("select count(*) from alert_history").fetchone()[0]
+    finally:
+        con.close()
+    return alerts, history
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AlertStore:
+    return AlertStore(tmp_path / "alerts.sqlite")
+
+
+def test_fire_acknowledge_resolve_refire(store: AlertStore) -> None:
+    alert = breach()
+
+    result = store.sync([alert], evaluation(T0))
+    assert result.fired == [alert.id]
+    record = store.get(alert.id)
+    assert record is not None
+    assert (record.state, record.observed, record.scope) == ("firing", 0.80, alert.scope)
+    assert record.citation == CITATION
+    assert record.first_seen == record.last_seen == record.last_changed == T0
+
+    acknowledged = store.acknowledge(alert.id, "supervisor.li", "已通知承保公司核查")
+    assert acknowledged.state == "acknowledged"
+    assert acknowledged.acknowledged_by == "supervisor.li"
+    assert acknowledged.acknowledged_comment == "已通知承保公司核查"
+
+    # The next evaluation on fixed data no longer finds the breach.
+    later = T0 + timedelta(days=1)
+    assert store.sync([], evaluation(later, fingerprint="fp-2")).resolved == [alert.id]
+    resolved = store.get(alert.id)
+    assert resolved is not None
+    assert (resolved.state, resolved.resolved_at) == ("resolved", later)
+    assert store.sync([], evaluation(later, fingerprint="fp-2")).resolved == []
+
+    again = T0 + timedelta(days=2)
+    assert store.sync([alert], evaluation(again, fingerprint="fp-3")).refired == [alert.id]
+    refired = store.get(alert.id)
+    assert refired is not None
+    assert refired.state == "firing"
+    assert refired.resolved_at is None and refired.acknowledged_by is None
+    assert refired.first_seen == T0 and refired.last_seen == again
+
+    assert events(store, alert.id) == [
+        ("fired", None, "firing"),
+        ("acknowledged", "firing", "acknowledged"),
+        ("resolved", "acknowledged", "resolved"),
+        ("refired", "resolved", "firing"),
+    ]
+    fired, ack, resolution, refire = store.history(alert.id)
+    assert [t.actor for t in store.history(alert.id)] == [
+        SYSTEM_ACTOR, "supervisor.li", SYSTEM_ACTOR, SYSTEM_ACTOR,
+    ]
+    assert ack.comment == "已通知承保公司核查"
+    # Every row carries what is needed to reproduce it.
+    for row in (fired, ack, resolution, refire):
+        assert (row.threshold, row.severity, row.rulebook_version) == (FLOOR, "warning", RULEBOOK)
+    assert [row.data_fingerprint for row in (fired, ack, resolution, refire)] == [
+        "fp-1", "fp-1", "fp-2", "fp-3",
+    ]
+    assert (fired.observed, fired.gap) == (0.80, -5.0)
+    assert (resolution.observed, resolution.gap) == (None, None)  # not breached: no value
+    assert resolution.as_of == date(2025, 3, 1)
+    assert [row.at for row in (fired, resolution, refire)] == [T0, later, again]
+    assert [row.seq for row in store.history(alert.id)] == sorted(
+        row.seq for row in store.history(alert.id)
+    )
+
+
+def test_the_same_evaluation_twice_writes_nothing_new(store: AlertStore) -> None:
+    alerts = [breach("350402"), breach("350403", observed=0.7, severity="critical")]
+    first = store.sync(alerts, evaluation(T0))
+    counts = row_counts(store.path)
+    records = store.list()
+
+    second = store.sync(alerts, evaluation(T0))
+
+    assert sorted(first.fired) == sorted(a.id for a in alerts)
+    assert second.unchanged == [a.id for a in alerts]
+    assert second.fired == second.updated == second.refired == second.resolved == []
+    assert row_counts(store.path) == counts == (2, 2)
+    assert store.list() == records
+
+    # New data with the same values: the alert notes where it was last seen, history is quiet.
+    later = T0 + timedelta(days=1)
+    assert store.sync(alerts, evaluation(later, fingerprint="fp-2")).unchanged == [
+        a.id for a in alerts
+    ]
+    assert row_counts(store.path) == (2, 2)
+    record = store.get(alerts[0].id)
+    assert record is not None
+    assert (record.last_seen, record.last_changed, record.data_fingerprint) == (later, T0, "fp-2")
+
+
+def test_a_changed_value_writes_one_updated_row(store: AlertStore) -> None:
+    store.sync([breach(observed=0.80)], evaluation(T0))
+    store.acknowledge(breach().id, "supervisor.li", "跟踪中")
+
+    later = T0 + timedelta(days=1)
+    result = store.sync([breach(observed=0.78)], evaluation(later, fingerprint="fp-2"))
+    assert store.sync([breach(observed=0.78)], evaluation(later, fingerprint="fp-2")).updated == []
+
+    assert result.updated == [breach().id]
+    record = store.get(breach().id)
+    assert record is not None
+    assert (record.state, record.observed, record.last_changed) == ("acknowledged", 0.78, later)
+    assert record.acknowledged_by == "supervisor.li"
+    *_, update = store.history(breach().id)
+    assert (update.event, update.from_state, update.to_state) == (
+        "updated", "acknowledged", "acknowledged",
+    )
+    assert (update.observed, update.gap, update.data_fingerprint) == (0.78, -7.0, "fp-2")
+    assert len(store.history(breach().id)) == 3
+
+
+def test_an_acknowledged_alert_that_gets_worse_fires_again(store: AlertStore) -> None:
+    store.sync([breach(observed=0.80, severity="critical")], evaluation(T0))
+    store.acknowledge(breach().id, "supervisor.li", "已约谈")
+
+    # Better is only an update: the acknowledgement still holds.
+    improved = store.sync([breach(observed=0.82, severity="warning")], evaluation(T0))
+    assert improved.updated == [breach().id]
+    record = store.get(breach().id)
+    assert record is not None and record.state == "acknowledged"
+
+    worse = store.sync([breach(observed=0.70, severity="critical")], evaluation(T0))
+    assert worse.refired == [breach().id]
+    record = store.get(breach().id)
+    assert record is not None
+    assert (record.state, record.severity, record.acknowledged_by) == ("firing", "critical", None)
+    assert events(store, breach().id)[-1] == ("refired", "acknowledged", "firing")
+
+
+def test_a_waiver_holds_until_its_day_then_expires(store: AlertStore) -> None:
+    now = datetime.now(UTC)
+    until = now.date() + timedelta(days=3)
+    still_breached, gone_quiet = breach("350402"), breach("350403")
+    waived_then_resolved = breach("350404")
+    store.sync([still_breached, gone_quiet, waived_then_resolved], evaluation(now))
+    for alert in (still_breached, gone_quiet):
+        waived = store.waive(alert.id, "supervisor.wang", "数据口径调整中", until)
+        assert (waived.state, waived.waived_until) == ("waived", until)
+    store.acknowledge(waived_then_resolved.id, "supervisor.wang", "核查中")
+    store.waive(waived_then_resolved.id, "supervisor.wang", "等待年度清算", until)
+
+    # On the waiver's last day it still holds; a changed value is recorded, the state is kept.
+    last_day = datetime.combine(until, datetime.min.time(), UTC) + timedelta(hours=23)
+    result = store.sync(
+        [still_breached, breach("350403", observed=0.79)], evaluation(last_day)
+    )
+    assert result.unchanged == [still_breached.id]
+    assert result.updated == [gone_quiet.id]
+    assert result.resolved == [waived_then_resolved.id]  # not breached: resolved, waiver or not
+    assert {r.state for r in store.list(states=["waived"])} == {"waived"}
+    assert len(store.list(states=["waived"])) == 2
+
+    # The day after, the waiver is over.
+    day_after = last_day + timedelta(hours=2)
+    result = store.sync([still_breached], evaluation(day_after, fingerprint="fp-2"))
+    assert result.waiver_expired == [still_breached.id, gone_quiet.id]
+    assert result.resolved == result.unchanged == []
+
+    refiring = store.get(still_breached.id)
+    assert refiring is not None
+    assert (refiring.state, refiring.waived_by, refiring.waived_until) == ("firing", None, None)
+    assert events(store, still_breached.id) == [
+        ("fired", None, "firing"),
+        ("waived", "firing", "waived"),
+        ("waiver_expired", "waived", "firing"),
+    ]
+    assert events(store, gone_quiet.id)[-2:] == [
+        ("updated", "waived", "waived"),
+        ("waiver_expired", "waived", "resolved"),
+    ]
+    waiver = store.history(still_breached.id)[1]
+    assert waiver.actor == "supervisor.wang"
+    assert waiver.comment == f"数据口径调整中 (until {until.isoformat()})"
+    assert events(store, waived_then_resolved.id)[-1] == ("resolved", "waived", "resolved")
+
+
+def test_history_is_append_only(store: AlertStore) -> None:
+    store.sync([breach()], evaluation(T0))
+    con = sqlite3.connect(store.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("update alert_history set actor = 'someone else'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("delete from alert_history")
+    finally:
+        con.close()
+    assert [t.actor for t in store.history(breach().id)] == [SYSTEM_ACTOR]
+
+
+def test_the_store_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "alerts.sqlite"
+    first = AlertStore(path)
+    first.sync([breach()], evaluation(T0))
+    first.acknowledge(breach().id, "supervisor.li", "已记录")
+
+    reopened = AlertStore(path)
+
+    assert reopened.get(breach().id) == first.get(breach().id)
+    assert reopened.history(breach().id) == first.history(breach().id)
+    assert reopened.sync([breach()], evaluation(T0)).unchanged == [breach().id]
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+
+
+def test_timestamps_are_utc_with_microseconds(store: AlertStore) -> None:
+    store.sync([breach()], evaluation(datetime(2025, 3, 1, 16, 30, tzinfo=UTC)))
+    con = sqlite3.connect(store.path)
+    try:
+        (at,) = con.execute("select at from alert_history").fetchone()
+    finally:
+        con.close()
+    assert at == "2025-03-01T16:30:00.000000+00:00"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluation(datetime(2025, 3, 1, 16, 30))
+
+
+def test_sync_touches_only_its_own_profile(store: AlertStore) -> None:
+    store.sync([breach(profile="other-city")], evaluation(T0, profile="other-city"))
+    store.sync([breach()], evaluation(T0))
+    store.sync([], evaluation(T0))
+
+    assert [r.state for r in store.list(profile="other-city")] == ["firing"]
+    assert [r.state for r in store.list(profile=PROFILE)] == ["resolved"]
+    with pytest.raises(ValueError, match="other-city"):
+        store.sync([breach(profile="other-city")], evaluation(T0))
+    with pytest.raises(ValueError, match="twice"):
+        store.sync([breach(), breach(observed=0.7)], evaluation(T0))
+
+
+def test_list_filters(store: AlertStore) -> None:
+    alerts = [
+        breach("350402", severity="warning"),
+        breach("350403", severity="critical", observed=0.6),
+        breach("350404", rule_id="surplus_too_high"),
+        breach("350402", policy_year=2024),
+    ]
+    store.sync(alerts, evaluation(T0))
+    store.acknowledge(alerts[0].id, "supervisor.li", "已知")
+
+    def ids(records: list[AlertRecord]) -> set[str]:
+        return {record.id for record in records}
+
+    assert store.list()[0].severity == "critical"  # most severe first
+    assert ids(store.list(states=["acknowledged"])) == {alerts[0].id}
+    assert ids(store.list(states=["firing", "acknowledged"])) == {a.id for a in alerts}
+    assert ids(store.list(states=[])) == set()
+    assert ids(store.list(severity="critical")) == {alerts[1].id}
+    assert ids(store.list(rule_id="surplus_too_high")) == {alerts[2].id}
+    assert ids(store.list(policy_year=2024)) == {alerts[3].id}
+    assert ids(store.list(county_codes=["350402"])) == {alerts[0].id, alerts[3].id}
+    assert ids(store.list(county_codes=["350402"], policy_year=2025)) == {alerts[0].id}
+    with pytest.raises(ValueError, match="unknown alert states"):
+        store.list(states=["open"])
+    with pytest.raises(TypeError, match="collection"):
+        store.list(states="firing")
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (lambda s, a: s.acknowledge("no-such-alert", "supervisor.li", "?"), "no such alert"),
+        (lambda s, a: s.acknowledge(a.id, "supervisor.li", "  "), "comment is required"),
+        (lambda s, a: s.acknowledge(a.id, "", "已知"), "actor is required"),
+        (lambda s, a: s.waive(a.id, "supervisor.li", "",
+                              days_ahead(9)), "reason is required"),
+        (lambda s, a: s.waive(a.id, "supervisor.li", "年度清算",
+                              date(2020, 1, 1)), "must end in the future"),
+        (lambda s, a: s.waive(a.id, "supervisor.li", "年度清算",
+                              datetime.now(UTC).date()), "must end in the future"),
+        (lambda s, a: s.waive("no-such-alert", "supervisor.li", "年度清算",
+                              days_ahead(9)), "no such alert"),
+    ],
+)
+def test_refused_actions_change_nothing(
+    store: AlertStore, action: Callable[[AlertStore, Alert], object], message: str
+) -> None:
+    store.sync([breach()], evaluation(T0))
+    counts = row_counts(store.path)
+    with pytest.raises(AlertStateError, match=message):
+        action(store, breach())
+    assert row_counts(store.path) == counts
+
+
+def test_a_resolved_alert_cannot_be_acknowledged_or_waived(store: AlertStore) -> None:
+    store.sync([breach()], evaluation(T0))
+    store.sync([], evaluation(T0))
+    with pytest.raises(AlertStateError, match="it is resolved"):
+        store.acknowledge(breach().id, "supervisor.li", "已知")
+    with pytest.raises(AlertStateError, match="it is resolved"):
+        store.waive(breach().id, "supervisor.li", "年度清算", days_ahead(9))
+    # Once waived, an alert is not acknowledged until it fires again.
+    store.sync([breach()], evaluation(T0))
+    store.waive(breach().id, "supervisor.li", "年度清算", days_ahead(9))
+    with pytest.raises(AlertStateError, match="it is waived"):
+        store.acknowledge(breach().id, "supervisor.li", "已知")
+    assert [e for e, _, _ in events(store, breach().id)] == ["fired", "resolved", "refired",
+                                                             "waived"]
+
+
+def test_acknowledging_again_records_the_new_comment(store: AlertStore) -> None:
+    store.sync([breach()], evaluation(T0))
+    store.acknowledge(breach().id, "supervisor.li", "已通知")
+    record = store.acknowledge(breach().id, "supervisor.wang", "承保公司已回复")
+    assert (record.acknowledged_by, record.acknowledged_comment) == ("supervisor.wang",
+                                                                     "承保公司已回复")
+    assert events(store, breach().id)[-1] == ("acknowledged", "acknowledged", "acknowledged")
+
+
+COUNTIES = [f"3504{n:02d}" for n in range(40)]
+
+
+def test_threads_writing_at_once_lose_nothing(store: AlertStore, tmp_path: Path) -> None:
+    until = days_ahead(30)
+    store.sync([breach(c) for c in COUNTIES], evaluation(None))
+    rounds = 10
+    start = threading.Barrier(4)
+
+    def acknowledge_first_ten() -> None:
+        start.wait()
+        for county in COUNTIES[:10]:
+            store.acknowledge(breach(county).id, "supervisor.li", f"{county} 已核查")
+
+    def waive_next_ten() -> None:
+        own_store = AlertStore(store.path)  # a second session, its own store object
+        start.wait()
+        for county in COUNTIES[10:20]:
+            own_store.waive(breach(county).id, "supervisor.wang", "年度清算", until)
+
+    def resync(profile: str) -> Callable[[], None]:
+        def run() -> None:
+            start.wait()
+            for k in range(1, rounds + 1):
+                alerts = [breach(c, observed=0.80 - k / 1000, profile=profile) for c in COUNTIES]
+                store.sync(alerts, evaluation(None, fingerprint=f"fp-{k}", profile=profile))
+        return run
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(job) for job in (acknowledge_first_ten, waive_next_ten,
+                                                resync(PROFILE), resync("other-city"))]
+        for future in futures:
+            future.result()  # re-raises anything a thread raised
+
+    states = Counter(r.state for r in store.list(profile=PROFILE))
+    assert states == {"acknowledged": 10, "waived": 10, "firing": 20}
+    for n, county in enumerate(COUNTIES):
+        kinds = Counter(t.event for t in store.history(breach(county).id))
+        own_action = {"acknowledged": int(n < 10), "waived": int(10 <= n < 20)}
+        assert kinds == Counter({"fired": 1, "updated": rounds, **own_action}), county
+        other = Counter(t.event for t in store.history(breach(county, profile="other-city").id))
+        assert other == {"fired": 1, "updated": rounds - 1}
+    assert row_counts(store.path) == (80, 40 * (1 + rounds) + 20 + 40 * rounds)
+
+
+def test_opening_a_new_store_from_several_threads_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.sqlite"
+    start = threading.Barrier(4)
+
+    def open_and_sync(n: int) -> None:
+        start.wait()
+        profile = f"city-{n}"
+        AlertStore(path).sync([breach(profile=profile)], evaluation(T0, profile=profile))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(open_and_sync, n) for n in range(4)]:
+            future.result()
+    assert row_counts(path) == (4, 4)
+
+
+def write_from_another_process(path: Path, go: Path, role: str) -> None:
+    """Run in a separate process by the test below: wait for the go signal, then interleave
+    actions on shared alerts with syncs of a profile of its own."""
+    store = AlertStore(path)
+    deadline = time.monotonic() + 30
+    while not go.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("no go signal")
+        time.sleep(0.005)
+    mine = COUNTIES[:20] if role == "acknowledge" else COUNTIES[20:]
+    until = days_ahead(30)
+    for k, county in enumerate(mine):
+        if role == "acknowledge":
+            store.acknowledge(breach(county).id, "process.a", f"{county} 已核查")
+        else:
+            store.waive(breach(county).id, "process.b", f"{county} 年度清算", until)
+        alerts = [breach(c, observed=0.80 - k / 1000, profile=role) for c in COUNTIES[:20]]
+        store.sync(alerts, evaluation(None, fingerprint=f"fp-{k}", profile=role))
+
+
+WORKER = (
+    "import sys; from pathlib import Path;"
+    " from tests.test_alert_store import write_from_another_process as write;"
+    " write(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])"
+)
+
+
+def test_processes_writing_at_once_lose_nothing(store: AlertStore, tmp_path: Path) -> None:
+    store.sync([breach(c) for c in COUNTIES], evaluation(None))
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(store.path), str(go), role],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for role in ("acknowledge", "waive")
+    ]
+    time.sleep(0.5)  # let both start up and open the store
+    go.touch()
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=60)
+        assert worker.returncode == 0, stderr
+        assert stderr == ""
+
+    assert Counter(r.state for r in store.list(profile=PROFILE)) == {
+        "acknowledged": 20, "waived": 20,
+    }
+    for n, county in enumerate(COUNTIES):
+        history = store.history(breach(county).id)
+        actor = "process.a" if n < 20 else "process.b"
+        assert [(t.event, t.actor) for t in history] == [
+            ("fired", SYSTEM_ACTOR), ("acknowledged" if n < 20 else "waived", actor),
+        ]
+    for role in ("acknowledge", "waive"):
+        for county in COUNTIES[:20]:
+            kinds = Counter(t.event for t in store.history(breach(county, profile=role).id))
+            assert kinds == {"fired": 1, "updated": 19}
+    assert row_counts(store.path) == (80, 40 + 40 + 2 * 20 * 20)
