@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from hmb import metrics, rules
-from hmb.alert_store import AlertStore, EvaluationContext
+from hmb.alert_store import ALERT_STATES, AlertStateError, AlertStore, EvaluationContext
 from hmb.alerts import SEVERITY_ORDER
 from hmb.dataset import Dataset, open_dataset, write_quarantine
 from hmb.formatting import percent, wan_yuan
 from hmb.loading import InputError
+from hmb.paths import default_alert_store
 from hmb.profiles import ProfileError, available_profiles, load_profile, rulebook_version
 
 EXIT_OK = 0
@@ -103,9 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--record",
         type=Path,
+        nargs="?",
+        const=default_alert_store(),
         metavar="STORE",
-        help="record the alerts' lifecycle in this alert store (SQLite file)",
+        help="record the alerts' lifecycle in the alert store (default: data/state/alerts.sqlite)",
     )
+
+    alerts = sub.add_parser("alerts", help="list, acknowledge or waive recorded alerts")
+    alerts.add_argument("--store", type=Path, default=default_alert_store())
+    actions = alerts.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="alerts in the store")
+    listing.add_argument("--profile")
+    listing.add_argument("--state", action="append", choices=ALERT_STATES)
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    ack = actions.add_parser("ack", help="acknowledge a firing alert")
+    ack.add_argument("alert_id")
+    ack.add_argument("--by", required=True, help="who acknowledges")
+    ack.add_argument("--comment", required=True, help="what is being done about it")
+    waive = actions.add_parser("waive", help="waive an alert until a date, with a reason")
+    waive.add_argument("alert_id")
+    waive.add_argument("--by", required=True)
+    waive.add_argument("--reason", required=True)
+    waive.add_argument("--until", type=_as_of, required=True, help="YYYY-MM-DD")
+    history = actions.add_parser("history", help="every transition of one alert")
+    history.add_argument("alert_id")
+    history.add_argument("--format", choices=("text", "json"), default="text")
 
     pseudo = sub.add_parser(
         "pseudonymize", help="replace clear ID numbers in an export by keyed pseudonyms"
@@ -126,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "metrics": _metrics,
         "check": _check,
+        "alerts": _alerts,
         "pseudonymize": _pseudonymize,
     }
     try:
@@ -136,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *[p.message for p in exc.problems],
         )
         return EXIT_FATAL
-    except (ProfileError, FileExistsError) as exc:
+    except (ProfileError, FileExistsError, AlertStateError) as exc:
         _fail(str(exc))
         return EXIT_FATAL
 
@@ -306,6 +330,36 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(_check_text(profile.jurisdiction.name_zh, output))
     return _check_exit(result.alerts, args.fail_on)
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    store = AlertStore(args.store)
+    if args.action == "ack":
+        record = store.acknowledge(args.alert_id, args.by, args.comment)
+        print(f"已确认 acknowledged {record.id}: {record.message_zh}")
+    elif args.action == "waive":
+        record = store.waive(args.alert_id, args.by, args.reason, args.until)
+        print(f"已豁免至 waived until {args.until}: {record.id}: {record.message_zh}")
+    elif args.action == "history":
+        transitions = store.history(args.alert_id)
+        if not transitions:
+            _fail(f"没有这条预警 no alert {args.alert_id} in {args.store}")
+            return EXIT_FATAL
+        if args.format == "json":
+            print(json.dumps([_jsonable(t) for t in transitions], ensure_ascii=False, indent=2))
+        for t in transitions if args.format == "text" else ():
+            print(
+                f"{t.at}  {t.event:<15} {t.from_state or '-':>12} → {t.to_state:<12}"
+                f" {t.actor}  {t.comment or ''}  observed={t.observed} threshold={t.threshold}"
+                f" rulebook={t.rulebook_version} data={t.data_fingerprint}"
+            )
+    else:
+        records = store.list(args.profile, states=args.state)
+        if args.format == "json":
+            print(json.dumps([_jsonable(r) for r in records], ensure_ascii=False, indent=2))
+        for r in records if args.format == "text" else ():
+            print(f"{r.id}  {r.state:<12} {r.severity:<8} {r.profile}  {r.message_zh}")
+    return EXIT_OK
 
 
 def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:

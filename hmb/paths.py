@@ -10,3 +10,12 @@ QUERIES_DIR = PROJECT_ROOT / "queries"
 RULEBOOKS_DIR = PROJECT_ROOT / "data" / "rulebooks"
 SEEDS_DIR = Path(os.environ.get("HMB_SEEDS_DIR", PROJECT_ROOT / "data" / "seeds"))
 DEMO_DIR = Path(os.environ.get("HMB_DEMO_DIR", PROJECT_ROOT / "data" / "demo"))
+
+
+def state_dir() -> Path:
+    """Where the alert store and the audit trail live: $HMB_STATE_DIR, or data/state."""
+    return Path(os.environ.get("HMB_STATE_DIR", PROJECT_ROOT / "data" / "state"))
+
+
+def default_alert_store() -> Path:
+    return state_dir() / "alerts.sqlite"

@@ -6,9 +6,10 @@ value, plus the figures a message needs); :func:`evaluate` compares each observa
 rule's thresholds and returns the alerts, sorted by severity. Everything here is pure over the
 store: no Streamlit, no alert store, no clock (the as-of date is an argument).
 
-Finance rules look only at policy years that have ended by the as-of date, because claims are
-paid with a lag and a loss ratio in May says nothing about December; in-year early warning is the
-job of the projection metrics, which say how they project.
+Claims are paid with a lag, so a loss ratio in May says little about December: finance rules
+judge a year in progress only where the lag cannot create the breach (see
+:func:`_finance_observations`); in-year early warning is the job of the projection metrics, which
+say how they project.
 """
 
 from __future__ import annotations
@@ -189,12 +190,24 @@ def _projected_participation_rate(ev: Evaluation, rule: Rule) -> list[Observatio
 
 
 def _finance_observations(
-    ev: Evaluation, rule: Rule, value: Callable[[metrics.FinanceRow], float | None]
+    ev: Evaluation,
+    rule: Rule,
+    value: Callable[[metrics.FinanceRow], float | None],
+    rises_with_claims: bool,
 ) -> list[Observation]:
+    """One observation per policy year that can be judged at the as-of date.
+
+    A finished year is always judged. A year in progress is judged only when late claims can
+    only make the breach worse, never create it: a ratio that rises with claims against a
+    ceiling (a combined ratio already above 95 % stays above it), or one that falls with claims
+    against a floor. A loss ratio in May below its 85 % floor, by contrast, is mostly lag.
+    """
+    in_progress_ok = (rule.comparison == "at_most") == rises_with_claims
+    rows = ev.year_totals() if in_progress_ok else ev.completed_years()
     return [
         Observation(Scope(policy_year=row.policy_year), value(row), _finance_facts(row))
-        for row in ev.completed_years()
-        if rule.applies_to(row.policy_year)
+        for row in rows
+        if rule.applies_to(row.policy_year) and ev.as_of >= date(row.policy_year, 1, 1)
     ]
 
 
@@ -209,21 +222,24 @@ def _finance_facts(row: metrics.FinanceRow) -> dict[str, Any]:
 
 
 def _loss_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
-    return _finance_observations(ev, rule, lambda r: r.loss_ratio)
+    return _finance_observations(ev, rule, lambda r: r.loss_ratio, rises_with_claims=True)
 
 
 def _combined_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
-    return _finance_observations(ev, rule, lambda r: r.combined_ratio)
+    return _finance_observations(ev, rule, lambda r: r.combined_ratio, rises_with_claims=True)
 
 
 def _profit_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
-    return _finance_observations(ev, rule, lambda r: r.profit_rate)
+    return _finance_observations(ev, rule, lambda r: r.profit_rate, rises_with_claims=False)
 
 
 def _cost_and_profit_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
     """(expenses + profit) / earned premium, which is 1 − loss ratio."""
     return _finance_observations(
-        ev, rule, lambda r: metrics.ratio(r.expenses + r.profit, r.earned_premium)
+        ev,
+        rule,
+        lambda r: metrics.ratio(r.expenses + r.profit, r.earned_premium),
+        rises_with_claims=False,
     )
 
 

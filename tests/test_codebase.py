@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import queries
-from hmb.docs import TABLES_PAGE, render_tables
+from hmb.docs import rendered_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -34,9 +34,10 @@ def test_sql_binds_parameters_never_formats_them(name: str) -> None:
     assert "{" not in text and "%s" not in text, name
 
 
-def test_tables_page_is_generated_from_the_schema() -> None:
-    assert TABLES_PAGE.read_text(encoding="utf-8") == render_tables(), (
-        "docs/tables.md is stale: run `uv run python -m hmb.docs`"
+@pytest.mark.parametrize("page", sorted(rendered_pages(), key=str), ids=lambda p: p.name)
+def test_generated_docs_are_current(page: Path) -> None:
+    assert page.read_text(encoding="utf-8") == rendered_pages()[page], (
+        f"{page} is stale: run `uv run python -m hmb.docs`"
     )
 
 

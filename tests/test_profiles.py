@@ -9,6 +9,7 @@ import pytest
 
 from hmb.paths import SEEDS_DIR
 from hmb.profiles import Profile, ProfileError, available_profiles, load_profile
+from hmb.rules import METRICS
 
 PROFILES = ("hunan-2024", "nantong-2021", "sanming-2024", "shenyang-2021", "wenzhou-2021")
 
@@ -68,3 +69,23 @@ def test_an_uncited_number_is_refused() -> None:
 def test_unknown_profile_lists_the_known_ones() -> None:
     with pytest.raises(ProfileError, match="sanming-2024"):
         load_profile("atlantis-2030")
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_rule_quotes_its_seed_and_names_a_metric_that_exists(name: str) -> None:
+    profile = load_profile(name)
+    seed = _normalised((SEEDS_DIR / profile.document.seed).read_text(encoding="utf-8"))
+    for rule in profile.rules:
+        assert rule.metric in METRICS, f"{name}: rule {rule.id} names unknown metric {rule.metric}"
+        assert rule.citation.quote, f"{name}: rule {rule.id} quotes nothing"
+        assert _normalised(rule.citation.quote) in seed, f"{name}: {rule.id} misquotes the seed"
+    for duty in profile.not_checked:
+        assert duty.citation.quote and _normalised(duty.citation.quote) in seed, duty.id
+        assert duty.needs_data
+
+
+def test_a_misquoted_rule_would_be_caught() -> None:
+    """The quote check is not vacuous: a sentence the document does not contain fails it."""
+    seed = _normalised((SEEDS_DIR / load_profile("hunan-2024").document.seed).read_text())
+    assert _normalised("综合成本率不高于90%") not in seed
+    assert _normalised("综合成本率不高于95%") in seed
