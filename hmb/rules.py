@@ -199,13 +199,19 @@ def _finance_observations(
 
     A finished year is always judged. A year in progress is judged only when late claims can
     only make the breach worse, never create it: a ratio that rises with claims against a
-    ceiling (a combined ratio already above 95 % stays above it), or one that falls with claims
-    against a floor. A loss ratio in May below its 85 % floor, by contrast, is mostly lag.
+    ceiling (a combined ratio already above 95 %), or one that falls with claims against a
+    floor. A loss ratio in May below its 85 % floor, by contrast, is mostly lag. Expenses are
+    year-to-date as reported (contract §3), so heavy early spending can also lift an in-year
+    combined ratio; such alerts say the year is in progress.
     """
     in_progress_ok = (rule.comparison == "at_most") == rises_with_claims
     rows = ev.year_totals() if in_progress_ok else ev.completed_years()
     return [
-        Observation(Scope(policy_year=row.policy_year), value(row), _finance_facts(row))
+        Observation(
+            Scope(policy_year=row.policy_year),
+            value(row),
+            {**_finance_facts(row), "year_in_progress": ev.as_of < date(row.policy_year, 12, 31)},
+        )
         for row in rows
         if rule.applies_to(row.policy_year) and ev.as_of >= date(row.policy_year, 1, 1)
     ]
@@ -504,10 +510,18 @@ def classify(
     if value is None:
         return None
     critical = rule.critical
-    if previously_firing and rule.recovery is not None and critical is not None:
-        critical = rule.recovery
     if critical is not None and _breaches(value, rule.comparison, critical):
-        return "critical", float(rule.critical if rule.critical is not None else critical)
+        return "critical", float(critical)
+    recovery = rule.recovery
+    # Still on the wrong side of the recovery threshold: the alert stays critical, and reads
+    # against the threshold the value has not yet passed.
+    if (
+        previously_firing
+        and critical is not None
+        and recovery is not None
+        and _breaches(value, rule.comparison, recovery)
+    ):
+        return "critical", float(recovery)
     if rule.warning is not None and _breaches(value, rule.comparison, rule.warning):
         return "warning", float(rule.warning)
     return None
@@ -576,7 +590,7 @@ def _format_value(rule: Rule, value: float | None, english: bool = False) -> str
 
 def _gap(rule: Rule, value: float, threshold: float) -> tuple[float, GapUnit, str]:
     if rule.unit == "rate":
-        return value - threshold, "pp", points(value - threshold)
+        return (value - threshold) * 100, "pp", points(value - threshold)
     unit: GapUnit = {"yuan": "yuan", "count": "count", "days": "days", "insurers": "insurers"}[
         rule.unit
     ]  # type: ignore[assignment]
@@ -602,8 +616,13 @@ def _alert(
     en = (
         f"{where_en}: {METRICS[rule.metric].en} {_format_value(rule, obs.value, True)},"
         f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)} set by the"
-        f" rule ({gap_text.replace(' 个百分点', ' points')}). {extra_en}"
+        f" rule ({gap_text.replace(' 个百分点', ' points')})."
     )
+    if extra_en:
+        en += f" {extra_en}"
+    if obs.facts.get("year_in_progress"):
+        zh += "（保险年度尚未结束：已赚保费按截止日计，费用为已报告的年初至今数）"
+        en += " (Policy year in progress: premium earned to date, expenses as reported.)"
     if rule.projection:
         method = obs.facts.get("method", rule.projection)
         zh += f"（预测方法：{PROJECTION_ZH.get(method, method)}）"
