@@ -35,6 +35,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hmb.cli import main
+
 Row = dict[str, Any]
 Layout = Literal["file", "folder", "hive"]
 
@@ -178,7 +180,12 @@ def basic_insured_row(
 
 
 def insurer_row(
-    insurer_id: str, share: float, *, policy_year: int = 2024, role: str = "member", **overrides: Any
+    insurer_id: str,
+    share: float,
+    *,
+    policy_year: int = 2024,
+    role: str = "member",
+    **overrides: Any,
 ) -> Row:
     row: Row = {
         "policy_year": policy_year,
@@ -370,33 +377,32 @@ def _column(
 
 
 def _typed(values: list[Any], kind: str | None, *, dates: str, amounts: str) -> pa.Array | None:
-    if kind == "integer":
-        if any(isinstance(v, str | float) for v in values):
-            return None
-        return pa.array(values, type=pa.int64())
-    if kind == "string":
-        return pa.array(values, type=pa.string())
-    if kind == "boolean":
-        return pa.array(values, type=pa.bool_())
-    if kind == "double":
-        return pa.array(values, type=pa.float64())
-    if kind == "date":
-        if dates == "string":
-            return pa.array(values, type=pa.string())
+    if kind == "integer" and any(isinstance(v, str | float) for v in values):
+        return None
+    if kind == "amount" and any(isinstance(v, str) for v in values):
+        return None
+    if kind == "date" and dates == "date":
         return pa.array(
             [None if v is None else date.fromisoformat(v) for v in values], type=pa.date32()
         )
-    if kind == "amount":
-        if any(isinstance(v, str) for v in values):
-            return None
-        if amounts == "decimal":
-            cents = Decimal("0.01")
-            return pa.array(
-                [None if v is None else Decimal(str(v)).quantize(cents) for v in values],
-                type=pa.decimal128(18, 2),
-            )
-        return pa.array(values, type=pa.float64())
-    return None
+    if kind == "amount" and amounts == "decimal":
+        cents = Decimal("0.01")
+        return pa.array(
+            [None if v is None else Decimal(str(v)).quantize(cents) for v in values],
+            type=pa.decimal128(18, 2),
+        )
+    arrow_type = _ARROW_TYPES.get(kind or "")
+    return None if arrow_type is None else pa.array(values, type=arrow_type)
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int64(),
+    "string": pa.string(),
+    "boolean": pa.bool_(),
+    "double": pa.float64(),
+    "date": pa.string(),  # dates="string"
+    "amount": pa.float64(),  # amounts="double"
+}
 
 
 # --- running the command line -----------------------------------------------------------------
@@ -418,8 +424,6 @@ class CliResult:
 
 def run_cli(*args: object) -> CliResult:
     """Run ``hmb ARGS`` in-process; an argparse-style SystemExit counts as its exit code."""
-    from hmb.cli import main
-
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         try:

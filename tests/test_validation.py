@@ -1,0 +1,668 @@
+"""Validation of contract §2: fatal problems, row errors (quarantined), row warnings (kept).
+
+Each test starts from ``clean_tables()`` (a small valid 2024 dataset: 4 enrolments, 3 claims,
+3 basic_insured rows, 2 insurers, 2 expense rows), adds the rows that matter, and reads the JSON
+report of ``hmb validate DIR --format json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.builders import (
+    REQUIRED_TABLES,
+    Row,
+    basic_insured_row,
+    claim_row,
+    clean_tables,
+    enrollment_row,
+    expense_row,
+    finance_row,
+    insurer_row,
+    metrics_json,
+    participation_row,
+    run_cli,
+    subsidy_eligible_row,
+    write_folder,
+)
+
+RAW_ID = "11010519491231002X"  # the 18-character layout of a resident ID number (GB 11643)
+
+
+def validate(folder: Path, *extra: object) -> tuple[int, dict[str, Any]]:
+    result = run_cli("validate", folder, "--format", "json", *extra)
+    assert "Traceback" not in result.text
+    report: dict[str, Any] = result.json()
+    return result.code, report
+
+
+def valid_report(folder: Path, *extra: object) -> dict[str, Any]:
+    code, report = validate(folder, *extra)
+    assert code == 0, report["fatal"]
+    assert report["ok"] is True
+    assert report["fatal"] == []
+    return report
+
+
+def rules(report: dict[str, Any], kind: str) -> set[tuple[str, str]]:
+    return {(e["table"], e["rule"]) for e in report[kind]}
+
+
+def assert_reconciles(report: dict[str, Any]) -> None:
+    for name, counts in report["tables"].items():
+        assert counts["rows_read"] == counts["rows_accepted"] + counts["rows_quarantined"], name
+
+
+def quarantine(directory: Path, table: str) -> list[Row]:
+    rows: list[Row] = pq.read_table(directory / f"{table}.parquet").to_pylist()
+    return rows
+
+
+def with_rows(**extra: list[Row]) -> dict[str, list[Row]]:
+    """``clean_tables()`` with ``extra`` rows appended to the named tables."""
+    tables = clean_tables()
+    for name, rows in extra.items():
+        tables[name] = tables[name] + rows
+    return tables
+
+
+# --- a clean folder ---------------------------------------------------------------------------
+
+
+def test_clean_folder_has_no_errors_and_no_warnings(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **clean_tables())  # C2 is pending: no settle_date, no error
+    report = valid_report(folder)
+    assert report["errors"] == []
+    assert report["warnings"] == []
+    expected_rows = {"enrollment": 4, "claims": 3, "basic_insured": 3, "insurers": 2,
+                     "expenses": 2}
+    assert set(REQUIRED_TABLES) <= set(report["tables"])
+    for table, rows in expected_rows.items():
+        counts = report["tables"][table]
+        assert (counts["rows_read"], counts["rows_accepted"]) == (rows, rows)
+        assert (counts["rows_quarantined"], counts["rows_with_warnings"]) == (0, 0)
+        assert counts["files"], table
+    assert Path(report["folder"]).resolve() == folder.resolve()
+
+
+# --- the rogues' gallery: one folder, one or two rows for every rule --------------------------
+#
+# Running hmb costs a few tenths of a second, so the row rules share one folder: clean_tables()
+# plus the rows below, each named for the rule it breaks. Each test then reads its own rule from
+# the one report. Rows of one rule never break another, except T1, which breaks two on purpose.
+
+
+def gallery_tables() -> dict[str, list[Row]]:
+    tables = clean_tables()
+    tables["basic_insured"] += [
+        basic_insured_row("350402", 90, policy_year=2023),
+        basic_insured_row("350499", 10, policy_year=2023),  # 350499: no insured base in 2024
+        basic_insured_row("350402", 5, scheme="farmer"),  # invalid_value
+    ]
+    tables["enrollment"] += [
+        enrollment_row(member_id="E1", policy_year=2023, enroll_date="2022-12-01"),  # fine
+        enrollment_row(member_id="N1", scheme=None),  # null_required
+        enrollment_row(member_id="V1", scheme="farmer"),  # invalid_value ...
+        enrollment_row(member_id="V2", channel="alipay"),
+        enrollment_row(member_id="V3", health_status="sick"),
+        enrollment_row(member_id="V4", status="lapsed"),
+        enrollment_row(member_id="V5", subsidy_group="veteran"),
+        enrollment_row(member_id="T1", scheme="farmer", premium=-1.0),  # ... and negative_amount
+        enrollment_row(member_id="D1", enroll_date="not-a-date"),  # unparseable_value
+        enrollment_row(member_id="G1", premium=-150.0),  # negative_amount
+        enrollment_row(member_id="G2", status="cancelled", refund_amount=-1.0),
+        enrollment_row(member_id="DUP", premium=150.0),  # duplicate_key: both copies
+        enrollment_row(member_id="DUP", premium=160.0),
+        enrollment_row(member_id="U1", county_code="350499"),  # unknown_county (in 2024)
+    ]
+    tables["claims"] += [
+        claim_row(member_id="A1", claim_id="V6", status="approved", paid_amount=0.0),
+        claim_row(member_id="A1", claim_id="G3", paid_amount=-1.0),
+        claim_row(member_id="A1", claim_id="CD"),  # duplicate_key: both copies
+        claim_row(member_id="A2", claim_id="CD", paid_amount=10.0),
+        claim_row(member_id="Z9", claim_id="W1"),  # never enrolled
+        claim_row(member_id="E1", claim_id="W2"),  # enrolled in 2023, claim of 2024
+        claim_row(member_id="V1", claim_id="W3"),  # its only enrolment is quarantined
+        claim_row(member_id="A1", claim_id="R1", service_date="2023-12-31",
+                  report_date="2024-01-02", settle_date="2024-01-10"),
+        claim_row(member_id="A1", claim_id="R2", service_date="2025-01-01",
+                  report_date="2025-01-02", settle_date="2025-01-10"),
+        claim_row(member_id="A1", claim_id="R3", service_date="2024-03-10",
+                  report_date="2024-03-09"),
+        claim_row(member_id="A1", claim_id="R4", report_date="2024-03-10",
+                  settle_date="2024-03-09"),
+        claim_row(member_id="A1", claim_id="R5", settle_date=None),
+        claim_row(member_id="A1", claim_id="R6", status="denied", paid_amount=10.0),
+        claim_row(member_id="A1", claim_id="R7", status="pending", settle_date=None,
+                  paid_amount=0.01),
+        # accepted: dates on the boundaries of the rules
+        claim_row(member_id="A1", claim_id="B1", service_date="2024-01-01",
+                  report_date="2024-01-01", settle_date="2024-01-01"),
+        claim_row(member_id="A1", claim_id="B2", service_date="2024-12-31",
+                  report_date="2025-01-05", settle_date="2025-01-05"),
+        # accepted with a warning
+        claim_row(member_id="A1", claim_id="K1", paid_amount=500.0, eligible_amount=400.0),
+        claim_row(member_id="A1", claim_id="K2", eligible_amount=1200.0, paid_amount=100.0,
+                  total_cost=1000.0, basic_paid=0.0, critical_paid=0.0),
+        claim_row(member_id="A1", claim_id="K3", total_cost=1000.0, basic_paid=600.0,
+                  critical_paid=300.0, assistance_paid=200.0, eligible_amount=100.0,
+                  paid_amount=50.0),  # 600 + 300 + 200 = 1 100 > 1 000
+        claim_row(member_id="A2", claim_id="L1", liability="dental"),
+    ]
+    tables["insurers"] += [
+        insurer_row("I3", 0.0, role="leader"),  # invalid_value (2024 still sums to 0.6 + 0.4)
+        insurer_row("I1", 0.6, role="lead", policy_year=2023),
+        insurer_row("I2", 0.3, policy_year=2023),  # 2023: 0.6 + 0.3 = 0.9, shares_not_one
+    ]
+    tables["expenses"] += [
+        expense_row("I1", 10.0, category="marketing"),  # invalid_value
+        expense_row("I1", -5.0),  # negative_amount
+        expense_row("X9", 40.0),  # expense_insurer_not_in_group
+    ]
+    return tables
+
+
+# Row id (member_id in enrollment, claim_id in claims, the odd value elsewhere) -> _rules.
+QUARANTINED = {
+    "enrollment": {
+        "N1": "null_required",
+        "V1": "invalid_value", "V2": "invalid_value", "V3": "invalid_value",
+        "V4": "invalid_value", "V5": "invalid_value",
+        "T1": "invalid_value,negative_amount",
+        "D1": "unparseable_value",
+        "G1": "negative_amount", "G2": "negative_amount",
+        "DUP": "duplicate_key",  # twice
+        "U1": "unknown_county",
+    },
+    "claims": {
+        "V6": "invalid_value",
+        "G3": "negative_amount",
+        "CD": "duplicate_key",  # twice
+        "W1": "claim_without_enrollment", "W2": "claim_without_enrollment",
+        "W3": "claim_without_enrollment",
+        "R1": "service_outside_year", "R2": "service_outside_year",
+        "R3": "report_before_service",
+        "R4": "settle_before_report",
+        "R5": "paid_without_settle_date",
+        "R6": "unpaid_with_amount", "R7": "unpaid_with_amount",
+    },
+}
+ROW_ID = {"enrollment": "member_id", "claims": "claim_id"}
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_folder(tmp_path_factory.mktemp("gallery"), **gallery_tables(),
+                        layout="folder", files=2)
+
+
+@pytest.fixture(scope="module")
+def gallery_report(gallery: Path) -> dict[str, Any]:
+    return valid_report(gallery, "--profile", "sanming-2024")
+
+
+def rule_rows(report: dict[str, Any], kind: str, table: str, rule: str) -> int:
+    """Rows a rule caught in a table (summed, should the report list one entry per column)."""
+    found = [e for e in report[kind] if e["table"] == table and e["rule"] == rule]
+    listed = [(e["table"], e["rule"], e["rows"]) for e in report[kind]]
+    assert found, f"no {kind} entry {table}/{rule}; the report has {listed}"
+    return sum(int(e["rows"]) for e in found)
+
+
+@pytest.mark.parametrize(
+    ("table", "rule", "rows"),
+    [
+        ("enrollment", "null_required", 1),  # N1
+        ("enrollment", "invalid_value", 6),  # V1-V5, T1
+        ("enrollment", "unparseable_value", 1),  # D1
+        ("enrollment", "negative_amount", 3),  # G1, G2, T1
+        ("enrollment", "duplicate_key", 2),  # both copies of DUP
+        ("enrollment", "unknown_county", 1),  # U1
+        ("claims", "invalid_value", 1),  # V6
+        ("claims", "negative_amount", 1),  # G3
+        ("claims", "duplicate_key", 2),  # both copies of CD
+        ("claims", "claim_without_enrollment", 3),  # W1, W2, W3 (not C3: cancelled, accepted)
+        ("claims", "service_outside_year", 2),  # R1, R2
+        ("claims", "report_before_service", 1),  # R3
+        ("claims", "settle_before_report", 1),  # R4
+        ("claims", "paid_without_settle_date", 1),  # R5
+        ("claims", "unpaid_with_amount", 2),  # R6, R7
+        ("basic_insured", "invalid_value", 1),
+        ("insurers", "invalid_value", 1),
+        ("expenses", "invalid_value", 1),
+        ("expenses", "negative_amount", 1),
+    ],
+)
+def test_row_error_rule_counts_the_rows_it_caught(
+    gallery_report: dict[str, Any], table: str, rule: str, rows: int
+) -> None:
+    assert rule_rows(gallery_report, "errors", table, rule) == rows
+
+
+@pytest.mark.parametrize(
+    ("table", "rule", "ids"),
+    [(table, rule, sorted(i for i, r in rules_by_id.items() if rule in r.split(",")))
+     for table, rules_by_id in QUARANTINED.items()
+     for rule in sorted({rule for r in rules_by_id.values() for rule in r.split(",")})],
+)
+def test_row_error_rule_quarantines_exactly_its_rows(
+    gallery: Path, gallery_report: dict[str, Any], table: str, rule: str, ids: list[str]
+) -> None:
+    rows = quarantine(gallery / "_quarantine", table)
+    caught = sorted({r[ROW_ID[table]] for r in rows if rule in r["_rules"].split(",")})
+    assert caught == ids
+
+
+def test_null_required_names_its_column(gallery_report: dict[str, Any]) -> None:
+    entries = [e for e in gallery_report["errors"]
+               if (e["table"], e["rule"]) == ("enrollment", "null_required")]
+    assert [e["column"] for e in entries] == ["scheme"]
+
+
+def test_quarantine_lists_each_rows_rules_sorted(
+    gallery: Path, gallery_report: dict[str, Any]
+) -> None:
+    for table, expected in QUARANTINED.items():
+        rows = quarantine(gallery / "_quarantine", table)
+        got = sorted((r[ROW_ID[table]], r["_rules"]) for r in rows)
+        copies = {"DUP": 2, "CD": 2}
+        want = sorted((i, rule) for i, rule in expected.items() for _ in range(copies.get(i, 1)))
+        assert got == want, table
+
+
+def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
+    gallery: Path, gallery_report: dict[str, Any]
+) -> None:
+    assert Path(gallery_report["quarantine_dir"]).resolve() == (gallery / "_quarantine").resolve()
+    rows = {r["member_id"]: r for r in quarantine(gallery / "_quarantine", "enrollment")}
+    v2 = rows["V2"]
+    for column in ("policy_year", "member_id", "county_code", "scheme", "health_status",
+                   "premium", "channel", "enroll_date", "status"):
+        assert column in v2
+    assert (v2["county_code"], v2["scheme"], v2["channel"]) == ("350402", "resident", "alipay")
+    assert rows["D1"]["enroll_date"] == "not-a-date"
+    assert float(rows["G1"]["premium"]) == -150.0
+    assert sorted(float(r["premium"]) for r in quarantine(gallery / "_quarantine", "enrollment")
+                  if r["member_id"] == "DUP") == [150.0, 160.0]
+    assert "enrollment" in v2["_file"]
+    assert v2["_file"].endswith(".parquet")  # one of enrollment/part-0.parquet, part-1.parquet
+    assert v2["_row"] is not None
+    for table in ("enrollment", "claims", "expenses"):
+        assert (gallery / "_quarantine" / f"{table}.csv").is_file()
+    [expense] = [r for r in quarantine(gallery / "_quarantine", "expenses")
+                 if r["_rules"] == "negative_amount"]
+    assert (expense["insurer_id"], float(expense["amount"])) == ("I1", -5.0)
+
+
+@pytest.mark.parametrize(
+    ("table", "read", "accepted", "quarantined"),
+    [
+        ("enrollment", 18, 5, 13),  # A1-A4 and E1 accepted
+        ("claims", 23, 9, 14),  # C1-C3, B1, B2, K1-K3, L1 accepted
+        ("basic_insured", 6, 5, 1),
+        ("insurers", 5, 4, 1),
+        ("expenses", 5, 3, 2),
+    ],
+)
+def test_counts_reconcile(
+    gallery_report: dict[str, Any], table: str, read: int, accepted: int, quarantined: int
+) -> None:
+    counts = gallery_report["tables"][table]
+    assert (counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"]) == (
+        read, accepted, quarantined
+    )
+    assert len(counts["files"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("table", "rule", "rows"),
+    [
+        ("claims", "paid_exceeds_eligible", (1,)),  # K1: 500 > 400
+        ("claims", "eligible_exceeds_cost", (1,)),  # K2: 1 200 > 1 000
+        ("claims", "other_layers_exceed_cost", (1,)),  # K3: 1 100 > 1 000
+        ("claims", "unknown_liability", (1,)),  # L1: Sanming defines no "dental"
+        ("insurers", "shares_not_one", (1, 2)),  # the year 2023, or its two rows
+        ("expenses", "expense_insurer_not_in_group", (1,)),  # X9
+    ],
+)
+def test_row_warning_rule_counts_the_rows_it_flagged(
+    gallery_report: dict[str, Any], table: str, rule: str, rows: tuple[int, ...]
+) -> None:
+    assert rule_rows(gallery_report, "warnings", table, rule) in rows
+
+
+def test_warned_rows_are_kept(gallery_report: dict[str, Any]) -> None:
+    tables = gallery_report["tables"]
+    assert tables["claims"]["rows_with_warnings"] == 4  # K1, K2, K3, L1
+    assert tables["insurers"]["rows_with_warnings"] in (1, 2)
+    assert tables["expenses"]["rows_with_warnings"] == 1  # X9
+    assert {e["rule"] for e in gallery_report["warnings"]} == {
+        "paid_exceeds_eligible", "eligible_exceeds_cost", "other_layers_exceed_cost",
+        "unknown_liability", "shares_not_one", "expense_insurer_not_in_group",
+    }
+
+
+def test_metrics_skip_quarantined_rows_and_keep_warned_ones(gallery: Path) -> None:
+    result = metrics_json(gallery, "sanming-2024", as_of="2025-01-31")
+    assert participation_row(result, 2024, "350402")["enrolled"] == 2  # A1, A2
+    assert participation_row(result, 2024, "350403")["enrolled"] == 1  # A3
+    assert participation_row(result, 2023, "350402")["enrolled"] == 1  # E1
+    assert participation_row(result, 2023, "350499")["enrolled"] == 0
+    row = finance_row(result, 2024)
+    assert row["written_premium"] == 450.0  # A1, A2, A3 150 each; A4 150 - 150
+    # C1 1 000 + B1 1 000 + B2 1 000 + K1 500 + K2 100 + K3 50 + L1 1 000 = 4 650
+    assert row["claims_paid"] == 4650.0
+    assert row["expenses"] == 540.0  # I1 300 + I2 200 + X9 40 (kept with a warning)
+    assert finance_row(result, 2023)["written_premium"] == 150.0  # E1
+
+
+def test_liability_codes_are_checked_only_against_a_given_profile(gallery: Path) -> None:
+    report = valid_report(gallery)
+    assert "unknown_liability" not in {e["rule"] for e in report["warnings"]}
+    assert report["tables"]["claims"]["rows_with_warnings"] == 3  # K1, K2, K3
+
+
+def test_validating_again_gives_the_same_report(
+    gallery: Path, gallery_report: dict[str, Any]
+) -> None:
+    # The first run wrote DIR/_quarantine; the next must not read it as data.
+    assert valid_report(gallery, "--profile", "sanming-2024") == gallery_report
+
+
+# --- rules that need a folder of their own ----------------------------------------------------
+
+
+def test_county_code_that_is_not_six_digits_is_an_invalid_value(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **with_rows(enrollment=[
+        enrollment_row(member_id="V7", county_code="35042"),
+    ]))
+    report = valid_report(folder)
+    assert rule_rows(report, "errors", "enrollment", "invalid_value") == 1
+    assert report["tables"]["enrollment"]["rows_quarantined"] == 1
+
+
+def test_every_claim_of_a_liability_outside_the_profile_is_flagged(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **with_rows(claims=[
+        claim_row(member_id="A1", claim_id="L1", liability="dental"),
+    ]))
+    report = valid_report(folder, "--profile", "hunan-2024")
+    # Hunan defines in_scope_copay and out_of_scope: C1-C3 and L1 are all unknown to it.
+    assert rule_rows(report, "warnings", "claims", "unknown_liability") == 4
+    assert report["tables"]["claims"]["rows_quarantined"] == 0
+
+
+def test_shares_within_a_millionth_of_one_raise_no_warning(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["insurers"] = [
+        insurer_row("I1", 0.1, role="lead"),
+        insurer_row("I2", 0.2),
+        insurer_row("I3", 0.7),  # 0.1 + 0.2 + 0.7 = 1.0000000000000002 in doubles
+    ]
+    folder = write_folder(tmp_path, **tables)
+    report = valid_report(folder)
+    assert ("insurers", "shares_not_one") not in rules(report, "warnings")
+
+
+def test_quarantine_goes_where_asked(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **with_rows(expenses=[expense_row("I1", -5.0)]))
+    target = tmp_path / "held-back"
+    report = valid_report(folder, "--quarantine-dir", target)
+    assert Path(report["quarantine_dir"]).resolve() == target.resolve()
+    [row] = quarantine(target, "expenses")
+    assert (row["insurer_id"], float(row["amount"])) == ("I1", -5.0)
+    assert row["_rules"] == "negative_amount"
+
+
+# --- fatal problems ---------------------------------------------------------------------------
+
+
+def write_raw_id_folder(root: Path) -> Path:
+    tables = clean_tables()
+    tables["enrollment"][1]["member_id"] = RAW_ID  # A2, the second row: lands in part-1
+    tables["claims"] = [c for c in tables["claims"] if c["member_id"] != "A2"]
+    return write_folder(root, **tables, layout="folder", files=2)
+
+
+def write_unreadable_folder(root: Path) -> Path:
+    folder = write_folder(root, **clean_tables(), omit_tables=["enrollment"])
+    (folder / "enrollment.parquet").write_bytes(b"member_id,premium\nA1,150\n")
+    return folder
+
+
+def write_uncastable_year_folder(root: Path) -> Path:
+    tables = clean_tables()
+    for row in tables["enrollment"]:
+        row["policy_year"] = "abc"
+    return write_folder(root, **tables)
+
+
+def write_uncastable_dates_folder(root: Path) -> Path:
+    tables = clean_tables()
+    for row in tables["enrollment"]:
+        row["enroll_date"] = "2024/13/45"
+    return write_folder(root, **tables)
+
+
+FATAL_CASES = {
+    # id: (folder writer, code, table, file name in the message, column)
+    "missing_table": (
+        lambda root: write_folder(root, **clean_tables(), omit_tables=["claims"]),
+        "missing_table", "claims", "claims", None,
+    ),
+    "missing_column": (
+        lambda root: write_folder(root, **clean_tables(), drop_columns={"enrollment": ["premium"]}),
+        "missing_column", "enrollment", "enrollment.parquet", "premium",
+    ),
+    "missing_column_hive": (
+        lambda root: write_folder(root, **clean_tables(), layout="hive",
+                                  drop_columns={"basic_insured": ["insured_count"]}),
+        "missing_column", "basic_insured", "basic_insured", "insured_count",
+    ),
+    "uncastable_year": (
+        write_uncastable_year_folder,
+        "uncastable_column", "enrollment", "enrollment.parquet", "policy_year",
+    ),
+    "uncastable_dates": (
+        write_uncastable_dates_folder,
+        "uncastable_column", "enrollment", "enrollment.parquet", "enroll_date",
+    ),
+    "raw_id_number": (
+        write_raw_id_folder, "raw_id_number", "enrollment", "part-1.parquet", "member_id",
+    ),
+    "unreadable_file": (
+        write_unreadable_folder, "unreadable_file", "enrollment", "enrollment.parquet", None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FATAL_CASES)
+def test_fatal_problem_in_the_json_report(tmp_path: Path, case: str) -> None:
+    writer, code, table, file_name, column = FATAL_CASES[case]
+    folder = writer(tmp_path)
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    assert report["ok"] is False
+    found = [f for f in report["fatal"] if f["code"] == code]
+    assert found, report["fatal"]
+    fatal = found[0]
+    assert fatal["table"] == table
+    assert column is None or fatal["column"] == column
+    if code != "missing_table":
+        assert file_name in (fatal["file"] or "")
+    assert file_name in fatal["message"]
+    assert column is None or column in fatal["message"]
+
+
+@pytest.mark.parametrize("case", FATAL_CASES)
+@pytest.mark.parametrize("command", ["validate", "metrics"])
+def test_fatal_problem_stops_the_command_with_a_message(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    writer, _, table, file_name, column = FATAL_CASES[case]
+    folder = writer(tmp_path)
+    args: list[object] = [command, folder]
+    if command == "metrics":
+        args += ["--profile", "sanming-2024", "--format", "json"]
+    result = run_cli(*args)
+    assert result.code == 2
+    assert "Traceback" not in result.text
+    assert file_name in result.err
+    assert table in result.err
+    assert column is None or column in result.err
+
+
+def test_raw_id_number_is_never_printed_in_full(tmp_path: Path) -> None:
+    folder = write_raw_id_folder(tmp_path)
+    for args in (["validate", folder], ["validate", folder, "--format", "json"],
+                 ["metrics", folder, "--profile", "sanming-2024", "--format", "json"]):
+        result = run_cli(*args)
+        assert result.code == 2
+        assert RAW_ID not in result.text
+        assert RAW_ID[:17] not in result.text
+    assert not any(RAW_ID.encode() in path.read_bytes()
+                   for path in folder.rglob("*") if path.is_file() and "_quarantine" in str(path))
+
+
+def test_raw_id_number_in_claims_is_fatal(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["claims"][0]["member_id"] = "110105194912310021"  # 17 digits then a digit
+    folder = write_folder(tmp_path, **tables)
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert fatal["table"] == "claims"
+    assert "110105194912310021" not in str(report)
+
+
+def test_pseudonymous_ids_of_eighteen_characters_are_fine(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["enrollment"][1]["member_id"] = "a3f9c2e71b04d58e6f"  # hex, not an ID number
+    tables["enrollment"][2]["member_id"] = "1101051949123100"  # 16 digits
+    tables["claims"] = [c for c in tables["claims"] if c["member_id"] == "A1"]
+    folder = write_folder(tmp_path, **tables)
+    valid_report(folder)
+
+
+def test_empty_folder_is_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "no-parquet-here"
+    folder.mkdir()
+    (folder / "README.txt").write_text("exports arrive on Monday\n")
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    assert [f["code"] for f in report["fatal"]] == ["empty_folder"]
+    result = run_cli("validate", folder)
+    assert result.code == 2
+    assert "no-parquet-here" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_folder_that_does_not_exist_is_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "nowhere"
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    assert [f["code"] for f in report["fatal"]] == ["not_found"]
+    result = run_cli("metrics", folder, "--profile", "sanming-2024", "--format", "json")
+    assert result.code == 2
+    assert "nowhere" in result.err
+    assert "Traceback" not in result.text
+
+
+# --- accepted inputs --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Metrics of clean_tables() written the plain way: one DATE/DOUBLE file per table."""
+    folder = write_folder(tmp_path_factory.mktemp("reference"), **clean_tables())
+    result: dict[str, Any] = metrics_json(folder, "sanming-2024", as_of="2024-06-30")
+    return result
+
+
+def assert_clean_metrics(result: dict[str, Any]) -> None:
+    """clean_tables() at 2024-06-30: enrolled A1, A2 in 350402 and A3 in 350403;
+    written 150 x 3 + (150 - 150) = 450; claims paid 1 000 (C1); expenses 300 + 200 = 500."""
+    assert participation_row(result, 2024, "350402")["enrolled"] == 2
+    assert participation_row(result, 2024, "350403")["enrolled"] == 1
+    assert participation_row(result, 2024, None)["rate"] == pytest.approx(3 / 150, abs=1e-9)
+    row = finance_row(result, 2024)
+    assert (row["written_premium"], row["claims_paid"], row["expenses"]) == (450.0, 1000.0, 500.0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"layout": "hive"},
+        {"layout": "hive", "files": 2},
+        {"layout": "folder", "files": 2},
+        {"dates": "string"},
+        {"amounts": "decimal"},
+        {"layout": "hive", "dates": "string", "amounts": "decimal"},
+    ],
+    ids=["hive", "hive-two-files", "folder-two-files", "string-dates", "decimal-amounts",
+         "hive-strings-decimals"],
+)
+def test_accepted_layouts_and_types_give_the_same_answer(
+    tmp_path: Path, reference_metrics: dict[str, Any], options: dict[str, Any]
+) -> None:
+    folder = write_folder(tmp_path, **clean_tables(), **options)
+    result = metrics_json(folder, "sanming-2024", as_of="2024-06-30")
+    assert_clean_metrics(result)
+    assert result == reference_metrics
+
+
+def test_hive_partitions_validate_cleanly_and_their_files_are_listed(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **clean_tables(), layout="hive", files=2, dates="string",
+                          amounts="decimal")
+    report = valid_report(folder)
+    assert report["errors"] == []
+    assert report["tables"]["enrollment"]["rows_accepted"] == 4
+    files = report["tables"]["enrollment"]["files"]
+    assert len(files) == 2
+    assert all("policy_year=2024" in f for f in files)
+
+
+def test_extra_columns_are_ignored(tmp_path: Path) -> None:
+    tables = clean_tables()
+    for row in tables["enrollment"]:
+        row["agent_code"] = "X-01"
+        row["remarks"] = None
+    for row in tables["claims"]:
+        row["hospital_level"] = 3
+    folder = write_folder(tmp_path, **tables)
+    report = valid_report(folder)
+    assert report["errors"] == []
+    assert report["warnings"] == []
+    assert_clean_metrics(metrics_json(folder, "sanming-2024", as_of="2024-06-30"))
+
+
+def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
+    tables = clean_tables()
+    tables["enrollment"][3]["refund_amount"] = 0.0  # A4: cancelled; refund now defaults to 0
+    # Without settle_date no claim can be paid: keep C2 (pending) and C3 (denied, unpaid).
+    tables["claims"] = [c for c in tables["claims"] if c["status"] != "paid"]
+    folder = write_folder(tmp_path, **tables, drop_columns={
+        "enrollment": ["subsidy_group", "subsidy_amount", "refund_amount", "sex", "birth_year"],
+        "claims": ["settle_date"],
+    })
+    report = valid_report(folder)
+    assert report["errors"] == []
+    result = metrics_json(folder, "sanming-2024", as_of="2024-06-30")
+    row = finance_row(result, 2024)
+    assert row["written_premium"] == 600.0  # 4 x 150, nothing refunded
+    assert row["claims_paid"] == 0.0
+
+
+def test_subsidy_eligible_is_optional_and_accepted_when_present(tmp_path: Path) -> None:
+    without = write_folder(tmp_path, **clean_tables(), name="without")
+    valid_report(without)
+    present = write_folder(
+        tmp_path, **clean_tables(), name="with",
+        subsidy_eligible=[subsidy_eligible_row("350402", "dibao", 12),
+                          subsidy_eligible_row("350403", "tekun", 3)],
+    )
+    report = valid_report(present)
+    assert report["tables"]["subsidy_eligible"]["rows_accepted"] == 2
