@@ -22,7 +22,7 @@ from hmb.dataset import Dataset, open_dataset, write_quarantine
 from hmb.formatting import percent, wan_yuan
 from hmb.loading import InputError
 from hmb.paths import default_alert_store
-from hmb.profiles import ProfileError, available_profiles, load_profile, rulebook_version
+from hmb.profiles import Profile, ProfileError, available_profiles, load_profile, rulebook_version
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *[p.message for p in exc.problems],
         )
         return EXIT_FATAL
-    except (ProfileError, FileExistsError, AlertStateError) as exc:
+    except (ProfileError, FileExistsError, AlertStateError, NoDates) as exc:
         _fail(str(exc))
         return EXIT_FATAL
 
@@ -251,16 +251,25 @@ def _validation_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _metrics(args: argparse.Namespace) -> int:
+class NoDates(Exception):
+    """No accepted date in the folder, and no --as-of: nothing to measure against."""
+
+
+def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]:
+    """The profile, the validated folder and the as-of date (given, or the data's latest)."""
     profile = load_profile(args.profile)
     dataset = open_dataset(args.folder, profile.liability_codes)
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
-        _fail(
+        raise NoDates(
             f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
             " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD."
         )
-        return EXIT_FATAL
+    return profile, dataset, as_of
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    profile, dataset, as_of = _open_for_profile(args)
     with dataset.connect() as con:
         participation = metrics.participation(con, as_of)
         finance = metrics.finance_rows(con, profile, as_of)
@@ -278,15 +287,7 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
-    dataset = open_dataset(args.folder, profile.liability_codes)
-    as_of = args.as_of or dataset.default_as_of
-    if as_of is None:
-        _fail(
-            f"{args.folder}: 没有任何被接受的投保或理赔日期，请用 --as-of 指定统计截止日期。"
-            " No accepted enrollment or claim dates: give --as-of YYYY-MM-DD."
-        )
-        return EXIT_FATAL
+    profile, dataset, as_of = _open_for_profile(args)
     store = AlertStore(args.record) if args.record else None
     previously = (
         frozenset(
