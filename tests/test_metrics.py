@@ -1,7 +1,10 @@
 """Metrics of contract §3, pinned down on golden folders whose answers are worked out by hand.
 
 Each expected number carries its arithmetic in a comment. Money is compared exactly (the JSON
-rounds it to the fen); ratios are compared to 1e-9.
+rounds it to the fen); ratios are compared to 1e-9. At the end, a Hypothesis property runs small
+random datasets, shuffled and laid out in every accepted way, against the definitions of §3
+worked in exact fractions, and checks the invariants: rates in [0, 1], counties summing to the
+jurisdiction, insurers' premiums summing to the whole, rows sorted, money in whole fen.
 """
 
 from __future__ import annotations
@@ -354,9 +357,13 @@ def test_year_found_only_in_insurers_has_a_finance_row_with_null_ratios(tmp_path
             insurer_row("I1", 1.0, role="lead"),
             insurer_row("I1", 1.0, role="lead", policy_year=2025),
         ],
-        expenses=[expense_row("I1", 100.0, policy_year=2025)],
+        expenses=[
+            expense_row("I1", 100.0, policy_year=2025),
+            expense_row("X9", 70.0, policy_year=2026),  # 2026 is in neither table: no row
+        ],
     )
     result = metrics_json(folder, "sanming-2024", as_of="2024-12-31")
+    assert sorted({r["policy_year"] for r in result["finance"]}) == [2024, 2025]
     row = finance_row(result, 2025)
     assert (row["written_premium"], row["earned_premium"], row["claims_paid"]) == (0.0, 0.0, 0.0)
     assert row["expenses"] == 100.0
@@ -567,7 +574,10 @@ def test_money_sums_are_exact_to_the_fen(tmp_path: Path, amounts: str) -> None:
             basic_insured_row("350402", 5000),
         ],
         enrollment=[
-            *members(3, policy_year=2023, premium=0.10, enroll_date="2022-12-01"),
+            enrollment_row(policy_year=2023, premium=0.10, enroll_date="2022-12-01"),
+            enrollment_row(policy_year=2023, premium=0.20, enroll_date="2022-12-01"),
+            enrollment_row(policy_year=2023, premium=0.10, enroll_date="2022-12-01",
+                           status="cancelled", refund_amount=0.10),
             *insured_2024,
         ],
         claims=[
@@ -582,7 +592,7 @@ def test_money_sums_are_exact_to_the_fen(tmp_path: Path, amounts: str) -> None:
     )
     result = metrics_json(folder, "sanming-2024", as_of="2024-12-31")
     year_2023 = finance_row(result, 2023)
-    assert year_2023["written_premium"] == 0.30  # 0.10 + 0.10 + 0.10
+    assert year_2023["written_premium"] == 0.30  # 0.10 + 0.20 + (0.10 - 0.10)
     assert year_2023["earned_premium"] == 0.30  # a full year
     assert year_2023["profit"] == 0.30
     assert year_2023["excess_surplus"] == 0.29  # 0.30 - 0.03 x 0.30 = 0.291 -> 0.29
@@ -845,6 +855,7 @@ def test_random_datasets_give_the_contract_answer_whatever_the_row_order_and_lay
     assert_counties_sum_to_the_jurisdiction(result)
     assert_insurer_premiums_sum_to_the_jurisdiction(result)
     assert_sorted(result)
+    assert_money_rounded_to_the_fen(result)
 
     expected = expected_metrics(data)
     got = {(r["policy_year"], r["county_code"]): r for r in result["participation"]}
@@ -864,6 +875,17 @@ def test_random_datasets_give_the_contract_answer_whatever_the_row_order_and_lay
                 # Money is rounded to the fen; a figure derived from rounded parts may be a
                 # fen off the exact one.
                 assert abs(actual - float(value)) <= 0.015, (key, name, actual, float(value))
+
+
+MONEY_KEYS = ("written_premium", "earned_premium", "claims_paid", "expenses", "profit",
+              "excess_surplus", *POOL_KEYS)
+
+
+def assert_money_rounded_to_the_fen(result: dict[str, Any]) -> None:
+    for row in result["finance"]:
+        for key in MONEY_KEYS:
+            if row[key] is not None:
+                assert round(row[key], 2) == row[key], (key, row)
 
 
 def assert_sorted(result: dict[str, Any]) -> None:

@@ -1,0 +1,148 @@
+"""The ``hmb`` command line of contract §4: output formats, determinism, usage errors, and the
+installed console script run as a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hmb.cli import main
+from tests.builders import (
+    CliResult,
+    clean_tables,
+    enrollment_row,
+    finance_row,
+    participation_row,
+    write_folder,
+)
+
+PROFILES = ("hunan-2024", "nantong-2021", "sanming-2024", "shenyang-2021", "wenzhou-2021")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> CliResult:
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse reports usage errors this way
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    captured = capsys.readouterr()
+    result = CliResult(code, captured.out, captured.err)
+    assert "Traceback" not in result.text
+    return result
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_folder(tmp_path_factory.mktemp("cli"), **clean_tables())
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_metrics_without_format_prints_a_readable_table(
+    capsys: pytest.CaptureFixture[str], folder: Path, profile: str
+) -> None:
+    result = run(capsys, "metrics", folder, "--profile", profile, "--as-of", "2024-06-30")
+    assert result.code == 0
+    assert result.out.strip()
+    assert not result.out.lstrip().startswith("{")  # a table for people, not the JSON
+    assert "2024" in result.out
+    assert "350402" in result.out
+
+
+def test_metrics_twice_gives_identical_output(
+    capsys: pytest.CaptureFixture[str], folder: Path
+) -> None:
+    for extra in ([], ["--format", "json"]):
+        args = ["metrics", folder, "--profile", "hunan-2024", "--as-of", "2024-06-30", *extra]
+        first = run(capsys, *args)
+        second = run(capsys, *args)
+        assert first.code == second.code == 0
+        assert first.out == second.out
+
+
+def test_metrics_json_is_one_object_with_the_contract_keys(
+    capsys: pytest.CaptureFixture[str], folder: Path
+) -> None:
+    result = run(capsys, "metrics", folder, "--profile", "sanming-2024", "--as-of", "2024-06-30",
+                 "--format", "json")
+    assert result.code == 0
+    payload = json.loads(result.out)
+    assert list(payload) == ["profile", "as_of", "participation", "finance"]
+    assert (payload["profile"], payload["as_of"]) == ("sanming-2024", "2024-06-30")
+    # clean_tables(): A1, A2 and A3 active of 80 + 20 + 50 insured; written 3 x 150 + (150 - 150)
+    assert participation_row(payload, 2024, None)["enrolled"] == 3
+    assert finance_row(payload, 2024)["written_premium"] == 450.0
+
+
+def test_validate_prints_a_text_report_and_exits_0_despite_row_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    tables = clean_tables()
+    tables["enrollment"].append(enrollment_row(member_id="V1", channel="alipay"))
+    folder = write_folder(tmp_path, **tables)
+    result = run(capsys, "validate", folder)
+    assert result.code == 0
+    assert "invalid_value" in result.out
+    assert "enrollment" in result.out
+
+
+@pytest.mark.parametrize("command", ["metrics", "validate"])
+def test_unknown_profile_is_refused_with_the_available_ones(
+    capsys: pytest.CaptureFixture[str], folder: Path, command: str
+) -> None:
+    result = run(capsys, command, folder, "--profile", "atlantis-2099", "--format", "json")
+    assert result.code == 2
+    assert "atlantis-2099" in result.err
+    for name in PROFILES:
+        assert name in result.err
+
+
+@pytest.mark.parametrize("as_of", ["2024-02-30", "30/06/2024", "yesterday"])
+def test_bad_as_of_date_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], folder: Path, as_of: str
+) -> None:
+    result = run(capsys, "metrics", folder, "--profile", "sanming-2024", "--as-of", as_of,
+                 "--format", "json")
+    assert result.code == 2
+    assert as_of in result.err
+    assert result.out == ""
+
+
+def test_metrics_needs_a_profile(capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    result = run(capsys, "metrics", folder, "--format", "json")
+    assert result.code == 2
+    assert "--profile" in result.err
+
+
+# --- the installed console script -------------------------------------------------------------
+
+
+def hmb_script() -> str:
+    beside_python = Path(sys.executable).parent / "hmb"
+    found = str(beside_python) if beside_python.exists() else shutil.which("hmb")
+    assert found, "the console script hmb is not installed (uv sync)"
+    return found
+
+
+def test_console_script_prints_the_same_metrics_as_the_function(
+    capsys: pytest.CaptureFixture[str], folder: Path
+) -> None:
+    args = ["metrics", str(folder), "--profile", "wenzhou-2021", "--as-of", "2024-06-30",
+            "--format", "json"]
+    process = subprocess.run([hmb_script(), *args], capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout) == json.loads(run(capsys, *args).out)
+
+
+def test_console_script_exits_2_without_a_traceback_on_a_fatal_problem(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, **clean_tables(), omit_tables=["claims"])
+    process = subprocess.run([hmb_script(), "validate", str(folder)], capture_output=True,
+                             text=True, timeout=120, check=False)
+    assert process.returncode == 2
+    assert "claims" in process.stderr
+    assert "Traceback" not in process.stdout + process.stderr
