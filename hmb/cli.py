@@ -203,7 +203,14 @@ def _validate(args: argparse.Namespace) -> int:
         )
         return EXIT_FATAL
     quarantine_dir = args.quarantine_dir or args.folder / "_quarantine"
-    written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
+    try:
+        written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
+    except OSError as exc:
+        _fail(
+            f"无法写入隔离数据到 {quarantine_dir}：{exc}。 Cannot write the quarantined rows to"
+            f" {quarantine_dir} ({exc}): give a writable folder with --quarantine-dir."
+        )
+        return EXIT_FATAL
     report = {
         "folder": str(args.folder),
         "ok": True,

@@ -448,10 +448,28 @@ class Validator:
         if problems:
             raise InputError(problems)
         for table in VALIDATION_ORDER:
-            if table.name in self.sources:
-                self._check_table(self.sources[table.name])
-            else:
+            found = self.sources.get(table.name)
+            if found is None:
                 self._create_empty(table)
+                continue
+            try:
+                self._check_table(found)
+            except duckdb.Error as exc:
+                # The footers looked fine but the rows could not be read (a truncated page, a
+                # partition folder that contradicts a column): say which table and files.
+                raise InputError(
+                    [
+                        Problem(
+                            "unreadable_file",
+                            f"读取数据表 {table.name} 时出错：{exc}。 Reading table"
+                            f" '{table.name}' ({', '.join(found.parquet_list[:3])}) failed:"
+                            f" {exc}. Re-export the table; if it is hive-partitioned, the"
+                            " partition folder names must not repeat a column of the files.",
+                            table=table.name,
+                            file=found.parquet_list[0],
+                        )
+                    ]
+                ) from exc
 
     def _create_empty(self, table: Table) -> None:
         columns = ", ".join(f"{quote_ident(c.name)} {SQL_TYPE[c.kind]}" for c in table.columns)
