@@ -32,6 +32,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -241,10 +242,7 @@ class AlertStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con:
-            # Persistent in the file; a no-op once set.
-            mode = con.execute("pragma journal_mode = wal").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+            _enable_wal(con, self.path)
             if _schema_version(con) != SCHEMA_VERSION:
                 _migrate(con, self.path)
 
@@ -447,6 +445,26 @@ class AlertStore:
 
 
 # -- schema ------------------------------------------------------------------------------------
+
+
+def _enable_wal(con: sqlite3.Connection, path: Path) -> None:
+    """Switch the file to WAL (persistent; a no-op once set).
+
+    Changing the journal mode needs an exclusive lock and SQLite does not wait on its busy
+    handler for it, so several sessions opening a brand-new store at the same moment retry here
+    instead of failing with "database is locked".
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            mode = con.execute("pragma journal_mode = wal").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode!r})")
 
 
 def _schema_version(con: sqlite3.Connection) -> int:
