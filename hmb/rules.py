@@ -122,10 +122,28 @@ class Evaluation:
         return [r for r in self.year_totals() if self.as_of >= date(r.policy_year, 12, 31)]
 
     def campaign_deadline(self, policy_year: int) -> date:
-        raw = self.profile.parameters.campaign_deadline
-        text = str(raw.for_year(policy_year)) if raw is not None else "12-31"
-        month, day = (int(part) for part in text.split("-"))
-        return date(policy_year - 1, month, day)
+        return campaign_deadline(self.profile, policy_year)
+
+
+def campaign_deadline(profile: Profile, policy_year: int) -> date:
+    """Last day of the enrolment campaign for cover starting 1 January ``policy_year``."""
+    raw = profile.parameters.campaign_deadline
+    text = str(raw.for_year(policy_year)) if raw is not None else "12-31"
+    month, day = (int(part) for part in text.split("-"))
+    return date(policy_year - 1, month, day)
+
+
+def run_rate_projection(by_day: pl.DataFrame, as_of: date, deadline: date) -> tuple[int, float]:
+    """Enrolments so far plus the last 14 days' daily average carried to the deadline.
+
+    ``by_day`` has enroll_date and enrolled (already filtered to enroll_date ≤ as_of).
+    Returns (projected final enrolments, daily rate).
+    """
+    window_start = as_of - timedelta(days=RUN_RATE_DAYS - 1)
+    to_date = int(by_day["enrolled"].sum())
+    recent = int(by_day.filter(pl.col("enroll_date") >= window_start)["enrolled"].sum())
+    daily = recent / RUN_RATE_DAYS
+    return round(to_date + daily * max((deadline - as_of).days, 0)), daily
 
 
 # -- metrics the rules can name ---------------------------------------------------------------
@@ -157,31 +175,24 @@ def _projected_participation_rate(ev: Evaluation, rule: Rule) -> list[Observatio
     days = ev.enrolment_by_day.filter(pl.col("policy_year") == year)
     if not rule.applies_to(year) or days.is_empty() or ev.as_of >= deadline:
         return []
-    window_start = ev.as_of - timedelta(days=RUN_RATE_DAYS - 1)
-    remaining = (deadline - ev.as_of).days
     base = ev.participation.filter(
         (pl.col("policy_year") == year) & pl.col("county_code").is_not_null()
     )
-    per_county = days.group_by("county_code").agg(
-        pl.col("enrolled").sum().alias("to_date"),
-        pl.col("enrolled").filter(pl.col("enroll_date") >= window_start).sum().alias("recent"),
-    )
-    joined = base.join(per_county, on="county_code", how="left").fill_null(0)
     observations = []
-    for r in joined.sort("county_code").iter_rows(named=True):
-        daily = r["recent"] / RUN_RATE_DAYS
-        projected = r["to_date"] + daily * remaining
+    for r in base.sort("county_code").iter_rows(named=True):
+        county_days = days.filter(pl.col("county_code") == r["county_code"])
+        projected, daily = run_rate_projection(county_days, ev.as_of, deadline)
         rate = projected / r["insured_base"] if r["insured_base"] else None
         observations.append(
             Observation(
                 Scope(policy_year=year, county_code=r["county_code"]),
                 rate,
                 {
-                    "enrolled": r["to_date"],
+                    "enrolled": int(county_days["enrolled"].sum()),
                     "insured_base": r["insured_base"],
-                    "projected_enrolled": round(projected),
+                    "projected_enrolled": projected,
                     "daily_rate": round(daily, 1),
-                    "days_remaining": remaining,
+                    "days_remaining": (deadline - ev.as_of).days,
                     "deadline": deadline.isoformat(),
                 },
             )

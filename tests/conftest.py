@@ -1,4 +1,5 @@
-"""Shared test setup: stores go to a temporary cache, never into the checkout."""
+"""Shared test setup: stores and the alert store go to temporary folders, never into the
+checkout (the demo folders in data/demo are reused: they are deterministic)."""
 
 from __future__ import annotations
 
@@ -10,3 +11,4 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HMB_CACHE_DIR", tempfile.mkdtemp(prefix="hmb-test-cache-"))
+    os.environ.setdefault("HMB_STATE_DIR", tempfile.mkdtemp(prefix="hmb-test-state-"))

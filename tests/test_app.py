@@ -1,39 +1,71 @@
-"""The app opens on its embedded demo data and shows the engine's figures."""
+"""Every page of the app runs for every demo jurisdiction, and shows the engine's figures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.app import PAGES
 from hmb import metrics
 from hmb.dataset import open_dataset
-from hmb.demo import ensure_demo
-from hmb.formatting import percent
+from hmb.demo import DEMO_PROFILES, ensure_demo
+from hmb.formatting import percent, wan_yuan
 from hmb.paths import DEMO_DIR
 from hmb.profiles import load_profile
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
-def test_the_app_opens_on_demo_data_without_an_exception() -> None:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def _app(profile: str, lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["j"] = profile
+    at.query_params["lang"] = lang
+    return at.run()
+
+
+@pytest.mark.parametrize("profile", DEMO_PROFILES)
+@pytest.mark.parametrize("page", [name for name, _, _ in PAGES])
+def test_every_page_runs_for_every_jurisdiction(profile: str, page: str) -> None:
+    at = _app(profile)
     assert not at.exception, at.exception
-    assert at.title and "惠民保监测" in at.title[0].value
+    at.switch_page(f"dashboard/app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
 
 
-def test_headline_participation_matches_the_metric_engine() -> None:
+def test_the_overview_shows_the_engine_figures() -> None:
     profile = load_profile("sanming-2024")
     folder = ensure_demo(profile.name, DEMO_DIR)
     dataset = open_dataset(folder, profile.liability_codes)
-    assert dataset.default_as_of is not None
+    as_of = dataset.default_as_of
+    assert as_of is not None
     with dataset.connect() as con:
-        frame = metrics.participation(con, dataset.default_as_of)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.sidebar.selectbox[0].select("sanming-2024").run()
+        part = metrics.participation(con, as_of)
+        fin = metrics.finance(con, profile, as_of)
+    at = _app(profile.name)
     year = int(at.sidebar.selectbox[1].value)
-    whole = frame.filter((pl.col("policy_year") == year) & pl.col("county_code").is_null())
+    whole = part.filter((pl.col("policy_year") == year) & pl.col("county_code").is_null())
+    total = fin.filter((pl.col("policy_year") == year) & pl.col("insurer_id").is_null())
     shown = {m.label: m.value for m in at.metric}
-    assert shown["参保率 Participation"] == percent(whole["rate"][0])
+    assert shown["参保率"] == percent(whole["rate"][0])
+    assert shown["签单保费"] == wan_yuan(total["written_premium"][0])
+    assert shown["赔付率"] == percent(total["loss_ratio"][0])
+
+
+def test_english_switch_translates_the_labels() -> None:
+    at = _app("hunan-2024", lang="en")
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert "Loss ratio" in labels and "赔付率" not in labels
+
+
+def test_the_url_selects_year_and_county() -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"j": "sanming-2024", "year": "2023", "county": "350426"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox[1].value == 2023
+    assert at.sidebar.selectbox[2].value == "350426"

@@ -1,0 +1,113 @@
+"""预警 Alerts: filter by severity, rule, scope and state; acknowledge or waive with a comment;
+each alert's history and the clause it enforces, quoted."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, view, widgets
+from dashboard.i18n import SEVERITIES, STATES, pick, t
+from hmb.alert_store import AlertStateError
+from hmb.counties import county_name
+
+v = view.current()
+assert v is not None
+lang = v.lang
+store = data.record_alerts(v.dataset, v.profile.name)
+st.title(t("page_alerts", lang))
+st.caption(t("evaluated_latest", lang))
+
+records = store.list(v.profile.name)
+if v.scope is not None:
+    records = [r for r in records if r.scope.county_code is None or r.scope.county_code in v.scope]
+rules = {rule.id: rule for rule in v.profile.rules}
+f1, f2, f3, f4 = st.columns(4)
+severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
+                          format_func=lambda s: pick(SEVERITIES[s], lang), key="f_severity")
+states = f2.multiselect(t("state", lang), list(STATES), default=["firing", "acknowledged"],
+                        format_func=lambda s: pick(STATES[s], lang), key="f_state")
+rule_ids = f3.multiselect(t("rule", lang), sorted({r.rule_id for r in records}),
+                          format_func=lambda r: rules[r].title_zh if r in rules and lang == "zh"
+                          else (rules[r].title_en if r in rules else r), key="f_rule")
+years = f4.multiselect(t("policy_year", lang), sorted({r.scope.policy_year for r in records
+                                                       if r.scope.policy_year}), key="f_year")
+shown = [
+    r for r in records
+    if (not severity or r.severity in severity) and (not states or r.state in states)
+    and (not rule_ids or r.rule_id in rule_ids)
+    and (not years or r.scope.policy_year in years)
+    and (v.county is None or r.scope.county_code in (None, v.county))
+]
+if not shown:
+    st.info(t("no_alerts", lang))
+    st.stop()
+
+
+def where(record_scope: object) -> str:
+    scope = record_scope
+    parts = [str(getattr(scope, "policy_year", "") or "")]
+    code = getattr(scope, "county_code", None)
+    if code:
+        parts.append(county_name(code) or code)
+    group = getattr(scope, "subsidy_group", None)
+    if group:
+        parts.append(group)
+    return " · ".join(parts)
+
+
+frame = pl.DataFrame([
+    {"id": r.id, "severity": pick(SEVERITIES[r.severity], lang),
+     "state": pick(STATES[r.state], lang), "rule": r.rule_id, "scope": where(r.scope),
+     "message": r.message_zh if lang == "zh" else r.message_en}
+    for r in shown
+])
+widgets.table(frame, f"alerts_{v.profile.name}", lang, key="alerts")
+
+chosen = st.selectbox(
+    t("rule", lang), [r.id for r in shown], key="alert",
+    format_func=lambda i: next(f"{r.rule_id} · {where(r.scope)}" for r in shown if r.id == i),
+)
+record = next(r for r in shown if r.id == chosen)
+st.markdown(f"### {record.message_zh if lang == 'zh' else record.message_en}")
+st.markdown(
+    f"**{t('clause', lang)}** {record.citation.document} {record.citation.clause or ''}："
+    f"“{record.citation.quote or ''}”"
+)
+if record.citation.local_parameter:
+    st.caption(record.citation.local_parameter)
+st.caption(f"{t('state', lang)}: {pick(STATES[record.state], lang)} · id {record.id}")
+
+ack_col, waive_col = st.columns(2)
+with ack_col.form("acknowledge", clear_on_submit=True):
+    who = st.text_input(t("your_name", lang), key="ack_by")
+    comment = st.text_area(t("comment", lang), key="ack_comment")
+    if st.form_submit_button(t("acknowledge", lang),
+                             disabled=record.state not in {"firing", "acknowledged"}):
+        try:
+            store.acknowledge(record.id, who, comment)
+            st.success(t("done", lang))
+        except AlertStateError as exc:
+            st.error(str(exc))
+with waive_col.form("waive", clear_on_submit=True):
+    who = st.text_input(t("your_name", lang), key="waive_by")
+    reason = st.text_area(t("reason", lang), key="waive_reason")
+    until = st.date_input(t("until", lang), value=date.today() + timedelta(days=90),
+                          min_value=date.today() + timedelta(days=1), key="waive_until")
+    if st.form_submit_button(t("waive", lang), disabled=record.state == "resolved"):
+        try:
+            store.waive(record.id, who, reason, until if isinstance(until, date) else date.today())
+            st.success(t("done", lang))
+        except AlertStateError as exc:
+            st.error(str(exc))
+
+st.subheader(t("history", lang))
+history = pl.DataFrame([
+    {"at": h.at, "event": h.event, "from": h.from_state, "to": h.to_state, "actor": h.actor,
+     "comment": h.comment, "observed": h.observed, "threshold": h.threshold,
+     "rulebook": h.rulebook_version, "data": h.data_fingerprint}
+    for h in store.history(record.id)
+])
+widgets.table(history, f"alert_history_{record.id}", lang, key="history")

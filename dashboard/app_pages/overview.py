@@ -1,0 +1,60 @@
+"""总览 Overview: the year's headline figures against their thresholds and last year, the open
+alerts by severity, and a paragraph on what needs attention."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, summary, view
+from dashboard.i18n import t
+from hmb.formatting import percent, points, wan_yuan
+
+v = view.current()
+assert v is not None
+lang = v.lang
+st.title(f"{v.profile.jurisdiction.name_zh if lang == 'zh' else v.profile.jurisdiction.name_en}"
+         f" · {v.year}")
+st.caption(f"{t('as_of', lang)} {v.as_of:%Y-%m-%d} · {v.profile.document.number}")
+
+part = data.participation(v.fingerprint, v.store, v.as_of, v.scope)
+fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of)
+result = data.check(v.fingerprint, v.store, v.profile.name, v.as_of)
+cards = summary.headline(part, fin, v.profile, v.year, v.county)
+
+columns = st.columns(4)
+for i, card in enumerate(cards):
+    columns[i % 4].metric(
+        t(card.label, lang),
+        card.value_text,
+        delta=None if card.delta is None else (
+            points(card.delta) if card.is_rate else wan_yuan(card.delta)
+        ),
+        delta_color=card.delta_color,
+        help=card.threshold_text(lang),
+        border=True,
+    )
+
+alerts = [a for a in result.alerts if a.scope.policy_year == v.year]
+left, right = st.columns([1, 2])
+with left:
+    st.subheader(t("open_alerts", lang))
+    counts = pl.DataFrame({"severity": [a.severity for a in alerts]},
+                          schema={"severity": pl.String})
+    critical = counts.filter(pl.col("severity") == "critical").height
+    warning = counts.filter(pl.col("severity") == "warning").height
+    st.metric(t("critical", lang), critical)
+    st.metric(t("warning", lang), warning)
+with right:
+    st.subheader(t("summary", lang))
+    st.markdown(summary.attention(alerts, v.profile, v.year, lang))
+    notices = [n for n in result.notices if n.policy_year == v.year]
+    if notices:
+        st.markdown(f"**{t('notices', lang)}**")
+        for notice in notices:
+            st.markdown("- " + (notice.message_zh if lang == "zh" else notice.message_en))
+if v.year in fin["policy_year"].to_list():
+    whole = part.filter((pl.col("policy_year") == v.year) & pl.col("county_code").is_null())
+    st.caption(
+        f"{t('participation', lang)} {percent(whole['rate'][0] if whole.height else None)}"
+    )

@@ -1,0 +1,71 @@
+"""参保 Participation: the county map and ranking against the 20 %/30 % bands, the enrolment
+campaign against its target with the projection, subsidised groups, and one county's detail."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, view, widgets
+from dashboard.i18n import t
+from hmb.counties import county_name
+from hmb.formatting import people, percent
+from hmb.rules import campaign_deadline, run_rate_projection
+
+v = view.current()
+assert v is not None
+lang = v.lang
+floor, aim = view.participation_bands(v.profile)
+part = data.participation(v.fingerprint, v.store, v.as_of, v.scope)
+year_rows = part.filter((pl.col("policy_year") == v.year) & pl.col("county_code").is_not_null())
+year_rows = year_rows.with_columns(
+    pl.col("county_code").map_elements(lambda c: county_name(c) or c, return_dtype=pl.String)
+    .alias("county")
+)
+
+st.title(f"{t('page_participation', lang)} · {v.year}")
+map_col, rank_col = st.columns([3, 2])
+with map_col:
+    widgets.chart(charts.participation_map(year_rows, v.profile.jurisdiction.adcode, v.as_of,
+                                           lang, floor=floor, aim=aim), "map")
+with rank_col:
+    widgets.chart(charts.participation_ranking(year_rows, v.as_of, lang, floor=floor, aim=aim),
+                  "ranking")
+
+st.subheader(t("campaign", lang))
+deadline = campaign_deadline(v.profile, v.year)
+by_day = data.query(v.fingerprint, v.store, "enrolment_by_day", v.as_of, v.scope)
+by_day = by_day.filter(pl.col("policy_year") == v.year)
+if v.county:
+    by_day = by_day.filter(pl.col("county_code") == v.county)
+    base_rows = year_rows.filter(pl.col("county_code") == v.county)
+else:
+    base_rows = year_rows
+insured_base = int(base_rows["insured_base"].sum())
+daily = by_day.group_by("enroll_date").agg(pl.col("enrolled").sum()).sort("enroll_date")
+projection = None
+if not daily.is_empty() and v.as_of < deadline:
+    projection, _ = run_rate_projection(daily, v.as_of, deadline)
+    st.caption(
+        (f"按最近 14 天日均参保外推，预计截至 {deadline} 参保 {people(projection)}，"
+         f"参保率 {percent(projection / insured_base if insured_base else None)}。")
+        if lang == "zh" else
+        (f"At the last 14 days' daily rate, {projection:,} members by {deadline}: "
+         f"{percent(projection / insured_base if insured_base else None)}.")
+    )
+widgets.chart(charts.enrolment_progress(daily, insured_base, v.as_of, deadline, lang,
+                                        floor=floor, projection=projection), "progress")
+
+st.subheader(t("subsidy", lang))
+coverage = data.query(v.fingerprint, v.store, "subsidy_coverage", v.as_of, v.scope)
+coverage = coverage.filter(pl.col("policy_year") == v.year)
+if v.county:
+    coverage = coverage.filter(pl.col("county_code") == v.county)
+widgets.chart(charts.subsidy_coverage_chart(coverage, v.as_of, lang), "subsidy")
+widgets.table(coverage, f"subsidy_coverage_{v.profile.name}_{v.year}", lang, key="subsidy")
+
+st.subheader(t("county_detail", lang) if v.county else t("ranking", lang))
+detail = year_rows.filter(pl.col("county_code") == v.county) if v.county else year_rows
+widgets.table(detail.select("policy_year", "county_code", "county", "enrolled", "insured_base",
+                            "rate").sort("rate"),
+              f"participation_{v.profile.name}_{v.year}", lang, key="participation")

@@ -1,0 +1,135 @@
+"""Every label of the app in Chinese (first) and English. ``t(key, lang)`` looks one up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+LABELS: dict[str, tuple[str, str]] = {
+    # app frame
+    "app_title": ("惠民保监测", "HMB Monitor"),
+    "language": ("语言", "Language"),
+    "jurisdiction": ("统筹地区", "Jurisdiction"),
+    "policy_year": ("保险年度", "Policy year"),
+    "as_of": ("统计截止日", "As of"),
+    "county": ("县（区、市）", "County"),
+    "all_counties": ("全部", "All"),
+    "data_source": ("数据来源", "Data source"),
+    "demo_data": ("演示数据", "demo data"),
+    "generating_demo": ("正在生成演示数据", "Generating demo data"),
+    "no_data": ("该数据文件夹还没有被接受的投保或理赔记录。",
+                "The data folder has no accepted enrolment or claim yet."),
+    "fatal_input": ("数据有误，无法加载：", "The data folder cannot be loaded:"),
+    "document": ("依据", "Rulebook"),
+    # pages
+    "page_overview": ("总览", "Overview"),
+    "page_participation": ("参保", "Participation"),
+    "page_claims": ("赔付", "Claims"),
+    "page_costs": ("成本与结余", "Costs and surplus"),
+    "page_alerts": ("预警", "Alerts"),
+    "page_quality": ("数据质量", "Data quality"),
+    "page_rulebook": ("规则", "Rulebook"),
+    # metrics
+    "participation": ("参保率", "Participation"),
+    "enrolled": ("参保人数", "Enrolled"),
+    "insured_base": ("基本医保缴交人数", "Basic-insurance base"),
+    "written_premium": ("签单保费", "Written premium"),
+    "earned_premium": ("已赚保费", "Earned premium"),
+    "claims_paid": ("已付赔款", "Claims paid"),
+    "expenses": ("运营费用", "Expenses"),
+    "loss_ratio": ("赔付率", "Loss ratio"),
+    "combined_ratio": ("综合成本率", "Combined ratio"),
+    "profit": ("利润", "Profit"),
+    "profit_rate": ("利润率", "Profit rate"),
+    "excess_surplus": ("超额结余", "Excess surplus"),
+    "pool_close": ("资金池余额", "Pool balance"),
+    "vs_last_year": ("较上年", "vs last year"),
+    "threshold": ("规定", "Rule"),
+    # overview
+    "open_alerts": ("未处理预警", "Open alerts"),
+    "critical": ("严重", "Critical"),
+    "warning": ("预警", "Warning"),
+    "summary": ("需要关注", "What needs attention"),
+    "all_clear": ("本年度未发现违反规则的情况。", "No rule is breached this year."),
+    "notices": ("情况通报", "Notices"),
+    # participation
+    "map": ("参保率地图", "Participation map"),
+    "ranking": ("各县参保率排名", "Counties ranked by participation"),
+    "campaign": ("参保进度", "Enrolment campaign"),
+    "subsidy": ("资助参保覆盖", "Subsidised groups"),
+    "county_detail": ("区县详情", "County detail"),
+    "no_campaign": ("统计截止日不在该年度的集中参保期内。",
+                    "The as-of date is not within this year's enrolment campaign."),
+    "no_subsidy_data": ("数据中没有资助参保应保人数表（subsidy_eligible）。",
+                        "The data has no subsidy_eligible table."),
+    # claims
+    "by_year": ("按年度", "By year"),
+    "by_month": ("按月累计", "Cumulative by month"),
+    "by_liability": ("按保险责任", "By liability"),
+    "by_county": ("按区县", "By county"),
+    "by_insurer": ("按保险公司", "By insurer"),
+    "settlement": ("结算时效", "Settlement speed"),
+    "median_days": ("报案至结案中位天数", "Median days report → payment"),
+    "p90_days": ("90% 分位天数", "90th percentile days"),
+    "one_stop_share": ("一站式结算占比", "One-stop share"),
+    "pending_claims": ("未决赔案", "Pending claims"),
+    "claim_sizes": ("赔款金额分布", "Claim sizes"),
+    # costs
+    "expense_breakdown": ("费用构成", "Expense breakdown"),
+    "surplus_destination": ("结余去向", "Where the surplus goes"),
+    "pool_waterfall": ("结余资金池", "Carry-forward pool"),
+    "no_pool": ("该规则不设结余资金池。", "This rulebook keeps no carry-forward pool."),
+    # alerts
+    "severity": ("严重程度", "Severity"),
+    "rule": ("规则", "Rule"),
+    "state": ("状态", "State"),
+    "scope": ("范围", "Scope"),
+    "acknowledge": ("确认", "Acknowledge"),
+    "waive": ("豁免", "Waive"),
+    "comment": ("处理意见", "Comment"),
+    "reason": ("豁免理由", "Reason"),
+    "until": ("豁免至", "Waived until"),
+    "your_name": ("处理人", "Your name"),
+    "history": ("处理记录", "History"),
+    "clause": ("条款原文", "Clause"),
+    "done": ("已记录。", "Recorded."),
+    "no_alerts": ("没有符合条件的预警。", "No alert matches."),
+    "evaluated_latest": ("预警状态按数据最新日期评估并记录；选择的截止日只影响下方的计算。",
+                         "Alert states are evaluated and recorded at the data's latest date."),
+    # data quality
+    "rows_read": ("读入行数", "Rows read"),
+    "rows_accepted": ("接受行数", "Accepted"),
+    "rows_quarantined": ("隔离行数", "Quarantined"),
+    "rows_with_warnings": ("警告行数", "With warnings"),
+    "errors": ("隔离规则", "Errors (rows quarantined)"),
+    "warnings": ("警告", "Warnings (rows kept)"),
+    "download_quarantine": ("下载隔离数据", "Download quarantined rows"),
+    "nothing_quarantined": ("没有被隔离的数据行。", "No row was quarantined."),
+    # tables
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "download_excel": ("下载 Excel", "Download Excel"),
+    "empty": ("暂无数据", "No data"),
+}
+
+STATES: dict[str, tuple[str, str]] = {
+    "firing": ("待处理", "firing"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "waived": ("已豁免", "waived"),
+    "resolved": ("已解除", "resolved"),
+}
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "critical": ("严重", "critical"),
+    "warning": ("预警", "warning"),
+    "info": ("提示", "info"),
+}
+
+
+def t(key: str, lang: Lang) -> str:
+    zh, en = LABELS[key]
+    return zh if lang == "zh" else en
+
+
+def pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[0] if lang == "zh" else pair[1]

@@ -1,0 +1,120 @@
+"""The overview's figures and sentences: pure functions over the metric frames and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from dashboard.i18n import Lang
+from hmb.alerts import Alert
+from hmb.formatting import percent, wan_yuan
+from hmb.profiles import Profile
+
+DeltaColor = Literal["normal", "inverse", "off"]
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str  # i18n key
+    value: float | None
+    is_rate: bool
+    delta: float | None  # change against last year (rate points as a fraction, or yuan)
+    delta_color: DeltaColor
+    threshold: str | None  # e.g. "≥ 20%" from the rulebook
+
+    @property
+    def value_text(self) -> str:
+        return percent(self.value) if self.is_rate else wan_yuan(self.value)
+
+    def threshold_text(self, lang: Lang) -> str | None:
+        if self.threshold is None:
+            return None
+        return f"规则要求 {self.threshold}" if lang == "zh" else f"Rule: {self.threshold}"
+
+
+def _rule_threshold(profile: Profile, metric: str, scope: str = "jurisdiction") -> str | None:
+    for rule in profile.rules:
+        if rule.metric == metric and rule.scope == scope and rule.when == "always":
+            value = rule.critical if rule.critical is not None else rule.warning
+            if value is None:
+                continue
+            sign = {"at_least": "≥", "at_most": "≤", "equal": "="}[rule.comparison]
+            return f"{sign} {value * 100:g}%" if rule.unit == "rate" else f"{sign} {value:g}"
+    return None
+
+
+def _row(frame: pl.DataFrame, **match: object) -> dict[str, object] | None:
+    for key, value in match.items():
+        frame = frame.filter(pl.col(key).is_null() if value is None else pl.col(key) == value)
+    return frame.row(0, named=True) if frame.height else None
+
+
+def headline(
+    part: pl.DataFrame, fin: pl.DataFrame, profile: Profile, year: int, county: str | None
+) -> list[Card]:
+    """Participation, premiums, claims, ratios and surplus for the year, with last year's change."""
+    this_part = _row(part, policy_year=year, county_code=county)
+    last_part = _row(part, policy_year=year - 1, county_code=county)
+    this = _row(fin, policy_year=year, insurer_id=None) or {}
+    last = _row(fin, policy_year=year - 1, insurer_id=None) or {}
+
+    def change(key: str, now: object, before: object) -> float | None:
+        if isinstance(now, int | float) and isinstance(before, int | float):
+            return float(now) - float(before)
+        return None
+
+    rate = this_part["rate"] if this_part else None
+    last_rate = last_part["rate"] if last_part else None
+    floor = _rule_threshold(profile, "participation_rate", "county") or _rule_threshold(
+        profile, "participation_rate")
+    cards = [
+        Card("participation", _num(rate), True, change("rate", rate, last_rate), "normal", floor),
+    ]
+    for key, is_rate, color, metric in (
+        ("written_premium", False, "normal", None),
+        ("earned_premium", False, "normal", None),
+        ("claims_paid", False, "off", None),
+        ("loss_ratio", True, "off", "loss_ratio"),
+        ("combined_ratio", True, "inverse", "combined_ratio"),
+        ("profit_rate", True, "inverse", "profit_rate"),
+    ):
+        cards.append(Card(key, _num(this.get(key)), is_rate,
+                          change(key, this.get(key), last.get(key)), color,  # type: ignore[arg-type]
+                          _rule_threshold(profile, metric) if metric else None))
+    pool = this.get("pool_close")
+    if pool is not None:
+        cards.append(Card("pool_close", _num(pool), False,
+                          change("pool_close", pool, last.get("pool_close")), "normal", None))
+    else:
+        cards.append(Card("excess_surplus", _num(this.get("excess_surplus")), False,
+                          change("excess_surplus", this.get("excess_surplus"),
+                                 last.get("excess_surplus")), "inverse", None))
+    return cards
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def attention(alerts: Sequence[Alert], profile: Profile, year: int, lang: Lang) -> str:
+    """One paragraph in plain language: how many breaches, and the worst three."""
+    place = profile.jurisdiction.name_zh if lang == "zh" else profile.jurisdiction.name_en
+    if not alerts:
+        return (f"{place}{year}年度未发现违反规则的情况。" if lang == "zh"
+                else f"{place} {year}: no rule is breached.")
+    critical = sum(1 for a in alerts if a.severity == "critical")
+    warning = len(alerts) - critical
+    worst = sorted(alerts, key=lambda a: (a.severity != "critical", a.gap or 0))[:3]
+    if lang == "zh":
+        head = f"{place}{year}年度共有严重预警 {critical} 条、一般预警 {warning} 条。最需关注："
+        items = "".join(f"\n\n- {a.message_zh}（{a.citation.document} {a.citation.clause or ''}）"
+                        for a in worst)
+    else:
+        head = (f"{place} {year}: {critical} critical and {warning} warning alerts. "
+                "Most urgent:")
+        items = "".join(f"\n\n- {a.message_en} ({a.citation.document} {a.citation.clause or ''})"
+                        for a in worst)
+    return head + items

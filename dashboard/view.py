@@ -1,0 +1,185 @@
+"""What the user is looking at: jurisdiction, policy year, as-of date, county and language.
+
+The sidebar keeps the URL in step (``/claims?j=sanming-2024&year=2024&as_of=2024-06-30&county=
+350426&lang=zh``) with stable codes rather than labels, so a link in an e-mail opens the same view
+in either language; the page itself is the URL path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import cast
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from dashboard.i18n import LANGS, Lang, t
+from hmb.counties import county_name
+from hmb.dataset import Dataset
+from hmb.loading import InputError
+from hmb.profiles import Profile, load_profile
+
+VIEW_KEY = "_view"
+
+
+@dataclass(frozen=True)
+class View:
+    lang: Lang
+    profile: Profile
+    folder: Path
+    dataset: Dataset
+    year: int
+    as_of: date
+    county: str | None
+    scope: tuple[str, ...] | None = None  # counties the user may see; None: all
+
+    @property
+    def fingerprint(self) -> str:
+        return self.dataset.fingerprint
+
+    @property
+    def store(self) -> str:
+        return str(self.dataset.store)
+
+    def county_label(self, code: str | None) -> str:
+        if code is None:
+            return t("all_counties", self.lang)
+        return f"{county_name(code) or code}（{code}）" if self.lang == "zh" else (
+            f"{county_name(code) or code} ({code})"
+        )
+
+
+def sidebar() -> View | None:
+    """Draw the sidebar; return the view, or None after explaining why there is nothing."""
+    _seed_from_url()
+    lang = cast(
+        Lang,
+        st.sidebar.segmented_control(
+            "语言 Language", LANGS, default="zh", key="lang",
+            format_func=lambda code: "中文" if code == "zh" else "English",
+        ) or "zh",
+    )
+    choices = data.sources()
+    by_key = {s.key: s for s in choices}
+    if st.session_state.get("j") not in by_key:
+        st.session_state["j"] = choices[0].key
+    source_key = st.sidebar.selectbox(
+        t("jurisdiction", lang), list(by_key), key="j",
+        format_func=lambda key: by_key[key].label(lang),
+    )
+    source = by_key[source_key]
+    profile = load_profile(source.profile)
+    folder = data.source_folder(source)
+    try:
+        ds = data.dataset(folder, profile.name)
+    except InputError as exc:
+        st.error(t("fatal_input", lang) + "\n\n" + "\n\n".join(p.message for p in exc.problems))
+        return None
+    latest = ds.default_as_of
+    if latest is None:
+        st.info(t("no_data", lang))
+        return None
+    if not isinstance(st.session_state.get("as_of"), date):
+        st.session_state["as_of"] = latest
+    as_of = st.sidebar.date_input(t("as_of", lang), key="as_of")
+    as_of = as_of if isinstance(as_of, date) else latest
+    years = _policy_years(ds, as_of)
+    if st.session_state.get("year") not in years:
+        st.session_state["year"] = years[_default_year_index(years, as_of)]
+    year = st.sidebar.selectbox(t("policy_year", lang), years, key="year")
+    counties = _counties(ds, as_of)
+    if st.session_state.get("county") not in counties:
+        st.session_state["county"] = None
+    county = st.sidebar.selectbox(
+        t("county", lang), [None, *counties], key="county",
+        format_func=lambda c: t("all_counties", lang) if c is None else (
+            f"{county_name(c) or c} {c}"
+        ),
+    )
+    st.sidebar.caption(
+        f"{t('document', lang)}：{profile.document.number}" if lang == "zh"
+        else f"{t('document', lang)}: {profile.document.number}"
+    )
+    view = View(lang, profile, folder, ds, int(year), as_of, county)
+    _write_url(view, source.key)
+    st.session_state[VIEW_KEY] = view
+    return view
+
+
+URL_KEYS = ("lang", "j", "as_of", "year", "county")
+
+
+def _seed_from_url() -> None:
+    """On a session's first run, take the view from the URL (a link someone sent)."""
+    if st.session_state.get("_seeded"):
+        return
+    st.session_state["_seeded"] = True
+    params = st.query_params
+    if params.get("lang") in LANGS:
+        st.session_state["lang"] = params["lang"]
+    if params.get("j"):
+        st.session_state["j"] = params["j"]
+    if params.get("as_of"):
+        # A mistyped date in a link falls back to the data's latest date.
+        with contextlib.suppress(ValueError):
+            st.session_state["as_of"] = date.fromisoformat(params["as_of"])
+    if (params.get("year") or "").isdigit():
+        st.session_state["year"] = int(params["year"])
+    if params.get("county"):
+        st.session_state["county"] = params["county"]
+
+
+def _write_url(view: View, source_key: str) -> None:
+    """Keep the URL in step with the view, with stable codes (not labels) as values."""
+    wanted = {"lang": view.lang, "j": source_key, "as_of": view.as_of.isoformat(),
+              "year": str(view.year)}
+    if view.county:
+        wanted["county"] = view.county
+    current = {key: st.query_params.get(key) for key in URL_KEYS}
+    if current != {key: wanted.get(key) for key in URL_KEYS}:
+        st.query_params.from_dict(wanted)
+
+
+def participation_bands(profile: Profile) -> tuple[float, float]:
+    """The floor and the aim of county participation: the rulebook's (三明 20 %/30 %), else the
+    same bands as a reference line for jurisdictions whose document sets none."""
+    for rule in profile.rules:
+        if rule.metric == "participation_rate" and rule.scope == "county":
+            return float(rule.critical or 0.20), float(rule.warning or 0.30)
+    return 0.20, 0.30
+
+
+def rule_value(profile: Profile, metric: str) -> float | None:
+    """The threshold of the jurisdiction's rule on ``metric`` (a line to draw), if it has one."""
+    for rule in profile.rules:
+        if rule.metric == metric and rule.scope == "jurisdiction" and rule.when == "always":
+            return rule.critical if rule.critical is not None else rule.warning
+    return None
+
+
+def current() -> View | None:
+    """The view the sidebar set for this run (pages call this)."""
+    view = st.session_state.get(VIEW_KEY)
+    return view if isinstance(view, View) else None
+
+
+def _policy_years(ds: Dataset, as_of: date) -> list[int]:
+    frame = data.query(ds.fingerprint, str(ds.store), "written_premium", as_of, None)
+    years = sorted(int(y) for y in frame["policy_year"].to_list())
+    return years or [as_of.year]
+
+
+def _default_year_index(years: list[int], as_of: date) -> int:
+    """The policy year in force on the as-of date, else the latest one before it."""
+    eligible = [i for i, y in enumerate(years) if y <= as_of.year]
+    return eligible[-1] if eligible else 0
+
+
+def _counties(ds: Dataset, as_of: date) -> list[str]:
+    frame = data.participation(ds.fingerprint, str(ds.store), as_of, None)
+    codes = frame.filter(pl.col("county_code").is_not_null())["county_code"].unique().sort()
+    return [str(c) for c in codes.to_list()]
