@@ -24,6 +24,7 @@ from hmb.loading import InputError
 from hmb.profiles import Profile, load_profile
 
 VIEW_KEY = "_view"
+ALL_COUNTIES = ""  # the county selector's "all" option (None would show as no selection)
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,14 @@ def sidebar() -> View | None:
     year = st.sidebar.selectbox(t("policy_year", lang), years, key="year")
     counties = _counties(ds, as_of)
     if st.session_state.get("county") not in counties:
-        st.session_state["county"] = None
-    county = st.sidebar.selectbox(
-        t("county", lang), [None, *counties], key="county",
-        format_func=lambda c: t("all_counties", lang) if c is None else (
+        st.session_state["county"] = ALL_COUNTIES
+    chosen = st.sidebar.selectbox(
+        t("county", lang), [ALL_COUNTIES, *counties], key="county",
+        format_func=lambda c: t("all_counties", lang) if c == ALL_COUNTIES else (
             f"{county_name(c) or c} {c}"
         ),
     )
+    county = chosen if chosen != ALL_COUNTIES else None
     st.sidebar.caption(
         f"{t('document', lang)}：{profile.document.number}" if lang == "zh"
         else f"{t('document', lang)}: {profile.document.number}"

@@ -29,9 +29,17 @@ severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
                           format_func=lambda s: pick(SEVERITIES[s], lang), key="f_severity")
 states = f2.multiselect(t("state", lang), list(STATES), default=["firing", "acknowledged"],
                         format_func=lambda s: pick(STATES[s], lang), key="f_state")
+
+
+def rule_title(rule_id: str) -> str:
+    rule = rules.get(rule_id)
+    if rule is None:
+        return rule_id
+    return rule.title_zh if lang == "zh" else rule.title_en
+
+
 rule_ids = f3.multiselect(t("rule", lang), sorted({r.rule_id for r in records}),
-                          format_func=lambda r: rules[r].title_zh if r in rules and lang == "zh"
-                          else (rules[r].title_en if r in rules else r), key="f_rule")
+                          format_func=rule_title, key="f_rule")
 years = f4.multiselect(t("policy_year", lang), sorted({r.scope.policy_year for r in records
                                                        if r.scope.policy_year}), key="f_year")
 shown = [
@@ -60,15 +68,16 @@ def where(record_scope: object) -> str:
 
 frame = pl.DataFrame([
     {"id": r.id, "severity": pick(SEVERITIES[r.severity], lang),
-     "state": pick(STATES[r.state], lang), "rule": r.rule_id, "scope": where(r.scope),
+     "state": pick(STATES[r.state], lang), "rule": rule_title(r.rule_id), "scope": where(r.scope),
      "message": r.message_zh if lang == "zh" else r.message_en}
     for r in shown
 ])
 widgets.table(frame, f"alerts_{v.profile.name}", lang, key="alerts")
 
 chosen = st.selectbox(
-    t("rule", lang), [r.id for r in shown], key="alert",
-    format_func=lambda i: next(f"{r.rule_id} · {where(r.scope)}" for r in shown if r.id == i),
+    t("select_alert", lang), [r.id for r in shown], key="alert",
+    format_func=lambda i: next(f"{rule_title(r.rule_id)} · {where(r.scope)}"
+                               for r in shown if r.id == i),
 )
 record = next(r for r in shown if r.id == chosen)
 st.markdown(f"### {record.message_zh if lang == 'zh' else record.message_en}")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data, summary, view
 from dashboard.i18n import t
-from hmb.formatting import percent, points, wan_yuan
+from hmb.formatting import points, wan_yuan
 
 v = view.current()
 assert v is not None
@@ -53,8 +53,3 @@ with right:
         st.markdown(f"**{t('notices', lang)}**")
         for notice in notices:
             st.markdown("- " + (notice.message_zh if lang == "zh" else notice.message_en))
-if v.year in fin["policy_year"].to_list():
-    whole = part.filter((pl.col("policy_year") == v.year) & pl.col("county_code").is_null())
-    st.caption(
-        f"{t('participation', lang)} {percent(whole['rate'][0] if whole.height else None)}"
-    )

@@ -1,0 +1,111 @@
+"""How long each dashboard page takes to render, first view and after a change of filter.
+
+    uv run python benchmarks/dashboard_pages.py [--profile hunan-2024 ...] [--repeat 3]
+
+Runs the real app headless with Streamlit's AppTest (the same script a browser session runs,
+without the browser's drawing time) against the embedded demo data. For each page it measures:
+
+- ``first``: the first view with empty result caches, the validated DuckDB store already built
+  (for the overview, the app opening; for the others, switching to the page after that);
+- ``warm``: the same page again (cached results);
+- ``switch``: the page after changing the county filter (what a supervisor does all day).
+
+Prints a table and writes benchmarks/results/dashboard_pages.json. Timings are for this machine
+on this day; they are measured, not asserted: timed unit tests are flaky on shared machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.app import PAGES
+from hmb.counties import counties
+from hmb.dataset import open_dataset
+from hmb.demo import DEMO_PROFILES, ensure_demo
+from hmb.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.profiles import load_profile
+
+APP = str(PROJECT_ROOT / "streamlit_app.py")
+RESULTS = PROJECT_ROOT / "benchmarks" / "results"
+
+
+def _timed(at: AppTest) -> float:
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(at.exception[0].value)
+    return elapsed
+
+
+def _first_county(profile: str) -> str | None:
+    found = counties(load_profile(profile).jurisdiction.adcode)
+    return found[0].code if found else None
+
+
+def measure(profile: str, repeat: int) -> list[dict[str, object]]:
+    folder = ensure_demo(profile, DEMO_DIR)
+    open_dataset(folder, load_profile(profile).liability_codes)  # the store exists before timing
+    rows: list[dict[str, object]] = []
+    for name, _, _ in PAGES:
+        firsts, warms, switches = [], [], []
+        for _ in range(repeat):
+            st.cache_data.clear()
+            st.cache_resource.clear()
+            at = AppTest.from_file(APP, default_timeout=300)
+            at.query_params["j"] = profile
+            opening = _timed(at)  # the app opens on the overview
+            if name == "overview":
+                firsts.append(opening)
+            else:
+                at.switch_page(f"dashboard/app_pages/{name}.py")
+                firsts.append(_timed(at))
+            warms.append(_timed(at))
+            county = _first_county(profile)
+            if county:
+                at.session_state["county"] = county
+                switches.append(_timed(at))
+        rows.append({
+            "profile": profile, "page": name,
+            "first_s": round(statistics.median(firsts), 3),
+            "warm_s": round(statistics.median(warms), 3),
+            "switch_county_s": round(statistics.median(switches), 3) if switches else None,
+        })
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", action="append", choices=DEMO_PROFILES)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows: list[dict[str, object]] = []
+    for profile in args.profile or ["sanming-2024", "hunan-2024"]:
+        rows += measure(profile, args.repeat)
+    print(f"{'profile':<16}{'page':<16}{'first (s)':>11}{'warm (s)':>10}{'county (s)':>12}")
+    for r in rows:
+        switch = "—" if r["switch_county_s"] is None else f"{r['switch_county_s']:.3f}"
+        print(f"{r['profile']:<16}{r['page']:<16}{r['first_s']:>11.3f}{r['warm_s']:>10.3f}"
+              f"{switch:>12}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "dashboard_pages.json"
+    out.write_text(json.dumps({
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpus": __import__("os").cpu_count()},
+        "rows": rows,
+    }, ensure_ascii=False, indent=2))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
