@@ -22,7 +22,6 @@ import platform
 import statistics
 import time
 from datetime import datetime
-from pathlib import Path
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
