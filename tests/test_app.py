@@ -69,3 +69,25 @@ def test_the_url_selects_year_and_county() -> None:
     assert not at.exception
     assert at.sidebar.selectbox[1].value == 2023
     assert at.sidebar.selectbox[2].value == "350426"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        # The 2024 campaign in progress: 2024 has premium written but nothing earned or paid.
+        {"j": "sanming-2024", "as_of": "2023-12-10", "year": "2024"},
+        # Before any enrolment of the first year: empty frames everywhere.
+        {"j": "nantong-2021", "as_of": "2020-06-30"},
+        # One county, in English.
+        {"j": "wenzhou-2021", "county": "330327", "lang": "en"},
+    ],
+    ids=["campaign", "before-any-data", "county-english"],
+)
+@pytest.mark.parametrize("page", [name for name, _, _ in PAGES])
+def test_edge_views_show_empty_states_not_errors(params: dict[str, str], page: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page(f"dashboard/app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
