@@ -75,7 +75,8 @@ def _counties_by_code() -> dict[str, _Unit]:
 def counties(adcode: str) -> tuple[County, ...]:
     """The county-level units (区县) of a prefecture city or of a province, sorted by code.
 
-    ``counties("350400")`` gives Sanming's 12 counties, ``counties("430000")`` Hunan's 122.
+    ``counties("350400")`` gives Sanming's 11 county-level units (梅列区 is part of 三元区
+    since 2021), ``counties("430000")`` Hunan's 122.
     """
     parent = _parent(adcode)
     if parent.level == _PROVINCE:
