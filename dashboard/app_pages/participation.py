@@ -3,11 +3,14 @@ campaign against its target with the projection, subsidised groups, and one coun
 
 from __future__ import annotations
 
+from datetime import date
+
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, view, widgets
-from dashboard.i18n import t
+from dashboard.i18n import Lang, t
 from hmb.counties import county_name
 from hmb.formatting import people, percent
 from hmb.rules import campaign_deadline, run_rate_projection
@@ -23,11 +26,21 @@ year_rows = year_rows.with_columns(
     .alias("county")
 )
 
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def county_map(fingerprint: str, year: int, as_of: date, lang: Lang,
+               scope: tuple[str, ...] | None) -> go.Figure:
+    """The choropleth, built once per view and shared, not copied: a province's boundaries
+    take a while to build and to pickle. Plotting only reads the figure."""
+    return charts.participation_map(year_rows, v.profile.jurisdiction.adcode, as_of, lang,
+                                    floor=floor, aim=aim)
+
+
 st.title(f"{t('page_participation', lang)} · {v.year}")
 map_col, rank_col = st.columns([3, 2])
 with map_col:
-    widgets.chart(charts.participation_map(year_rows, v.profile.jurisdiction.adcode, v.as_of,
-                                           lang, floor=floor, aim=aim), "map")
+    widgets.chart(county_map(v.fingerprint, v.year, v.as_of, lang, v.scope), "map")
 with rank_col:
     widgets.chart(charts.participation_ranking(year_rows, v.as_of, lang, floor=floor, aim=aim),
                   "ranking")
