@@ -10,6 +10,8 @@ from dashboard import view
 from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+# A local file: an emoji or material icon as favicon is fetched from a CDN, and bureaus are offline.
+ICON = Path(__file__).resolve().parent / "icon.png"
 PAGES = (
     ("overview", "page_overview", ":material/dashboard:"),
     ("participation", "page_participation", ":material/groups:"),
@@ -23,7 +25,7 @@ PAGES = (
 
 def main() -> None:
     st.set_page_config(
-        page_title="惠民保监测 HMB Monitor", page_icon=":material/health_and_safety:",
+        page_title="惠民保监测 HMB Monitor", page_icon=str(ICON),
         layout="wide",
     )
     current = view.sidebar()
