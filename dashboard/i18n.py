@@ -87,6 +87,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state": ("状态", "State"),
     "scope": ("范围", "Scope"),
     "select_alert": ("选择预警", "Alert"),
+    "any": ("全部", "Any"),
     "acknowledge": ("确认", "Acknowledge"),
     "waive": ("豁免", "Waive"),
     "comment": ("处理意见", "Comment"),

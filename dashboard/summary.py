@@ -10,7 +10,7 @@ import polars as pl
 
 from dashboard.i18n import Lang
 from hmb.alerts import Alert
-from hmb.formatting import percent, wan_yuan
+from hmb.formatting import percent, points, wan_yuan
 from hmb.profiles import Profile
 
 DeltaColor = Literal["normal", "inverse", "off"]
@@ -93,6 +93,14 @@ def headline(
                           change("excess_surplus", this.get("excess_surplus"),
                                  last.get("excess_surplus")), "inverse", None))
     return cards
+
+
+def delta_text(card: Card, lang: Lang) -> str:
+    """Change against last year: percentage points for rates, 万元 for money."""
+    assert card.delta is not None
+    if card.is_rate:
+        return points(card.delta) if lang == "zh" else f"{card.delta * 100:+.2f} pts"
+    return wan_yuan(card.delta) if lang == "zh" else f"{card.delta / 10_000:+,.2f} ×10k yuan"
 
 
 def _num(value: object) -> float | None:

@@ -26,7 +26,8 @@ if v.scope is not None:
 rules = {rule.id: rule for rule in v.profile.rules}
 f1, f2, f3, f4 = st.columns(4)
 severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
-                          format_func=lambda s: pick(SEVERITIES[s], lang), key="f_severity")
+                          format_func=lambda s: pick(SEVERITIES[s], lang), key="f_severity",
+                          placeholder=t("any", lang))
 states = f2.multiselect(t("state", lang), list(STATES), default=["firing", "acknowledged"],
                         format_func=lambda s: pick(STATES[s], lang), key="f_state")
 
@@ -39,9 +40,10 @@ def rule_title(rule_id: str) -> str:
 
 
 rule_ids = f3.multiselect(t("rule", lang), sorted({r.rule_id for r in records}),
-                          format_func=rule_title, key="f_rule")
+                          format_func=rule_title, key="f_rule", placeholder=t("any", lang))
 years = f4.multiselect(t("policy_year", lang), sorted({r.scope.policy_year for r in records
-                                                       if r.scope.policy_year}), key="f_year")
+                                                       if r.scope.policy_year}), key="f_year",
+                       placeholder=t("any", lang))
 shown = [
     r for r in records
     if (not severity or r.severity in severity) and (not states or r.state in states)
@@ -67,7 +69,7 @@ def where(record_scope: object) -> str:
 
 
 frame = pl.DataFrame([
-    {"id": r.id, "severity": pick(SEVERITIES[r.severity], lang),
+    {"severity": pick(SEVERITIES[r.severity], lang),
      "state": pick(STATES[r.state], lang), "rule": rule_title(r.rule_id), "scope": where(r.scope),
      "message": r.message_zh if lang == "zh" else r.message_en}
     for r in shown

@@ -54,6 +54,10 @@ if v.profile.keeps_pool(v.year):
                                         lang), "pool")
 else:
     st.caption(t("no_pool", lang))
+year_rows = year_rows.with_columns(
+    pl.col("insurer_name").fill_null("合计" if lang == "zh" else "All insurers"),
+    pl.col("share").fill_null(1.0),
+)
 widgets.table(year_rows.select("policy_year", "insurer_id", "insurer_name", "share",
                                "earned_premium", "claims_paid", "expenses", "combined_ratio",
                                "profit", "profit_rate", "excess_surplus", "pool_open",

@@ -33,7 +33,7 @@ for title, items in ((t("errors", lang), report["errors"]),
                      (t("warnings", lang), report["warnings"])):
     st.subheader(title)
     if not items:
-        st.caption(t("nothing_quarantined", lang) if items is report["errors"] else "—")
+        st.caption("无" if lang == "zh" else "None")
         continue
     for item in items:
         rule = RULES_BY_ID.get(item["rule"])

@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboard import data, summary, view
 from dashboard.i18n import t
-from hmb.formatting import points, wan_yuan
 
 v = view.current()
 assert v is not None
@@ -27,9 +26,7 @@ for i, card in enumerate(cards):
     columns[i % 4].metric(
         t(card.label, lang),
         card.value_text,
-        delta=None if card.delta is None else (
-            points(card.delta) if card.is_rate else wan_yuan(card.delta)
-        ),
+        delta=None if card.delta is None else summary.delta_text(card, lang),
         delta_color=card.delta_color,
         help=card.threshold_text(lang),
         border=True,

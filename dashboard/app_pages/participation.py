@@ -14,6 +14,7 @@ from dashboard.i18n import Lang, t
 from hmb.counties import county_name
 from hmb.formatting import people, percent
 from hmb.rules import campaign_deadline, run_rate_projection
+from hmb.schema import SUBSIDY_GROUP_ZH
 
 v = view.current()
 assert v is not None
@@ -74,8 +75,15 @@ coverage = data.query(v.fingerprint, v.store, "subsidy_coverage", v.as_of, v.sco
 coverage = coverage.filter(pl.col("policy_year") == v.year)
 if v.county:
     coverage = coverage.filter(pl.col("county_code") == v.county)
+coverage_table = coverage.with_columns(
+    pl.col("county_code").map_elements(lambda c: county_name(c) or c, return_dtype=pl.String)
+    .alias("county"),
+    pl.col("subsidy_group").replace_strict(
+        SUBSIDY_GROUP_ZH if lang == "zh" else {}, default=pl.col("subsidy_group")
+    ),
+)
 widgets.chart(charts.subsidy_coverage_chart(coverage, v.as_of, lang), "subsidy")
-widgets.table(coverage, f"subsidy_coverage_{v.profile.name}_{v.year}", lang, key="subsidy")
+widgets.table(coverage_table, f"subsidy_coverage_{v.profile.name}_{v.year}", lang, key="subsidy")
 
 st.subheader(t("county_detail", lang) if v.county else t("ranking", lang))
 detail = year_rows.filter(pl.col("county_code") == v.county) if v.county else year_rows

@@ -14,4 +14,6 @@ from hmb.docs import render_rulebook
 v = view.current()
 assert v is not None
 st.title(t("page_rulebook", v.lang))
-st.markdown(render_rulebook(v.profile).split("\n", 1)[1])
+# The page is our own generated Markdown: its line breaks (<br>) and the note that it is
+# generated (an HTML comment) render as HTML, not as text.
+st.markdown(render_rulebook(v.profile).split("\n", 1)[1], unsafe_allow_html=True)
