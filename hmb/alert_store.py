@@ -545,16 +545,7 @@ def _alert_columns(alert: Alert, context: EvaluationContext) -> dict[str, Any]:
         "gap_unit": alert.gap_unit,
         "message_zh": alert.message_zh,
         "message_en": alert.message_en,
-        "citation": json.dumps(
-            {
-                "document": alert.citation.document,
-                "clause": alert.citation.clause,
-                "quote": alert.citation.quote,
-                "local_parameter": alert.citation.local_parameter,
-            },
-            ensure_ascii=False,
-            sort_keys=True,
-        ),
+        "citation": json.dumps(alert.citation.as_dict(), ensure_ascii=False, sort_keys=True),
         "projection": alert.projection,
         **_provenance(context),
     }

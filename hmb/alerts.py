@@ -8,7 +8,7 @@ and the scope, so evaluating the same data twice yields the same ids and never d
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["critical", "warning", "info"]
@@ -49,6 +49,9 @@ class Citation:
     quote: str | None
     local_parameter: str | None = None  # set when the threshold is not the document's number
 
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -83,12 +86,7 @@ class Alert:
             "gap_unit": self.gap_unit,
             "message_zh": self.message_zh,
             "message_en": self.message_en,
-            "citation": {
-                "document": self.citation.document,
-                "clause": self.citation.clause,
-                "quote": self.citation.quote,
-                "local_parameter": self.citation.local_parameter,
-            },
+            "citation": self.citation.as_dict(),
             "projection": self.projection,
             "details": self.details,
         }

@@ -65,11 +65,7 @@ class Notice:
             "policy_year": self.policy_year,
             "message_zh": self.message_zh,
             "message_en": self.message_en,
-            "citation": {
-                "document": self.citation.document,
-                "clause": self.citation.clause,
-                "quote": self.citation.quote,
-            },
+            "citation": self.citation.as_dict(),
             "figures": self.figures,
         }
 
