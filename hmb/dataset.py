@@ -35,11 +35,17 @@ def default_cache_dir() -> Path:
 _CODE_VERSION = hashlib.sha256(
     b"".join(
         (Path(__file__).parent / name).read_bytes()
-        for name in ("dataset.py", "loading.py", "validation.py", "schema.py")
+        for name in ("dataset.py", "loading.py", "validation.py", "schema.py", "enrollment_scan.py")
     )
 ).hexdigest()[:12]
 
 _build_lock = threading.Lock()
+
+# Building a store streams the exports once or twice; rows need not keep their order (every
+# table is ordered where it is written), which lets DuckDB stream with less memory.
+_BUILD_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
+    "preserve_insertion_order": False
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def _build_store(
     with contextlib.suppress(FileNotFoundError):
         partial.unlink()
     try:
-        with duckdb.connect(str(partial)) as con:
+        with duckdb.connect(str(partial), config=_BUILD_SETTINGS) as con:
             validation.Validator(con, sources, liability_codes).run()
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)
@@ -102,9 +108,8 @@ def _build_store(
                 "create table _report as select $report as report",
                 {"report": json.dumps(report, ensure_ascii=False)},
             )
-            for name in ("raw", "typed"):
-                for table in TABLES:
-                    con.execute(f"drop view if exists {name}_{table.name}")
+            for table in TABLES:
+                con.execute(f"drop view if exists raw_{table.name}")
             con.execute("checkpoint")
         os.replace(partial, store)
     finally:
@@ -118,7 +123,7 @@ def _latest_date(con: duckdb.DuckDBPyConnection) -> str | None:
     """The contract's default as-of date: the latest enroll, report or settle date accepted."""
     value = con.execute(
         "select greatest("
-        "(select max(enroll_date) from enrollment),"
+        "(select max(enroll_date) from enrollment_cube),"
         "(select max(report_date) from claims),"
         "(select max(settle_date) from claims))"
     ).fetchall()[0][0]

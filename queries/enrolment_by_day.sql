@@ -11,8 +11,8 @@ select
     policy_year,
     county_code,
     enroll_date,
-    count(*) as enrolled
-from enrollment
+    sum(enrolments)::bigint as enrolled
+from enrollment_cube
 where status = 'active'
   and enroll_date <= $as_of
 group by policy_year, county_code, enroll_date

@@ -13,8 +13,8 @@ with base as (
 ),
 
 enrolled as (
-    select policy_year, county_code, count(*) as enrolled
-    from enrollment
+    select policy_year, county_code, sum(enrolments) as enrolled
+    from enrollment_cube
     where status = 'active'
       and enroll_date <= $as_of
     group by policy_year, county_code

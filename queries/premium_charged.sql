@@ -10,8 +10,8 @@ select
     policy_year,
     health_status,
     premium,
-    count(*) as enrolments
-from enrollment
+    sum(enrolments)::bigint as enrolments
+from enrollment_cube
 where status = 'active'
   and enroll_date <= $as_of
 group by policy_year, health_status, premium

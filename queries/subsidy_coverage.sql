@@ -6,8 +6,8 @@
 -- serves:      明政办规〔2023〕5号 三（三）4 (特困、“五老”、低保、孤儿 "确保及时缴费投保");
 --              温医保联发〔2021〕1号 三（三）3 "低收入农户以县（市、区）为单位统一参保"
 with enrolled as (
-    select policy_year, county_code, subsidy_group, count(*) as enrolled
-    from enrollment
+    select policy_year, county_code, subsidy_group, sum(enrolments) as enrolled
+    from enrollment_cube
     where status = 'active'
       and subsidy_group is not null
       and enroll_date <= $as_of

@@ -7,14 +7,14 @@
 -- serves:      the premium income every ratio is measured against: 湘政办发〔2024〕5号 三
 --              "综合成本率不高于95%，其中给付率不低于85%"; 通政办发〔2021〕22号 二（五）
 with policy_years as (
-    select distinct policy_year from enrollment
+    select distinct policy_year from enrollment_cube
     union
     select distinct policy_year from insurers
 ),
 
 written as (
-    select policy_year, sum(premium - refund_amount) as written_premium
-    from enrollment
+    select policy_year, sum(written_premium) as written_premium
+    from enrollment_cube
     where enroll_date <= $as_of
     group by policy_year
 )

@@ -13,10 +13,10 @@ with written as (
     select
         policy_year,
         county_code,
-        sum(premium - refund_amount) as written_premium,
+        sum(written_premium) as written_premium,
         -- A cancelled policy still writes its premium less its refund, but is not a member.
-        count(*) filter (where status = 'active') as members
-    from enrollment
+        coalesce(sum(enrolments) filter (where status = 'active'), 0) as members
+    from enrollment_cube
     where enroll_date <= $as_of
     group by policy_year, county_code
 )
