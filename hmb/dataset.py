@@ -100,7 +100,10 @@ def _build_store(
         partial.unlink()
     try:
         with duckdb.connect(str(partial), config=_BUILD_SETTINGS) as con:
-            validation.Validator(con, sources, liability_codes).run()
+            validation.Validator(
+                con, sources, liability_codes, segments=store.parent / "segments",
+                version=_CODE_VERSION,
+            ).run()
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)
             report["latest_date"] = _latest_date(con)

@@ -27,21 +27,30 @@ and ``_enrollment_members`` (the claimants with an accepted enrollment, for the 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
+import threading
+from dataclasses import replace
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hmb.loading import InputError, TableSource
 from hmb.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.validation import (
     _RULES_OF_ERRORS,
+    RAW_ID_PATTERN,
     RuleCheck,
     Validator,
+    _any_broken,
     _hit_list,
     quote_ident,
-    raw_id_sql,
+    sql_string,
 )
 
 # The cube's grain: every enrollment query groups by a subset of these.
@@ -58,14 +67,94 @@ ENROLLMENT = TABLES_BY_NAME["enrollment"]
 _DUPLICATE = RuleCheck("duplicate_key", "d.member_id is not null", "policy_year, member_id")
 
 
-def build(validator: Validator, source: TableSource, claims: TableSource | None) -> None:
-    """Validate ``source`` (the enrollment table) and store its cube, quarantine and counts."""
+# What a build leaves, per policy year: the tables a segment file keeps.
+SEGMENT_TABLES = ("enrollment_cube", "_enrollment_members", "quarantine_enrollment",
+                  "warned_enrollment", "_counts")
+
+
+def build(
+    validator: Validator,
+    source: TableSource,
+    claims: TableSource | None,
+    segments: Path | None = None,
+    version: str = "",
+) -> None:
+    """Validate ``source`` (the enrollment table) and store its cube, quarantine and counts.
+
+    With ``segments`` (a folder), the work is split by policy year and each year's result is kept
+    in ``segments/enrollment-<key>.duckdb``, the key hashing that year's enrollment and claims
+    files, the counties of that year in basic_insured and ``version``: when one year's exports
+    change, only that year is scanned again. Files whose policy year cannot be told from a hive
+    folder or the parquet statistics make a single segment of the whole table.
+    """
     con = validator.con
+    create_empty(con)
+    for year, files in _split_by_year(source).items():
+        year_claims = _claims_of(claims, year)
+        part = replace(source, files=files, columns=_columns(source, files))
+        if segments is None:
+            _build_into(validator, part, year_claims, year, "main")
+            continue
+        segments.mkdir(parents=True, exist_ok=True)
+        key = _segment_key(con, part, year_claims, year, version)
+        target = segments / f"enrollment-{key}.duckdb"
+        if not target.exists():
+            _build_segment(validator, part, year_claims, year, target)
+        con.execute(f"attach {sql_string(str(target))} as segment (read_only)")
+        try:
+            for name in SEGMENT_TABLES:
+                con.execute(f"insert into main.{name} select * from segment.{name}")
+        finally:
+            con.execute("detach segment")
+    # The segments narrowed the raw views to one year's files: give the other tables all of them.
+    validator._create_raw_view(source)
+    if claims is not None:
+        validator._create_raw_view(claims)
+    con.execute(
+        "create or replace table enrollment_cube as select * from enrollment_cube order by all"
+    )
+
+
+def _build_segment(
+    validator: Validator,
+    source: TableSource,
+    claims: TableSource | None,
+    year: int | None,
+    target: Path,
+) -> None:
+    """Build one year's segment file under a private name, then rename it into place."""
+    con = validator.con
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.{threading.get_ident()}.partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    try:
+        con.execute(f"attach {sql_string(str(partial))} as segment")
+        try:
+            _build_into(validator, source, claims, year, "segment")
+        finally:
+            con.execute("detach segment")
+        os.replace(partial, target)
+    finally:
+        for leftover in (partial, partial.with_name(partial.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _build_into(
+    validator: Validator,
+    source: TableSource,
+    claims: TableSource | None,
+    year: int | None,
+    catalog: str,
+) -> None:
+    """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``."""
+    con = validator.con
+    validator._create_raw_view(source)
     validator._typed_view(source)
     errors, warnings = validator._rule_checks(ENROLLMENT, set(source.columns))
     row_errors = [c for c in errors if c.rule != "duplicate_key"]
 
-    _claim_keys(validator, claims)
+    _claim_keys(validator, claims, year)
     _duplicate_candidates(con)
     _groups(con, row_errors)
     if con.execute("select coalesce(bool_or(raw_id), false) from _enrollment_groups").fetchall()[
@@ -73,7 +162,7 @@ def build(validator: Validator, source: TableSource, claims: TableSource | None)
     ][0]:
         raise InputError(validator._column_checks(source))
     con.execute(
-        "create temp table _duplicate_keys as\n"
+        "create or replace temp table _duplicate_keys as\n"
         "select policy_year, member_key as member_id from _enrollment_groups\n"
         "where member_key is not null and policy_year is not null\n"
         "group by all having sum(enrolments) > 1"
@@ -82,16 +171,21 @@ def build(validator: Validator, source: TableSource, claims: TableSource | None)
         "valid and not exists (select 1 from _duplicate_keys d"
         " where d.policy_year = g.policy_year and d.member_id = g.member_key)"
     )
+    if catalog != "main":
+        create_empty(con, catalog)
+        con.execute(
+            f"create table {catalog}._counts as select * from main._counts limit 0"
+        )
     keys = ", ".join(CUBE_KEYS)
     con.execute(
-        f"create or replace table enrollment_cube as\n"
+        f"insert into {catalog}.enrollment_cube\n"
         f"select {keys}, sum(enrolments)::bigint as enrolments,\n"
         f"  sum(written_premium)::decimal(18, 2) as written_premium\n"
         f"from _enrollment_groups g where {accepted}\n"
         f"group by all order by all"
     )
     con.execute(
-        "create or replace table _enrollment_members as\n"
+        f"insert into {catalog}._enrollment_members\n"
         "select distinct policy_year, unnest(claimants) as member_id from _enrollment_groups g\n"
         f"where {accepted}\n"
         "order by all"
@@ -100,40 +194,131 @@ def build(validator: Validator, source: TableSource, claims: TableSource | None)
         "select coalesce(sum(enrolments), 0), coalesce(sum(enrolments) filter (where not ("
         f"{accepted})), 0) from _enrollment_groups g"
     ).fetchall()[0]
-    _quarantine(con, row_errors, rows_bad > 0)
-    _warned(con, warnings)
+    _quarantine(con, row_errors, rows_bad > 0, catalog)
+    _warned(con, warnings, catalog)
     con.execute(
-        "insert into _counts select 'enrollment', $read,"
-        " (select count(*) from quarantine_enrollment), (select count(*) from warned_enrollment)",
+        f"insert into {catalog}._counts select 'enrollment', $read,"
+        f" (select count(*) from {catalog}.quarantine_enrollment),"
+        f" (select count(*) from {catalog}.warned_enrollment)",
         {"read": rows_read},
     )
 
 
-def create_empty(con: duckdb.DuckDBPyConnection) -> None:
-    """The tables ``build`` makes, empty (a folder without enrollment is refused earlier)."""
+def _split_by_year(source: TableSource) -> dict[int | None, tuple[Path, ...]]:
+    """The files of each policy year, or everything under None when a file's year is unknown."""
+    by_year: dict[int | None, list[Path]] = {}
+    for file in source.files:
+        year = _file_year(file)
+        if year is None:
+            return {None: source.files}
+        by_year.setdefault(year, []).append(file)
+    return {year: tuple(files) for year, files in sorted(by_year.items())}
+
+
+def _file_year(file: Path) -> int | None:
+    """The one policy year of a file: from a ``policy_year=Y`` folder, or from the parquet
+    statistics when every row group holds a single year."""
+    for part in file.parts:
+        if part.startswith("policy_year="):
+            value = part.split("=", 1)[1]
+            return int(value) if value.isdigit() else None
+    try:
+        meta = pq.ParquetFile(file).metadata
+        index = meta.schema.to_arrow_schema().get_field_index("policy_year")
+        if index < 0:
+            return None
+        years: set[object] = set()
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            years |= {stats.min, stats.max}
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    only = years.pop() if len(years) == 1 else None
+    return int(only) if isinstance(only, int) else None
+
+
+def _claims_of(claims: TableSource | None, year: int | None) -> TableSource | None:
+    if claims is None or year is None:
+        return claims
+    files = _split_by_year(claims)
+    if None in files:
+        return claims  # claims not split by year: every file may hold claimants of this year
+    mine = files.get(year, ())
+    return replace(claims, files=mine, columns=_columns(claims, mine)) if mine else None
+
+
+def _columns(source: TableSource, files: tuple[Path, ...]) -> frozenset[str]:
+    """The columns present in ``files`` (a subset of the table's)."""
+    if files == source.files:
+        return source.columns
+    names: set[str] = set(source.hive_keys)
+    for file in files:
+        names |= set(pq.read_schema(file).names)
+    return frozenset(names) & source.columns
+
+
+def _segment_key(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    claims: TableSource | None,
+    year: int | None,
+    version: str,
+) -> str:
+    digest = hashlib.sha256(f"{version}|{year}\n".encode())
+    for part in (source, claims):
+        for file in part.files if part is not None else ():
+            stat = file.stat()
+            digest.update(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    counties = con.execute(
+        "select coalesce(string_agg(distinct county_code, ',' order by county_code), '')"
+        " from basic_insured where $year is null or policy_year = $year",
+        {"year": year},
+    ).fetchall()[0][0]
+    digest.update(str(counties).encode())
+    return digest.hexdigest()[:24]
+
+
+def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
+    """The tables ``build`` fills, empty."""
     types = {c.name: SQL_TYPE[c.kind] for c in ENROLLMENT.columns}
     keys = ", ".join(f"{k} {types[k]}" for k in CUBE_KEYS)
+    columns = ", ".join(f"{quote_ident(c.name)} {types[c.name]}" for c in ENROLLMENT.columns)
     con.execute(
-        f"create or replace table enrollment_cube ({keys}, enrolments bigint,"
+        f"create or replace table {catalog}.enrollment_cube ({keys}, enrolments bigint,"
         " written_premium decimal(18, 2))"
     )
     con.execute(
-        "create or replace table _enrollment_members (policy_year integer, member_id varchar)"
+        f"create or replace table {catalog}._enrollment_members"
+        " (policy_year integer, member_id varchar)"
+    )
+    con.execute(
+        f"create or replace table {catalog}.quarantine_enrollment ({columns}, _file varchar,"
+        ' _row bigint, _rules varchar, _errors struct(rule varchar, "column" varchar)[])'
+    )
+    con.execute(
+        f"create or replace table {catalog}.warned_enrollment ({columns}, _file varchar,"
+        ' _row bigint, _warnings struct(rule varchar, "column" varchar)[])'
     )
 
 
-def _claim_keys(validator: Validator, claims: TableSource | None) -> None:
+def _claim_keys(validator: Validator, claims: TableSource | None, year: int | None) -> None:
     """The hashes of the claimants' (policy_year, member_id): enrollment rows whose key hashes
     to one of them list their member ID in their group; the claims rule then compares the IDs
     themselves, so a collision of hashes can never accept a claim."""
     con = validator.con
     if claims is None:
-        con.execute("create temp table _claim_hashes (h ubigint)")
+        con.execute("create or replace temp table _claim_hashes (h ubigint)")
         return
+    validator._create_raw_view(claims)
     validator._typed_view(claims)
     con.execute(
-        "create temp table _claim_hashes as select distinct hash(policy_year, member_id) as h\n"
-        "from typed_claims where policy_year is not null and member_id is not null"
+        "create or replace temp table _claim_hashes as\n"
+        "select distinct hash(policy_year, member_id) as h from typed_claims\n"
+        "where policy_year is not null and member_id is not null"
+        " and ($year is null or policy_year = $year)",
+        {"year": year},
     )
 
 
@@ -151,7 +336,9 @@ def _duplicate_candidates(con: duckdb.DuckDBPyConnection) -> None:
     del hashes
     candidates = pa.table({"h": pa.array(repeated, type=pa.uint64())})
     con.register("_candidate_hashes", candidates)
-    con.execute("create temp table _duplicate_candidates as select h from _candidate_hashes")
+    con.execute(
+        "create or replace temp table _duplicate_candidates as select h from _candidate_hashes"
+    )
     con.unregister("_candidate_hashes")
 
 
@@ -164,10 +351,6 @@ def _on_keys_only(check: RuleCheck) -> bool:
     referenced = {name for _, name in _ROW_REFERENCE.findall(check.condition)}
     bare_flags = re.search(r'"_(null|bad):', check.condition.replace('t."_', ""))
     return bool(referenced) and referenced <= set(CUBE_KEYS) and not bare_flags
-
-
-def _any_broken(checks: list[RuleCheck]) -> str:
-    return " or ".join(c.broken() for c in checks) if checks else "false"
 
 
 def _groups(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck]) -> None:
@@ -185,14 +368,17 @@ def _groups(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck]) -> None
         else "left join (select null::ubigint as h) c on false"
     )
     con.execute(
-        f"create temp table _row_groups as\n"
+        f"create or replace temp table _row_groups as\n"
         f"select {', '.join(CUBE_KEYS)}, row_ok, raw_id, member_key,\n"
-        f"  count(*) as enrolments, sum(premium - refund_amount) as written_premium,\n"
+        # Premium is a group key: only the refunds need summing row by row.
+        f"  count(*) as enrolments, sum(refund_amount) as refunds,\n"
         f"  list(claimant) filter (where claimant is not null) as claimants\n"
         f"from (\n"
         f"  select {keys}, t.refund_amount,\n"
         f"    not ({_any_broken(per_row)}) as row_ok,\n"
-        f"    coalesce({raw_id_sql('t.member_id')}, false) as raw_id,\n"
+        # The typed member_id is trimmed already: test its length before the pattern.
+        f"    coalesce(strlen(t.member_id) = 18 and regexp_full_match(t.member_id,"
+        f" {sql_string(RAW_ID_PATTERN)}), false) as raw_id,\n"
         # Member IDs are kept only where they matter: a candidate duplicate is its own group,
         # a claimant is listed in its group (for the claims rule).
         f"    case when c.h is not null then t.member_id end as member_key,\n"
@@ -203,8 +389,10 @@ def _groups(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck]) -> None
         f") group by all"
     )
     con.execute(
-        f"create temp table _enrollment_groups as\n"
-        f"select t.*, t.row_ok and not ({_any_broken(per_key)}) as valid\n"
+        f"create or replace temp table _enrollment_groups as\n"
+        f"select t.* exclude (refunds),\n"
+        f"  t.premium * t.enrolments - t.refunds as written_premium,\n"
+        f"  t.row_ok and not ({_any_broken(per_key)}) as valid\n"
         f"from _row_groups t"
     )
 
@@ -213,12 +401,14 @@ def _typed_columns() -> str:
     return ", ".join(f"t.{quote_ident(c.name)}" for c in ENROLLMENT.columns)
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck], any_bad: bool) -> None:
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck], any_bad: bool, catalog: str
+) -> None:
     checks = [*row_errors, _DUPLICATE]
     broken = " or ".join(c.broken() for c in checks)
     where = broken if any_bad else "false"
     con.execute(
-        f"create or replace table quarantine_enrollment as\n"
+        f"insert into {catalog}.quarantine_enrollment\n"
         f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors from (\n"
         f"  select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors\n"
         f"  from typed_enrollment t\n"
@@ -229,10 +419,10 @@ def _quarantine(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck], any
     )
 
 
-def _warned(con: duckdb.DuckDBPyConnection, warnings: list[RuleCheck]) -> None:
+def _warned(con: duckdb.DuckDBPyConnection, warnings: list[RuleCheck], catalog: str) -> None:
     where = " or ".join(c.broken() for c in warnings) if warnings else "false"
     con.execute(
-        f"create or replace table warned_enrollment as\n"
+        f"insert into {catalog}.warned_enrollment\n"
         f"select {_typed_columns()}, t._file, t._row, {_hit_list(warnings)} as _warnings\n"
         f"from typed_enrollment t where {where} order by t._file, t._row"
     )

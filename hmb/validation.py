@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
@@ -243,10 +244,14 @@ class Validator:
         con: duckdb.DuckDBPyConnection,
         sources: dict[str, TableSource],
         liability_codes: frozenset[str] | None = None,
+        segments: Path | None = None,
+        version: str = "",
     ) -> None:
         self.con = con
         self.sources = sources
         self.liability_codes = liability_codes
+        self.segments = segments  # where per-year enrollment results are kept (or None)
+        self.version = version  # the code version, part of every segment's key
         self.raw_types: dict[str, dict[str, str]] = {}  # per table, from the files' schemas
 
     # -- step 0: raw views -------------------------------------------------------------------
@@ -381,12 +386,12 @@ class Validator:
             if col.kind == "amount" or col.name in ("insured_count", "eligible_count"):
                 hit(errors, "negative_amount", f"{ident} < 0", col.name)
         if table.key:
-            keys = ", ".join(f"t.{quote_ident(k)}" for k in table.key)
-            not_null = " and ".join(f"t.{quote_ident(k)} is not null" for k in table.key)
+            # _duplicates_<table> (made by _check_table) holds the keys seen more than once.
+            same = " and ".join(f"d.{quote_ident(k)} = t.{quote_ident(k)}" for k in table.key)
             hit(
                 errors,
                 "duplicate_key",
-                f"{not_null} and count(*) over (partition by {keys}) > 1",
+                f"exists (select 1 from _duplicates_{table.name} d where {same})",
                 ", ".join(table.key),
             )
         extra = TABLE_RULES.get(table.name)
@@ -421,10 +426,50 @@ class Validator:
         )
 
     def _check_table(self, source: TableSource) -> None:
-        """A table small enough to keep row by row: every row checked, accepted rows stored."""
+        """A table small enough to keep row by row: accepted rows stored, broken rows listed
+        with their rules. Only the broken rows pay for building the list of rules."""
         table = source.table
         self._typed_view(source)
+        if table.key:
+            keys = ", ".join(quote_ident(k) for k in table.key)
+            not_null = " and ".join(f"{quote_ident(k)} is not null" for k in table.key)
+            self.con.execute(
+                f"create or replace temp table _duplicates_{table.name} as select {keys}"
+                f" from typed_{table.name} where {not_null} group by all having count(*) > 1"
+            )
         errors, warnings = self._rule_checks(table, set(source.columns))
+        if any(" over (" in check.condition for check in (*errors, *warnings)):
+            self._check_table_with_windows(table, errors, warnings)
+            return
+        typed = f"typed_{table.name} t"
+        columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
+        self.con.execute(
+            f"create or replace table {table.name} as select {columns} from {typed}"
+            f" where not ({_any_broken(errors)})"
+        )
+        self.con.execute(
+            f"create or replace table quarantine_{table.name} as\n"
+            f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors from (\n"
+            f"  select {columns}, t._file, t._row, {_hit_list(errors)} as _errors from {typed}\n"
+            f"  where {_any_broken(errors)}\n"
+            f") order by _file, _row"
+        )
+        self.con.execute(
+            f"create or replace table warned_{table.name} as\n"
+            f"select {columns}, t._file, t._row, {_hit_list(warnings)} as _warnings\n"
+            f"from {typed} where {_any_broken(warnings)} order by _file, _row"
+        )
+        self.con.execute(
+            f"insert into _counts select {sql_string(table.name)},"
+            f" (select count(*) from typed_{table.name}),"
+            f" (select count(*) from quarantine_{table.name}),"
+            f" (select count(*) from warned_{table.name})"
+        )
+
+    def _check_table_with_windows(
+        self, table: Table, errors: list[RuleCheck], warnings: list[RuleCheck]
+    ) -> None:
+        """Rules that compare a row with others (a window) are computed over every row."""
         self.con.execute(self._checked_sql(table, errors, warnings))
         columns = ", ".join(quote_ident(c.name) for c in table.columns)
         self.con.execute(
@@ -568,7 +613,9 @@ class Validator:
                 continue
             try:
                 if table.name == "enrollment":
-                    enrollment_scan.build(self, found, self.sources.get("claims"))
+                    enrollment_scan.build(
+                        self, found, self.sources.get("claims"), self.segments, self.version
+                    )
                 else:
                     self._check_table(found)
             except duckdb.Error as exc:
@@ -632,6 +679,11 @@ _RULES_OF_ERRORS = (
 )
 
 
+def _any_broken(checks: list[RuleCheck]) -> str:
+    """True when the row breaks at least one of ``checks``."""
+    return " or ".join(c.broken() for c in checks) if checks else "false"
+
+
 def _hit_list(checks: list[RuleCheck]) -> str:
     """A SQL list of the {rule, column} structs a row breaks (empty when it breaks none)."""
     if not checks:
@@ -675,7 +727,10 @@ def summarise(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource]) -
     warnings: list[dict[str, Any]] = []
     counts = {
         name: (read, quarantined, warned)
-        for name, read, quarantined, warned in con.execute("select * from _counts").fetchall()
+        for name, read, quarantined, warned in con.execute(
+            "select table_name, sum(rows_read), sum(rows_quarantined), sum(rows_with_warnings)"
+            " from _counts group by table_name"
+        ).fetchall()
     }
     for table in TABLES:
         if table.name not in sources:

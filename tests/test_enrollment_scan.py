@@ -1,0 +1,192 @@
+"""The province-scale enrollment path (hmb.enrollment_scan): exact despite hashes, and per-year
+segments that are reused when other years' files change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from hmb import enrollment_scan
+from hmb.dataset import open_dataset
+from tests.builders import (
+    basic_insured_row,
+    claim_row,
+    clean_tables,
+    enrollment_row,
+    metrics_json,
+    write_folder,
+)
+
+
+def _two_years() -> dict[str, Any]:
+    """clean_tables() for 2024, and the same people (plus a duplicate and an orphan claim) in
+    2025: a folder where every rule that spans rows has something to catch."""
+    tables = clean_tables()
+    for name in ("basic_insured", "insurers", "expenses"):
+        tables[name] += [{**row, "policy_year": 2025} for row in tables[name]]
+    tables["enrollment"] += [
+        enrollment_row(member_id="A1", policy_year=2025, enroll_date="2024-12-01"),
+        enrollment_row(member_id="A2", policy_year=2025, enroll_date="2024-12-01"),
+        enrollment_row(member_id="A2", policy_year=2025, enroll_date="2024-12-02"),  # duplicate
+        enrollment_row(member_id="A3", policy_year=2025, enroll_date="2024-12-01",
+                       county_code="999999"),  # unknown county: A3 has no accepted 2025 row
+    ]
+    tables["claims"] += [
+        claim_row(member_id="A1", claim_id="D1", policy_year=2025, service_date="2025-03-01",
+                  report_date="2025-03-02", settle_date="2025-03-10"),
+        claim_row(member_id="A2", claim_id="D2", policy_year=2025, service_date="2025-03-01",
+                  report_date="2025-03-02", settle_date="2025-03-10"),
+        claim_row(member_id="A3", claim_id="D3", policy_year=2025, service_date="2025-03-01",
+                  report_date="2025-03-02", settle_date="2025-03-10"),
+    ]
+    return tables
+
+
+def _quarantined(folder: Path, tmp_path: Path) -> dict[str, list[tuple[str, str]]]:
+    dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
+    with dataset.connect() as con:
+        return {
+            table: sorted(
+                (str(key), rules)
+                for key, rules in con.execute(
+                    f"select {'claim_id' if table == 'claims' else 'member_id'}, _rules"
+                    f" from quarantine_{table}"
+                ).fetchall()
+            )
+            for table in ("enrollment", "claims")
+        }
+
+
+@pytest.mark.parametrize("layout", ["file", "hive", "folder"])
+def test_duplicates_and_orphan_claims_are_caught_exactly(tmp_path: Path, layout: str) -> None:
+    folder = write_folder(tmp_path, layout=layout, files=2, **_two_years())  # type: ignore[arg-type]
+    found = _quarantined(folder, tmp_path)
+    assert found["enrollment"] == [
+        ("A2", "duplicate_key"),  # every copy of the duplicated key
+        ("A2", "duplicate_key"),
+        ("A3", "unknown_county"),
+    ]
+    # D2's member is a duplicate and D3's is in an unknown county: neither has an accepted row.
+    assert found["claims"] == [
+        ("D2", "claim_without_enrollment"),
+        ("D3", "claim_without_enrollment"),
+    ]
+    result = metrics_json(folder, as_of="2025-12-31")
+    year = next(r for r in result["participation"]
+                if r["policy_year"] == 2025 and r["county_code"] is None)
+    assert year["enrolled"] == 1  # A1 only
+
+
+def test_hash_matches_only_choose_rows_the_ids_decide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashes only pick the rows worth a closer look. Pretend every row is a candidate duplicate
+    and every member a claimant (as if every hash had matched): the answers must not change,
+    because duplicates and claimants are decided by comparing the IDs themselves."""
+    folder = write_folder(tmp_path, **_two_years())
+    expected = metrics_json(folder, as_of="2025-12-31")
+    quarantine = _quarantined(folder, tmp_path / "a")
+
+    def every_key_a_candidate(con: Any) -> None:
+        con.execute(
+            "create or replace temp table _duplicate_candidates as"
+            " select distinct hash(policy_year, member_id) as h from typed_enrollment"
+        )
+
+    original_claims = enrollment_scan._claim_keys
+
+    def every_member_a_claimant(validator: Any, claims: Any, year: Any) -> None:
+        original_claims(validator, claims, year)
+        validator.con.execute(
+            "create or replace temp table _claim_hashes as select h from _claim_hashes union"
+            " select hash(policy_year, member_id) from typed_enrollment"
+        )
+
+    monkeypatch.setattr(enrollment_scan, "_duplicate_candidates", every_key_a_candidate)
+    monkeypatch.setattr(enrollment_scan, "_claim_keys", every_member_a_claimant)
+    monkeypatch.setenv("HMB_CACHE_DIR", str(tmp_path / "collided"))
+    assert metrics_json(folder, as_of="2025-12-31") == expected
+    assert _quarantined(folder, tmp_path / "b") == quarantine
+
+
+def _segments(cache: Path) -> set[str]:
+    return {p.name for p in (cache / "segments").glob("enrollment-*.duckdb")}
+
+
+def test_one_changed_year_is_the_only_one_scanned_again(tmp_path: Path) -> None:
+    tables = _two_years()
+    folder = write_folder(tmp_path, layout="hive", **tables)
+    cache = tmp_path / "cache"
+    first = open_dataset(folder, cache_dir=cache)
+    assert len(_segments(cache)) == 2  # one per policy year
+    built = _segments(cache)
+
+    # A new 2025 claims export (same rows, a new file): 2024's segment is reused.
+    claims_2025 = next((folder / "claims" / "policy_year=2025").glob("*.parquet"))
+    pq.write_table(pq.read_table(claims_2025), claims_2025)
+    os.utime(claims_2025, ns=(1, 1))
+    second = open_dataset(folder, cache_dir=cache)
+    assert second.fingerprint != first.fingerprint
+    assert len(_segments(cache) - built) == 1
+    assert second.report["tables"] == first.report["tables"]
+
+    # The result is the same as a build from nothing.
+    fresh = open_dataset(folder, cache_dir=tmp_path / "fresh")
+    for table in ("enrollment_cube", "_enrollment_members", "claims"):
+        with second.connect() as a, fresh.connect() as b:
+            query = f"select * from {table} order by all"
+            assert a.execute(query).fetchall() == b.execute(query).fetchall()
+
+
+def test_a_year_is_read_from_parquet_statistics_without_hive_folders(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, layout="file", **_two_years())
+    by_year = tmp_path / "by_year"
+    by_year.mkdir()
+    for table in ("basic_insured", "insurers", "expenses", "claims"):
+        (by_year / f"{table}.parquet").write_bytes((folder / f"{table}.parquet").read_bytes())
+    enrollment = pq.read_table(folder / "enrollment.parquet")
+    (by_year / "enrollment").mkdir()
+    for year in (2024, 2025):
+        rows = enrollment.filter(enrollment.column("policy_year").to_numpy() == year)
+        pq.write_table(rows, by_year / "enrollment" / f"export-{year}.parquet")
+    cache = tmp_path / "cache"
+    dataset = open_dataset(by_year, cache_dir=cache)
+    assert len(_segments(cache)) == 2
+    assert metrics_json(by_year, as_of="2025-12-31") == metrics_json(folder, as_of="2025-12-31")
+    assert dataset.report["tables"]["enrollment"]["rows_quarantined"] == 3
+
+
+def test_a_file_of_several_years_makes_one_segment(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, layout="file", **_two_years())
+    cache = tmp_path / "cache"
+    open_dataset(folder, cache_dir=cache)
+    assert len(_segments(cache)) == 1
+
+
+def test_the_cube_sums_to_the_accepted_rows(tmp_path: Path) -> None:
+    folder = write_folder(
+        tmp_path,
+        basic_insured=[basic_insured_row("350402", 100)],
+        enrollment=[
+            enrollment_row(member_id="A1", premium=150.0, refund_amount=0.0),
+            enrollment_row(member_id="A2", premium=150.0, refund_amount=0.0),
+            enrollment_row(member_id="A3", premium=150.0, status="cancelled",
+                           refund_amount=100.25),
+            enrollment_row(member_id="A4", premium=99.99),
+        ],
+    )
+    dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
+    with dataset.connect() as con:
+        rows = con.execute(
+            "select status, premium, enrolments, written_premium from enrollment_cube"
+            " order by status, premium"
+        ).fetchall()
+    assert [(s, float(p), n, str(w)) for s, p, n, w in rows] == [
+        ("active", 99.99, 1, "99.99"),
+        ("active", 150.0, 2, "300.00"),
+        ("cancelled", 150.0, 1, "49.75"),
+    ]
