@@ -1,0 +1,555 @@
+"""Province scale: the product against a pandas baseline and the floor, on the same data.
+
+    uv run python benchmarks/province.py [--sizes city,province] [--repeat 3]
+        [--data-dir benchmarks/data] [--out benchmarks/results]
+
+For each size it generates the demo data (or reuses it when ``demo.json`` in the folder shows the
+same profile, scale and seed) and measures, each in its own child process (wall time with
+``time.perf_counter``, peak RSS of that child from ``os.wait4``):
+
+- ``hmb metrics DIR --profile P --format json`` and ``hmb check ...``: **cold** with an empty
+  ``$HMB_CACHE_DIR`` (the validated store is built), **warm** with the store already there
+  (median of ``--repeat`` runs);
+- the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
+- the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
+  (b) every column that decides whether a row is accepted (contract §2) as well;
+- the queries behind each dashboard page (:data:`PAGES`), one child per page that opens the
+  dataset on the warm store, as the app does after a restart, and runs the page's queries: first
+  call, second call, and again keeping one county.
+
+It prints a table, writes it with the machine and versions to ``OUT/province.json``, and compares
+the product's metrics JSON with the baseline's: money to the fen, counts exactly, ratios within
+1e-9. Any difference is printed and the exit code is 1. Sizes: ``city`` (温州 wenzhou-2021 at
+full size), ``province`` (湖南 hunan-2024 at full size, about 37.8 million enrolment rows) or
+``PROFILE:SCALE`` (for instance ``sanming-2024:0.2``, as the test suite does).
+
+The operating system's file cache is not dropped (that needs root and slows everyone else on a
+shared machine): every measurement sees the parquet files already in memory, after one unmeasured
+scan that reads them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BASELINE = PROJECT_ROOT / "benchmarks" / "pandas_baseline.py"
+HMB = Path(sys.executable).parent / "hmb"  # the console script itself: uv is not timed
+
+SIZES: dict[str, tuple[str, float]] = {
+    "city": ("wenzhou-2021", 50.0),  # 温州 at its real size (scale 50)
+    "province": ("hunan-2024", 50.0),  # 湖南: about 10 million enrolments a year, three years
+}
+SEED = 0
+
+# The floor's columns. (a) what the metric values are computed from, including the dates that
+# set the default as-of date; (b) adds every column a §2 row rule reads: all contract columns but
+# birth_year (sex is in: hmb/schema.py gives it an enumeration that quarantines a row).
+METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "enrollment": ("policy_year", "county_code", "premium", "refund_amount", "enroll_date",
+                   "status"),
+    "claims": ("policy_year", "status", "paid_amount", "settle_date", "report_date"),
+    "basic_insured": ("policy_year", "county_code", "insured_count"),
+    "insurers": ("policy_year", "insurer_id", "insurer_name", "share"),
+    "expenses": ("policy_year", "insurer_id", "amount"),
+}
+ACCEPTANCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "enrollment": ("policy_year", "member_id", "county_code", "scheme", "health_status",
+                   "subsidy_group", "premium", "subsidy_amount", "channel", "enroll_date",
+                   "status", "refund_amount", "sex"),
+    "claims": ("claim_id", "member_id", "policy_year", "county_code", "liability", "in_area",
+               "service_date", "report_date", "settle_date", "total_cost", "basic_paid",
+               "critical_paid", "assistance_paid", "eligible_amount", "paid_amount", "status",
+               "one_stop"),
+    "basic_insured": ("policy_year", "county_code", "scheme", "insured_count"),
+    "insurers": ("policy_year", "insurer_id", "insurer_name", "role", "share"),
+    "expenses": ("policy_year", "insurer_id", "category", "amount"),
+}
+FLOORS = {"metric_columns": METRIC_COLUMNS, "acceptance_columns": ACCEPTANCE_COLUMNS}
+
+
+class Call(NamedTuple):
+    """One thing a page asks for: a named query of queries/ (``kind`` "query"), or
+    hmb.metrics.participation / finance, hmb.rules.evaluate ("check"), or the quarantine files."""
+
+    kind: str
+    name: str = ""
+    as_of: bool = True
+
+
+# What each page of dashboard/app_pages/ runs (through dashboard/data.py), after the sidebar.
+SIDEBAR = (Call("query", "written_premium"), Call("participation"))  # years and counties
+PAGES: dict[str, tuple[Call, ...]] = {
+    "overview": (Call("participation"), Call("finance"), Call("check")),
+    "participation": (Call("participation"), Call("query", "enrolment_by_day"),
+                      Call("query", "subsidy_coverage")),
+    "claims": (Call("finance"), Call("query", "claims_by_month"),
+               Call("query", "claims_by_liability"), Call("query", "claims_by_county"),
+               Call("query", "written_premium_by_county"), Call("query", "settlement_speed"),
+               Call("query", "settlement_lag_distribution"),
+               Call("query", "claim_size_distribution")),
+    "costs": (Call("finance"), Call("query", "expenses_by_category", as_of=False)),
+    "alerts": (Call("check"),),  # evaluated at the data's latest date, then recorded
+    "data_quality": (Call("quarantine"),),  # the report is in the store; downloads re-read rows
+    "rulebook": (),  # rendered from the rulebook file
+}
+
+
+# --- measuring a child process --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    peak_rss_mb: float
+
+
+class BenchmarkError(Exception):
+    """A child process failed: the message has its command and the end of its stderr."""
+
+
+def measure(argv: Sequence[str | Path], *, env: dict[str, str] | None = None,
+            stdout: Path | None = None) -> Run:
+    """Run ``argv`` as a child; its wall time and peak resident memory (ru_maxrss, KB)."""
+    command = [str(a) for a in argv]
+    with (open(stdout or os.devnull, "wb") as out,
+          tempfile.TemporaryFile() as err):
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err,
+                                 env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-3000:]
+            raise BenchmarkError(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
+    return Run(round(wall, 3), round(usage.ru_maxrss / 1024, 1))
+
+
+def median_run(runs: Sequence[Run]) -> Run:
+    return Run(round(statistics.median(r.wall_s for r in runs), 3),
+               round(statistics.median(r.peak_rss_mb for r in runs), 1))
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    profile: str
+    scale: float
+
+
+def parse_sizes(text: str) -> list[Size]:
+    sizes = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if item in SIZES:
+            sizes.append(Size(item, *SIZES[item]))
+        elif ":" in item:
+            profile, scale = item.split(":", 1)
+            sizes.append(Size(f"{profile}-x{float(scale):g}", profile, float(scale)))
+        else:
+            raise argparse.ArgumentTypeError(
+                f"unknown size {item!r}: give {', '.join(SIZES)} or PROFILE:SCALE")
+    return sizes
+
+
+def demo_data(size: Size, data_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The size's folder, generated unless it already holds the same demo; the generation's
+    wall time and peak memory (kept beside the folder, so a reused folder still reports them)."""
+    folder = data_dir / size.name
+    record = data_dir / f"{size.name}.generation.json"
+    summary_file = folder / "demo.json"
+    if summary_file.is_file():
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        if (summary["profile"], float(summary["scale"]), summary["seed"]) == (
+            size.profile, size.scale, SEED
+        ):
+            generation = json.loads(record.read_text()) if record.is_file() else {}
+            return folder, {**generation, "reused": True, "rows": summary["row_counts"]}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run = measure([HMB, "demo", "--out", folder, "--profile", size.profile,
+                   "--scale", f"{size.scale:g}", "--seed", str(SEED)])
+    record.write_text(json.dumps(asdict(run)))
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    return folder, {**asdict(run), "reused": False, "rows": summary["row_counts"]}
+
+
+def table_files(folder: Path, table: str) -> list[Path]:
+    """A table's parquet files as the contract finds them: NAME.parquet and NAME/**."""
+    files = [folder / f"{table}.parquet"] if (folder / f"{table}.parquet").is_file() else []
+    if (folder / table).is_dir():
+        files += sorted((folder / table).rglob("*.parquet"))
+    return files
+
+
+# --- the floor (run as a child: province.py floor DIR --columns NAME) -----------------------------
+
+
+def floor_scan(folder: Path, columns: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """One DuckDB scan per table of exactly ``columns``: every value is read, nothing grouped."""
+    import duckdb  # noqa: PLC0415 (only the child needs it)
+
+    con = duckdb.connect()
+    result: dict[str, Any] = {}
+    for table, names in columns.items():
+        files = table_files(folder, table)
+        hive = any("=" in part for f in files for part in f.relative_to(folder).parts[:-1])
+        reads = ", ".join(f'max("{c}")' for c in names)
+        row = con.execute(
+            f"select count(*), {reads} from read_parquet($files, hive_partitioning = {hive},"
+            " union_by_name = true)",
+            {"files": [str(f) for f in files]},
+        ).fetchall()[0]
+        result[table] = [str(v) for v in row]
+    return result
+
+
+# --- the pages (run as a child: province.py page DIR --profile P --page NAME) ---------------------
+
+
+def page_timings(folder: Path, profile_name: str, page: str) -> dict[str, Any]:
+    """Open the dataset (warm store) and run the page's calls: first, again, one county."""
+    import polars as pl  # noqa: PLC0415 (the child's imports are part of a restart)
+
+    import queries  # noqa: PLC0415
+    from hmb import metrics, rules  # noqa: PLC0415
+    from hmb.dataset import open_dataset, write_quarantine  # noqa: PLC0415
+    from hmb.profiles import load_profile  # noqa: PLC0415
+
+    start, wall_clock = time.perf_counter(), time.time()
+    profile = load_profile(profile_name)
+    dataset = open_dataset(folder, profile.liability_codes)
+    as_of = dataset.default_as_of or date.today()
+    opened = time.perf_counter() - start
+    # A store written just now means it was not warm: the data or the engine's code changed.
+    store_built = dataset.store.stat().st_mtime >= wall_clock
+
+    def run(call: Call) -> Any:
+        if call.kind == "quarantine":
+            if any(t["rows_quarantined"] for t in dataset.report["tables"].values()):
+                with tempfile.TemporaryDirectory() as tmp:
+                    write_quarantine(dataset, Path(tmp))
+            return None
+        with dataset.connect() as con:  # the app opens a connection per uncached call
+            if call.kind == "query":
+                return queries.run(con, call.name, **({"as_of": as_of} if call.as_of else {}))
+            if call.kind == "participation":
+                return metrics.participation(con, as_of)
+            if call.kind == "finance":
+                return metrics.finance(con, profile, as_of)
+            return rules.evaluate(con, profile, as_of)
+
+    def view(county: str | None) -> tuple[float, list[Any]]:
+        begin = time.perf_counter()
+        results = []
+        for call in (*SIDEBAR, *PAGES[page]):
+            result = run(call)
+            if county and isinstance(result, pl.DataFrame) and "county_code" in result.columns:
+                result = result.filter(pl.col("county_code") == county)
+            results.append(result)
+        return time.perf_counter() - begin, results
+
+    first, results = view(None)
+    again, _ = view(None)
+    counties = results[1].filter(pl.col("county_code").is_not_null())["county_code"].sort()
+    county = str(counties[0]) if len(counties) else None
+    with_county, _ = view(county)
+    return {"page": page, "open_s": round(opened, 3), "first_s": round(first, 3),
+            "again_s": round(again, 3), "county_s": round(with_county, 3), "county": county,
+            "store_built": store_built,
+            "calls": [c.name or c.kind for c in (*SIDEBAR, *PAGES[page])]}
+
+
+# --- comparing the product with the baseline ------------------------------------------------------
+
+
+MONEY = ("written_premium", "earned_premium", "claims_paid", "expenses", "profit",
+         "excess_surplus", "pool_open", "pool_draw", "pool_close")
+COUNTS = ("policy_year", "enrolled", "insured_base")
+RATIOS = ("rate", "loss_ratio", "combined_ratio", "profit_rate", "share")
+
+
+def compare(product: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Every difference between two metrics JSON objects: money to the fen, counts exactly,
+    ratios within 1e-9, everything else equal."""
+    differences = [
+        f"{key}: product {product.get(key)!r}, baseline {baseline.get(key)!r}"
+        for key in ("profile", "as_of") if product.get(key) != baseline.get(key)
+    ]
+    for section, code in (("participation", "county_code"), ("finance", "insurer_id")):
+        ours = {(r["policy_year"], r[code]): r for r in product.get(section, [])}
+        theirs = {(r["policy_year"], r[code]): r for r in baseline.get(section, [])}
+        differences += [f"{section} {key}: only in the product" for key in ours.keys() - theirs]
+        differences += [f"{section} {key}: only in the baseline" for key in theirs.keys() - ours]
+        for key in sorted(ours.keys() & theirs, key=str):
+            for field in sorted(ours[key].keys() | theirs[key].keys()):
+                a, b = ours[key].get(field), theirs[key].get(field)
+                if not _same(field, a, b):
+                    differences.append(
+                        f"{section} {key} {field}: product {a!r}, baseline {b!r}")
+    return differences
+
+
+def _same(field: str, a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if field in MONEY:
+        return bool(round(a * 100) == round(b * 100))
+    if field in RATIOS:
+        return bool(abs(a - b) <= 1e-9)
+    return bool(a == b)  # counts, codes and names exactly
+
+
+# --- the whole benchmark --------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip()
+                for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or None)
+    mem_kb = next((int(line.split()[1]) for line in _read_lines("/proc/meminfo")
+                   if line.startswith("MemTotal:")), None)
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "ram_gb": None if mem_kb is None else round(mem_kb / 1024**2, 1)}
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for package in ("duckdb", "pandas", "pyarrow", "polars", "numpy"):
+        found[package] = metadata.version(package)
+    found["hmb"] = _git_revision()
+    return found
+
+
+def _git_revision() -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "hmb", "queries"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + (" + uncommitted changes to hmb/ or queries/" if dirty else "")
+
+
+def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int,
+               say: Callable[[str], None]) -> dict[str, Any]:
+    say(f"{size.name}: demo data ({size.profile}, scale {size.scale:g})")
+    folder, generation = demo_data(size, data_dir)
+    me = [sys.executable, __file__]
+    measure([*me, "floor", folder, "--columns", "acceptance_columns"])  # files into the OS cache
+
+    runs: dict[str, Any] = {"generate": generation}
+    with tempfile.TemporaryDirectory(prefix="hmb-bench-") as tmp:
+        for command in ("metrics", "check"):
+            cache, state = Path(tmp) / f"{command}-cache", Path(tmp) / f"{command}-state"
+            env = {"HMB_CACHE_DIR": str(cache), "HMB_STATE_DIR": str(state)}
+            argv = [HMB, command, folder, "--profile", size.profile, "--format", "json"]
+            say(f"{size.name}: hmb {command}, cold then warm ×{repeat}")
+            runs[f"{command}_cold"] = asdict(
+                measure(argv, env=env, stdout=out / f"{size.name}.{command}.json"))
+            runs[f"{command}_warm"] = asdict(median_run([
+                measure(argv, env=env, stdout=out / f"{size.name}.{command}.warm.json")
+                for _ in range(repeat)
+            ]))
+        say(f"{size.name}: pandas baseline")
+        runs["pandas"] = asdict(measure(
+            [sys.executable, BASELINE, folder, "--profile", size.profile],
+            stdout=out / f"{size.name}.pandas.json"))
+        for floor in FLOORS:
+            say(f"{size.name}: floor, {floor} ×{repeat}")
+            runs[f"floor_{floor}"] = asdict(median_run([
+                measure([*me, "floor", folder, "--columns", floor]) for _ in range(repeat)
+            ]))
+        pages = []
+        metrics_env = {"HMB_CACHE_DIR": str(Path(tmp) / "metrics-cache"),
+                       "HMB_STATE_DIR": str(Path(tmp) / "metrics-state")}
+        for page in PAGES:
+            say(f"{size.name}: page {page}")
+            timings = out / f"{size.name}.page.{page}.json"
+            run = measure([*me, "page", folder, "--profile", size.profile, "--page", page],
+                          env=metrics_env, stdout=timings)
+            pages.append({**json.loads(timings.read_text()), "process_s": run.wall_s,
+                          "peak_rss_mb": run.peak_rss_mb})
+            timings.unlink()
+
+    product = json.loads((out / f"{size.name}.metrics.json").read_text(encoding="utf-8"))
+    warm = json.loads((out / f"{size.name}.metrics.warm.json").read_text(encoding="utf-8"))
+    baseline = json.loads((out / f"{size.name}.pandas.json").read_text(encoding="utf-8"))
+    differences = compare(product, baseline)
+    differences += [f"warm run: {d}" for d in compare(product, warm)]
+    cold = runs["metrics_cold"]
+    ratios = {
+        f"metrics_cold_over_{other}": {
+            "wall": _ratio(cold["wall_s"], runs[other]["wall_s"]),
+            "peak_rss": _ratio(cold["peak_rss_mb"], runs[other]["peak_rss_mb"]),
+        }
+        for other in ("pandas", "floor_metric_columns", "floor_acceptance_columns")
+    }
+    return {
+        "size": size.name, "profile": size.profile, "scale": size.scale, "seed": SEED,
+        "folder": str(folder), "rows": generation["rows"], "runs": runs, "ratios": ratios,
+        "pages": pages,
+        "comparison": {"equal": not differences, "differences": differences,
+                       "participation_rows": len(product["participation"]),
+                       "finance_rows": len(product["finance"])},
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 3)
+
+
+LABELS = {
+    "generate": "generate demo data",
+    "metrics_cold": "hmb metrics, cold",
+    "metrics_warm": "hmb metrics, warm",
+    "check_cold": "hmb check, cold",
+    "check_warm": "hmb check, warm",
+    "pandas": "pandas baseline",
+    "floor_metric_columns": "floor (a) metric columns",
+    "floor_acceptance_columns": "floor (b) acceptance columns",
+}
+
+
+def report(result: dict[str, Any]) -> str:
+    """The printed table: one pair of columns (wall s, peak RSS MB) per size."""
+    sizes = result["sizes"]
+    m, v = result["machine"], result["versions"]
+    lines = [
+        f"惠民保 benchmark · {result['measured_at']} · {m['platform']}",
+        f"{m['cpu']} · {m['cores']} cores · {m['ram_gb']} GB RAM",
+        " · ".join(f"{k} {val}" for k, val in v.items()),
+        "",
+        f"{'':<46}" + "".join(f"{s['size']:>28}" for s in sizes),
+        f"{'profile × scale':<46}" + "".join(
+            f"{s['profile'] + ' ×' + format(s['scale'], 'g'):>28}" for s in sizes),
+        f"{'enrolment rows':<46}" + "".join(f"{s['rows']['enrollment']:>28,}" for s in sizes),
+        f"{'claim rows':<46}" + "".join(f"{s['rows']['claims']:>28,}" for s in sizes),
+        f"{'':<46}" + "".join(f"{'wall s':>16}{'peak MB':>12}" for _ in sizes),
+    ]
+    for key, label in LABELS.items():
+        cells = ""
+        for s in sizes:
+            run = s["runs"][key]
+            wall, rss = run.get("wall_s"), run.get("peak_rss_mb")
+            cells += f"{_num(wall, '.2f'):>16}{_num(rss, ',.0f'):>12}"
+        suffix = " (reused)" if key == "generate" and any(
+            s["runs"]["generate"].get("reused") for s in sizes) else ""
+        suffix = f" (median of {result['repeat']})" if key.endswith("warm") or key.startswith(
+            "floor") else suffix
+        lines.append(f"{label + suffix:<46}{cells}")
+    lines.append("")
+    for other, label in (("pandas", "pandas"), ("floor_metric_columns", "floor (a)"),
+                         ("floor_acceptance_columns", "floor (b)")):
+        cells = "".join(
+            f"{_num(s['ratios'][f'metrics_cold_over_{other}']['wall'], '.3f'):>16}"
+            f"{_num(s['ratios'][f'metrics_cold_over_{other}']['peak_rss'], '.2f'):>12}"
+            for s in sizes)
+        lines.append(f"{'ratio cold metrics / ' + label:<46}{cells}")
+    lines += ["", "Dashboard pages: a fresh process opens the dataset on the warm store, then runs"
+              " the page's queries (s)",
+              f"{'size':<20}{'page':<15}{'open':>8}{'first':>8}{'again':>8}{'county':>8}"
+              f"{'process':>9}{'peak MB':>9}"]
+    for s in sizes:
+        for p in s["pages"]:
+            lines.append(f"{s['size']:<20}{p['page']:<15}{p['open_s']:>8.2f}{p['first_s']:>8.2f}"
+                         f"{p['again_s']:>8.2f}{p['county_s']:>8.2f}{p['process_s']:>9.2f}"
+                         f"{p['peak_rss_mb']:>9,.0f}"
+                         + ("  store rebuilt: engine code or data changed" if p.get("store_built")
+                            else ""))
+    lines.append("")
+    for s in sizes:
+        c = s["comparison"]
+        if c["equal"]:
+            lines.append(f"{s['size']}: hmb metrics equals the pandas baseline (to the fen;"
+                         f" {c['participation_rows']} participation and {c['finance_rows']}"
+                         " finance rows)")
+        else:
+            lines.append(f"{s['size']}: {len(c['differences'])} DIFFERENCES between hmb metrics"
+                         " and the pandas baseline:")
+            lines += [f"  {d}" for d in c["differences"][:50]]
+    return "\n".join(lines)
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "repeat": args.repeat,
+        "sizes": [],
+    }
+    for size in args.sizes:
+        result["sizes"].append(bench_size(
+            size, data_dir=args.data_dir, out=args.out, repeat=args.repeat,
+            say=lambda text: print(f"… {text}", file=sys.stderr, flush=True),
+        ))
+    path = args.out / "province.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(report(result))
+    print(f"\nwritten to {path}")
+    return 0 if all(s["comparison"]["equal"] for s in result["sizes"]) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("city,province"),
+                        help="comma-separated: city, province or PROFILE:SCALE")
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs and floors: median of N")
+    parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "benchmarks" / "data")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results")
+    children = parser.add_subparsers(dest="child", help="one measurement, run as a child")
+    floor = children.add_parser("floor", help="the floor scan of one folder")
+    floor.add_argument("folder", type=Path)
+    floor.add_argument("--columns", choices=FLOORS, required=True)
+    page = children.add_parser("page", help="one dashboard page's queries")
+    page.add_argument("folder", type=Path)
+    page.add_argument("--profile", required=True)
+    page.add_argument("--page", choices=PAGES, required=True)
+    args = parser.parse_args(argv)
+    if args.child == "floor":
+        print(json.dumps(floor_scan(args.folder, FLOORS[args.columns])))
+        return 0
+    if args.child == "page":
+        print(json.dumps(page_timings(args.folder, args.profile, args.page)))
+        return 0
+    try:
+        return run_benchmark(args)
+    except BenchmarkError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

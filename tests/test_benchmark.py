@@ -1,0 +1,258 @@
+"""The province benchmark (benchmarks/province.py) and its pandas baseline.
+
+The baseline is pinned down on a golden folder whose answers are worked out by hand, including a
+duplicated enrolment, a claim without an enrolment and a row for every other ERROR rule of
+contract §2; on the same folder the product must give the same figures. A reduced run of the
+whole benchmark proves it completes, writes every figure and finds the product equal to the
+baseline. Timings are recorded, never asserted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from hmb.paths import PROJECT_ROOT
+from hmb.profiles import load_profile
+from tests.builders import (
+    basic_insured_row,
+    claim_row,
+    enrollment_row,
+    expense_row,
+    finance_row,
+    insurer_row,
+    metrics_json,
+    participation_row,
+    write_folder,
+)
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+
+
+def load(name: str) -> ModuleType:
+    """A script of benchmarks/ as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+baseline = load("pandas_baseline")
+province = load("province")
+
+
+def ratio(value: float) -> Any:
+    return pytest.approx(value, abs=1e-9)
+
+
+def golden_folder(root: Path) -> Path:
+    """湖南 (5 % margin, carry-forward pool), 2024 and 2025, insurers I1 0.6 and I2 0.4 in 2024.
+
+    Every premium is 129. Accepted 2024 enrolments: E1, E2 (430102), E3, E4 (430103) active; C1
+    cancelled in 430102 with a refund of 100. D1 is enrolled twice (both copies quarantined),
+    X1 in a county without a basic-insurance base, and one row for every other ERROR rule; each
+    would change a figure if it were counted. 2025: E1 again, 430102 only.
+    """
+    code = {"county_code": "430102"}
+    bad_enrolments = [
+        enrollment_row(member_id="D1", **code), enrollment_row(member_id="D1", **code),
+        enrollment_row(member_id="X1", county_code="430199"),
+        enrollment_row(member_id=None, **code),
+        enrollment_row(member_id="  ", **code),
+        enrollment_row(member_id="B1", county_code="43010"),
+        enrollment_row(member_id="B2", channel="fax", **code),
+        enrollment_row(member_id="B3", status="paused", **code),
+        enrollment_row(member_id="B4", subsidy_group="vip", **code),
+        enrollment_row(member_id="B5", sex="X", **code),
+        enrollment_row(member_id="B6", scheme="other", **code),
+        enrollment_row(member_id="B7", health_status=None, **code),
+        enrollment_row(member_id="B8", premium=-129.0, **code),
+        enrollment_row(member_id="B9", refund_amount=-1.0, **code),
+        enrollment_row(member_id="B10", enroll_date=None, **code),
+    ]
+    paid = {"liability": "in_scope_copay", "county_code": "430102"}
+    bad_claims = [
+        claim_row(member_id="D1", claim_id="K2", paid_amount=1000.0, **paid),
+        claim_row(member_id="ZZ", claim_id="K3", paid_amount=500.0, **paid),
+        claim_row(member_id="E3", claim_id="K5", report_date="2024-03-25", **paid),
+        claim_row(member_id="E4", claim_id="K6", paid_amount=10.0, **paid),
+        claim_row(member_id="E4", claim_id="K6", paid_amount=10.0, **paid),
+        claim_row(member_id="E1", claim_id="K8", service_date="2023-12-30",
+                  report_date="2024-01-02", **paid),
+        claim_row(member_id="E1", claim_id="K9", report_date="2024-02-01", **paid),
+        claim_row(member_id="E1", claim_id="K10", settle_date=None, **paid),
+        claim_row(member_id="E1", claim_id="K11", status="denied", paid_amount=5.0, **paid),
+        claim_row(member_id="E1", claim_id="K12", status="lost", **paid),
+        claim_row(member_id="E1", claim_id="K13", total_cost=-1.0, **paid),
+        claim_row(member_id="E1", claim_id="K14", county_code="abc",
+                  liability="in_scope_copay"),
+        claim_row(member_id="E1", claim_id="K15", in_area=None, **paid),
+        claim_row(member_id="E1", claim_id=None, **paid),
+    ]
+    return write_folder(
+        root,
+        basic_insured=[
+            basic_insured_row("430102", 60),
+            basic_insured_row("430102", 40, scheme="employee"),
+            basic_insured_row("430103", 50),
+            basic_insured_row("430102", 100, policy_year=2025),
+        ],
+        enrollment=[
+            {**row, "premium": 129.0 if row["premium"] == 150.0 else row["premium"]}
+            for row in [
+                enrollment_row(member_id="E1", **code),
+                enrollment_row(member_id="E2", **code),
+                enrollment_row(member_id="E3", county_code="430103"),
+                enrollment_row(member_id="E4", county_code="430103"),
+                enrollment_row(member_id="C1", status="cancelled", refund_amount=100.0, **code),
+                enrollment_row(member_id="E1", policy_year=2025, enroll_date="2024-12-01",
+                               **code),
+                *bad_enrolments,
+            ]
+        ],
+        claims=[
+            claim_row(member_id="E1", claim_id="K1", paid_amount=300.0, **paid),
+            claim_row(member_id="E2", claim_id="K4", status="pending", settle_date=None,
+                      paid_amount=0.0, **paid),
+            claim_row(member_id="E1", claim_id="K7", policy_year=2025, service_date="2025-01-10",
+                      report_date="2025-01-12", settle_date="2025-02-01", paid_amount=200.0,
+                      **paid),
+            *bad_claims,
+        ],
+        insurers=[
+            insurer_row("I1", 0.6, role="lead"),
+            insurer_row("I2", 0.4),
+            insurer_row("I1", 1.0, role="lead", policy_year=2025),
+        ],
+        expenses=[expense_row("I1", 20.0), expense_row("I2", 5.5, category="it")],
+    )
+
+
+def test_baseline_golden_year_end(tmp_path: Path) -> None:
+    folder = golden_folder(tmp_path)
+    result = baseline.metrics(folder, load_profile("hunan-2024"), date(2025, 12, 31))
+
+    assert participation_row(result, 2024, "430102") == {
+        "policy_year": 2024, "county_code": "430102", "enrolled": 2, "insured_base": 100,
+        "rate": ratio(0.02),  # E1, E2 of 60 + 40; C1 is cancelled, D1 and the rest quarantined
+    }
+    assert participation_row(result, 2024, "430103")["enrolled"] == 2  # E3, E4 of 50
+    assert participation_row(result, 2024, None) == {
+        "policy_year": 2024, "county_code": None, "enrolled": 4, "insured_base": 150,
+        "rate": ratio(4 / 150),
+    }
+    assert participation_row(result, 2025, None)["rate"] == ratio(0.01)
+    assert [r["county_code"] for r in result["participation"]] == [
+        None, "430102", "430103", None, "430102"
+    ]
+
+    total = finance_row(result, 2024)
+    assert total["written_premium"] == 545.0  # 4 × 129 + (129 − 100)
+    assert total["earned_premium"] == 545.0  # the whole year has run
+    assert total["claims_paid"] == 300.0  # K1 only: K2 (D1), K3 (no enrolment) and K5–K15 out
+    assert total["expenses"] == 25.5
+    assert total["loss_ratio"] == ratio(300 / 545)
+    assert total["combined_ratio"] == ratio(325.5 / 545)
+    assert total["profit"] == 219.5  # 545 − 300 − 25.5
+    assert total["excess_surplus"] == 192.25  # 219.5 − 5 % × 545
+    assert (total["pool_open"], total["pool_draw"], total["pool_close"]) == (0.0, 0.0, 192.25)
+
+    first = finance_row(result, 2024, "I1")
+    assert (first["written_premium"], first["claims_paid"], first["expenses"]) == (
+        327.0, 180.0, 20.0)  # 60 % of 545 and of 300; its own expenses
+    assert first["profit"] == 127.0
+    assert first["excess_surplus"] == 110.65  # 127 − 5 % × 327
+    assert first["pool_open"] is None
+    second = finance_row(result, 2024, "I2")
+    assert (second["profit"], second["excess_surplus"]) == (92.5, 81.6)  # 218 − 120 − 5.5
+
+    later = finance_row(result, 2025)
+    assert (later["written_premium"], later["claims_paid"], later["profit"]) == (
+        129.0, 200.0, -71.0)
+    assert later["excess_surplus"] == 0.0
+    # The pool tops up the shortfall 5 % × 129 − (−71) = 77.45 from 192.25.
+    assert (later["pool_open"], later["pool_draw"], later["pool_close"]) == (
+        192.25, 77.45, 114.8)
+
+
+def test_baseline_golden_part_year(tmp_path: Path) -> None:
+    folder = golden_folder(tmp_path)
+    result = baseline.metrics(folder, load_profile("hunan-2024"), date(2024, 3, 31))
+
+    total = finance_row(result, 2024)
+    assert total["earned_premium"] == 135.51  # 545 × 91 / 366 = 135.5054…
+    assert total["profit"] == -189.99  # 135.5054… − 300 − 25.5 = −189.9945…
+    assert total["loss_ratio"] == ratio(300 / (545 * 91 / 366))
+    assert total["excess_surplus"] == 0.0
+    assert finance_row(result, 2025)["earned_premium"] == 0.0  # 2025 has not begun
+    assert finance_row(result, 2025)["loss_ratio"] is None
+
+
+def test_baseline_default_as_of_is_the_latest_accepted_date(tmp_path: Path) -> None:
+    result = baseline.metrics(golden_folder(tmp_path), load_profile("hunan-2024"))
+    assert result["as_of"] == "2025-02-01"  # K7's settlement; quarantined rows do not count
+
+
+@pytest.mark.parametrize("as_of", ["2024-03-31", "2025-12-31", None])
+def test_product_equals_baseline_on_the_golden_folder(tmp_path: Path, as_of: str | None) -> None:
+    folder = golden_folder(tmp_path)
+    product = metrics_json(folder, "hunan-2024", as_of)
+    expected = baseline.metrics(
+        folder, load_profile("hunan-2024"), date.fromisoformat(as_of) if as_of else None
+    )
+    assert province.compare(product, expected) == []
+
+
+def test_compare_reports_a_fen(tmp_path: Path) -> None:
+    folder = golden_folder(tmp_path)
+    product = metrics_json(folder, "hunan-2024", "2025-12-31")
+    changed = json.loads(json.dumps(product))
+    changed["finance"][0]["claims_paid"] += 0.01
+    changed["participation"][0]["rate"] += 1e-6
+    assert len(province.compare(product, changed)) == 2
+
+
+@pytest.mark.slow
+def test_reduced_benchmark_run(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "province.py"), "--sizes", "sanming-2024:0.1",
+         "--repeat", "1", "--data-dir", str(tmp_path / "data"), "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "equals the pandas baseline" in done.stdout
+
+    result = json.loads((out / "province.json").read_text(encoding="utf-8"))
+    assert set(result["machine"]) == {"platform", "cpu", "cores", "ram_gb"}
+    assert result["versions"]["duckdb"] and result["versions"]["pandas"]
+    (size,) = result["sizes"]
+    assert size["rows"]["enrollment"] > 0 and size["rows"]["claims"] > 0
+    assert set(size["runs"]) == set(province.LABELS)
+    for name, run in size["runs"].items():
+        assert run["wall_s"] > 0 and run["peak_rss_mb"] > 0, name
+    for ratios in size["ratios"].values():
+        assert ratios["wall"] > 0 and ratios["peak_rss"] > 0
+    assert [p["page"] for p in size["pages"]] == list(province.PAGES)
+    for page in size["pages"]:
+        assert all(page[k] >= 0 for k in ("open_s", "first_s", "again_s", "county_s"))
+        assert page["peak_rss_mb"] > 0
+    assert size["comparison"] == {
+        "equal": True, "differences": [],
+        "participation_rows": size["comparison"]["participation_rows"],
+        "finance_rows": size["comparison"]["finance_rows"],
+    }
+    product = json.loads((out / f"{size['size']}.metrics.json").read_text(encoding="utf-8"))
+    pandas = json.loads((out / f"{size['size']}.pandas.json").read_text(encoding="utf-8"))
+    assert province.compare(product, pandas) == []
+    assert product["finance"] and product["participation"]
