@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hmb import metrics, rules
+from hmb import cli_admin, metrics, rules
 from hmb.alert_store import ALERT_STATES, AlertStateError, AlertStore, EvaluationContext
 from hmb.alerts import SEVERITY_ORDER
 from hmb.dataset import Dataset, open_dataset, write_quarantine
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     pseudo.add_argument(
         "--create-key", action="store_true", help="create the key file if it does not exist"
     )
+    cli_admin.register(sub)
     return parser
 
 
@@ -151,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
+        "users": cli_admin.users_command,
+        "audit": cli_admin.audit_command,
     }
     try:
         return commands[args.command](args)
@@ -177,8 +182,17 @@ def _liability_codes(profile_name: str | None) -> frozenset[str] | None:
 def _demo(args: argparse.Namespace) -> int:
     from hmb.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
 
+    started = time.perf_counter()
     summary = write_demo(args.out, args.profile, seed=args.seed, scale=args.scale)
+    seconds = time.perf_counter() - started
     print(json.dumps(_jsonable(summary), ensure_ascii=False, indent=2))
+    rows = sum(summary.row_counts.values())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    print(
+        f"已写入 {rows:,} 行，用时 {seconds:.1f} 秒，内存峰值 {peak:,.0f} MB。"
+        f" Wrote {rows:,} rows in {seconds:.1f} s (peak memory {peak:,.0f} MB).",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
