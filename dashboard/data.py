@@ -1,14 +1,16 @@
 """Loaders for the pages: the validated store of a folder, and cached query results.
 
 Every cached result is keyed on what changes the answer: the data fingerprint (a new export is a
-new key), the as-of date and the user's scope. ``st.cache_data`` is shared by every session on
-the server, so nothing user-specific may be left out of the key.
+new key), the as-of date and the user's scope (hmb.access.DataScope). ``st.cache_data`` is shared
+by every session on the server, so nothing user-specific may be left out of the key. Every read
+goes through ``hmb.access.scoped_connection``: the scope is applied by the database, not by the
+page, and a URL, a download or an export can only show what the scope already holds.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,14 @@ import polars as pl
 import streamlit as st
 
 import queries
-from hmb import metrics, rules
+from hmb import access, metrics, rules
+from hmb.access import DataScope
 from hmb.alert_store import AlertStore, EvaluationContext
 from hmb.dataset import Dataset, open_dataset
 from hmb.demo import DEMO_PROFILES, ensure_demo
 from hmb.paths import DEMO_DIR, default_alert_store
 from hmb.profiles import load_profile, rulebook_version
+from hmb.validation import quote_ident, sql_string
 
 
 @dataclass(frozen=True)
@@ -74,45 +78,90 @@ def dataset(folder: Path, profile: str) -> Dataset:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def query(
-    fingerprint: str, store: str, name: str, as_of: date | None, scope: tuple[str, ...] | None
+    fingerprint: str, store: str, name: str, as_of: date | None, scope: DataScope
 ) -> pl.DataFrame:
-    """A named query of queries/, for the whole jurisdiction or the counties in ``scope``."""
-    with _connect(store) as con:
-        frame = queries.run(con, name, **({"as_of": as_of} if as_of else {}))
-    return _scoped(frame, scope)
+    """A named query of queries/, run on the store as ``scope`` sees it."""
+    return queries.run(_connect(store, scope), name, **({"as_of": as_of} if as_of else {}))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def participation(
-    fingerprint: str, store: str, as_of: date, scope: tuple[str, ...] | None
+def participation(fingerprint: str, store: str, as_of: date, scope: DataScope) -> pl.DataFrame:
+    """Participation per county of the scope, and a total over exactly those counties."""
+    return metrics.participation(_connect(store, scope), as_of)
+
+
+# Figures that need the insurers' expenses: not shown to a scope without insurer finance, where
+# they would be computed from an empty expenses table.
+INSURER_FINANCE_COLUMNS = ("expenses", "combined_ratio", "profit", "profit_rate",
+                           "excess_surplus", "pool_open", "pool_draw", "pool_close")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def finance(
+    fingerprint: str, store: str, profile: str, as_of: date, scope: DataScope
 ) -> pl.DataFrame:
-    with _connect(store) as con:
-        frame = metrics.participation(con, as_of)
-    if scope is None:
+    frame = metrics.finance(_connect(store, scope), load_profile(profile), as_of)
+    if scope.may_see_finance:
         return frame
-    # A scoped user sees her counties, and a total over exactly those counties.
-    counties = _scoped(frame.filter(pl.col("county_code").is_not_null()), scope)
-    totals = counties.group_by("policy_year").agg(
-        pl.lit(None, dtype=pl.String).alias("county_code"),
-        pl.col("enrolled").sum(),
-        pl.col("insured_base").sum(),
+    return frame.with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c)
+                              for c in INSURER_FINANCE_COLUMNS)
+
+
+def check(
+    fingerprint: str, store: str, profile: str, as_of: date, scope: DataScope
+) -> rules.CheckResult:
+    """The rulebook's verdict, evaluated once on the whole jurisdiction (the system's view) and
+    cut to the alerts the user may see; jurisdiction-wide notices only for unlimited scopes."""
+    result = _check(fingerprint, store, profile, as_of)
+    return replace(
+        result,
+        alerts=tuple(access.visible_alerts(scope, result.alerts)),
+        notices=() if scope.limited or scope.role is None else result.notices,
     )
-    totals = totals.with_columns(
-        (pl.col("enrolled") / pl.col("insured_base")).alias("rate")
-    ).select(counties.columns)
-    return pl.concat([totals, counties]).sort("policy_year", "county_code", nulls_last=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def finance(fingerprint: str, store: str, profile: str, as_of: date) -> pl.DataFrame:
-    with _connect(store) as con:
-        return metrics.finance(con, load_profile(profile), as_of)
+def _check(fingerprint: str, store: str, profile: str, as_of: date) -> rules.CheckResult:
+    return rules.evaluate(_connect(store, access.SYSTEM), load_profile(profile), as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def check(fingerprint: str, store: str, profile: str, as_of: date) -> rules.CheckResult:
-    with _connect(store) as con:
-        return rules.evaluate(con, load_profile(profile), as_of)
+def quarantine(fingerprint: str, store: str, table: str, scope: DataScope) -> pl.DataFrame:
+    """The quarantined rows of one table that ``scope`` may see, member IDs masked, with the
+    rules each broke (the validated values; ``hmb validate`` writes the files' exact text)."""
+    con = _connect(store, scope)
+    name = f"quarantine_{table}"
+    if not con.execute(
+        "select count(*) from duckdb_views() where database_name = 'memory'"
+        " and view_name = $name", {"name": name}
+    ).fetchall()[0][0]:
+        return pl.DataFrame()
+    return con.cursor().sql(
+        f"select * exclude (_errors) from {quote_ident(name)} order by _file, _row"
+    ).pl()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def quarantine_counts(fingerprint: str, store: str, scope: DataScope) -> pl.DataFrame:
+    """Quarantined rows per table and rule within ``scope``: the data-quality figures of a user
+    limited to counties (the jurisdiction-wide report is outside her scope)."""
+    con = _connect(store, scope)
+    tables = [row[0] for row in con.execute(
+        "select view_name from duckdb_views() where database_name = 'memory'"
+        " and view_name like 'quarantine\\_%' escape '\\' order by view_name"
+    ).fetchall()]
+    frames = [
+        con.cursor().sql(
+            f"select {sql_string(name.removeprefix('quarantine_'))} as \"table\","
+            f" e.rule as rule, count(*) as rows"
+            f" from {quote_ident(name)}, unnest(_errors) as u(e) group by all"
+        ).pl()
+        for name in tables
+    ]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema={"table": pl.String, "rule": pl.String, "rows": pl.Int64})
+    return pl.concat(frames).sort("table", "rule")
 
 
 def record_alerts(ds: Dataset, profile: str) -> AlertStore:
@@ -131,23 +180,19 @@ def _record_once(
     open_ids = frozenset(
         r.id for r in alert_db.list(profile, states=("firing", "acknowledged", "waived"))
     )
-    with _connect(store) as con:
-        result = rules.evaluate(con, load_profile(profile), as_of, open_ids)
+    result = rules.evaluate(_connect(store, access.SYSTEM), load_profile(profile), as_of,
+                            open_ids)
     context = EvaluationContext(profile, rulebook_version(profile), fingerprint, as_of)
     alert_db.sync(result.alerts, context)
     return True
 
 
-def _connect(store: str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to a validated store; the fingerprint in each cache key already
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _connect(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
+    """The store as ``scope`` sees it (hmb.access): one connection per store and scope, shared
+    by the sessions; every query takes its own cursor. The fingerprint in each cache key already
     names the data version, so the path alone is enough to open it."""
-    return duckdb.connect(store, read_only=True)
-
-
-def _scoped(frame: pl.DataFrame, scope: tuple[str, ...] | None) -> pl.DataFrame:
-    if scope is None or "county_code" not in frame.columns:
-        return frame
-    return frame.filter(pl.col("county_code").is_in(list(scope)))
+    return access.scoped_connection(store, scope)
 
 
 def as_records(frame: pl.DataFrame) -> list[dict[str, Any]]:

@@ -9,11 +9,14 @@ from typing import Literal
 import polars as pl
 
 from dashboard.i18n import Lang
+from hmb.access import DataScope
 from hmb.alerts import Alert
+from hmb.counties import county_name
 from hmb.formatting import percent, points, wan_yuan
 from hmb.profiles import Profile
 
 DeltaColor = Literal["normal", "inverse", "off"]
+INSURER_FINANCE_CARDS = frozenset({"combined_ratio", "profit_rate"})
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,13 @@ def _row(frame: pl.DataFrame, **match: object) -> dict[str, object] | None:
 
 
 def headline(
-    part: pl.DataFrame, fin: pl.DataFrame, profile: Profile, year: int, county: str | None
+    part: pl.DataFrame, fin: pl.DataFrame, profile: Profile, year: int, county: str | None,
+    *, insurer_finance: bool = True,
 ) -> list[Card]:
-    """Participation, premiums, claims, ratios and surplus for the year, with last year's change."""
+    """Participation, premiums, claims, ratios and surplus for the year, with last year's change.
+
+    Without ``insurer_finance`` (a role that may not read insurers' expenses) the figures that
+    need them (combined ratio, profit rate, surplus and pool) are left out."""
     this_part = _row(part, policy_year=year, county_code=county)
     last_part = _row(part, policy_year=year - 1, county_code=county)
     this = _row(fin, policy_year=year, insurer_id=None) or {}
@@ -81,10 +88,14 @@ def headline(
         ("combined_ratio", True, "inverse", "combined_ratio"),
         ("profit_rate", True, "inverse", "profit_rate"),
     ):
+        if not insurer_finance and key in INSURER_FINANCE_CARDS:
+            continue
         cards.append(Card(key, _num(this.get(key)), is_rate,
                           change(key, this.get(key), last.get(key)), color,  # type: ignore[arg-type]
                           _rule_threshold(profile, metric) if metric else None))
     pool = this.get("pool_close")
+    if not insurer_finance:
+        return cards
     if pool is not None:
         cards.append(Card("pool_close", _num(pool), False,
                           change("pool_close", pool, last.get("pool_close")), "normal", None))
@@ -93,6 +104,14 @@ def headline(
                           change("excess_surplus", this.get("excess_surplus"),
                                  last.get("excess_surplus")), "inverse", None))
     return cards
+
+
+def scope_place(scope: DataScope, lang: Lang) -> str | None:
+    """The counties of a county-limited user, by name ("尤溪县"), else None (the jurisdiction)."""
+    if scope.counties is None:
+        return None
+    names = [county_name(code) or code for code in sorted(scope.counties)]
+    return ("、" if lang == "zh" else ", ").join(names)
 
 
 def delta_text(card: Card, lang: Lang) -> str:
@@ -107,9 +126,12 @@ def _num(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def attention(alerts: Sequence[Alert], profile: Profile, year: int, lang: Lang) -> str:
-    """One paragraph in plain language: how many breaches, and the worst three."""
-    place = profile.jurisdiction.name_zh if lang == "zh" else profile.jurisdiction.name_en
+def attention(alerts: Sequence[Alert], profile: Profile, year: int, lang: Lang,
+              place: str | None = None) -> str:
+    """One paragraph in plain language: how many breaches, and the worst three. ``place``
+    names the counties of a user limited to them (default: the jurisdiction)."""
+    if place is None:
+        place = profile.jurisdiction.name_zh if lang == "zh" else profile.jurisdiction.name_en
     if not alerts:
         return (f"{place}{year}年度未发现违反规则的情况。" if lang == "zh"
                 else f"{place} {year}: no rule is breached.")

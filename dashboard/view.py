@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.i18n import LANGS, Lang, t
+from hmb.access import DataScope, may_open_jurisdiction
 from hmb.counties import county_name
 from hmb.dataset import Dataset
 from hmb.loading import InputError
@@ -36,7 +37,8 @@ class View:
     year: int
     as_of: date
     county: str | None
-    scope: tuple[str, ...] | None = None  # counties the user may see; None: all
+    scope: DataScope  # what the signed-in user may see: every query goes through it
+    source: str = ""  # the jurisdiction's key in the sidebar (the URL's j=)
 
     @property
     def fingerprint(self) -> str:
@@ -46,6 +48,12 @@ class View:
     def store(self) -> str:
         return str(self.dataset.store)
 
+    @property
+    def filters(self) -> dict[str, str | int | None]:
+        """What the page is showing, as recorded in the audit trail."""
+        return {"j": self.source, "year": self.year, "as_of": self.as_of.isoformat(),
+                "county": self.county, "lang": self.lang}
+
     def county_label(self, code: str | None) -> str:
         if code is None:
             return t("all_counties", self.lang)
@@ -54,8 +62,11 @@ class View:
         )
 
 
-def sidebar() -> View | None:
-    """Draw the sidebar; return the view, or None after explaining why there is nothing."""
+def sidebar(scope: DataScope) -> View | None:
+    """Draw the sidebar; return the view, or None after explaining why there is nothing.
+
+    Only the jurisdictions and counties of the user's scope are offered, so a URL naming
+    another one (``?j=`` or ``?county=``) falls back to the first allowed, never widens it."""
     _seed_from_url()
     lang = cast(
         Lang,
@@ -64,7 +75,11 @@ def sidebar() -> View | None:
             format_func=lambda code: "中文" if code == "zh" else "English",
         ) or "zh",
     )
-    choices = data.sources()
+    choices = [s for s in data.sources()
+               if may_open_jurisdiction(scope, load_profile(s.profile).jurisdiction.adcode)]
+    if not choices:
+        st.warning(t("no_jurisdiction", lang))
+        return None
     by_key = {s.key: s for s in choices}
     if st.session_state.get("j") not in by_key:
         st.session_state["j"] = choices[0].key
@@ -88,11 +103,11 @@ def sidebar() -> View | None:
         st.session_state["as_of"] = latest
     as_of = st.sidebar.date_input(t("as_of", lang), key="as_of")
     as_of = as_of if isinstance(as_of, date) else latest
-    years = _policy_years(ds, as_of)
+    years = _policy_years(ds, as_of, scope)
     if st.session_state.get("year") not in years:
         st.session_state["year"] = years[_default_year_index(years, as_of)]
     year = st.sidebar.selectbox(t("policy_year", lang), years, key="year")
-    counties = _counties(ds, as_of)
+    counties = _counties(ds, as_of, scope)
     if st.session_state.get("county") not in counties:
         st.session_state["county"] = ALL_COUNTIES
     chosen = st.sidebar.selectbox(
@@ -106,7 +121,7 @@ def sidebar() -> View | None:
         f"{t('document', lang)}：{profile.document.number}" if lang == "zh"
         else f"{t('document', lang)}: {profile.document.number}"
     )
-    view = View(lang, profile, folder, ds, int(year), as_of, county)
+    view = View(lang, profile, folder, ds, int(year), as_of, county, scope, source.key)
     _write_url(view, source.key)
     st.session_state[VIEW_KEY] = view
     return view
@@ -169,8 +184,8 @@ def current() -> View | None:
     return view if isinstance(view, View) else None
 
 
-def _policy_years(ds: Dataset, as_of: date) -> list[int]:
-    frame = data.query(ds.fingerprint, str(ds.store), "written_premium", as_of, None)
+def _policy_years(ds: Dataset, as_of: date, scope: DataScope) -> list[int]:
+    frame = data.query(ds.fingerprint, str(ds.store), "written_premium", as_of, scope)
     years = sorted(int(y) for y in frame["policy_year"].to_list())
     return years or [as_of.year]
 
@@ -181,7 +196,7 @@ def _default_year_index(years: list[int], as_of: date) -> int:
     return eligible[-1] if eligible else 0
 
 
-def _counties(ds: Dataset, as_of: date) -> list[str]:
-    frame = data.participation(ds.fingerprint, str(ds.store), as_of, None)
+def _counties(ds: Dataset, as_of: date, scope: DataScope) -> list[str]:
+    frame = data.participation(ds.fingerprint, str(ds.store), as_of, scope)
     codes = frame.filter(pl.col("county_code").is_not_null())["county_code"].unique().sort()
     return [str(c) for c in codes.to_list()]

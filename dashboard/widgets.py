@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
 
+from dashboard import session
 from dashboard.i18n import Lang, t
 
 # Column headers as regulators read them; unknown columns keep their names.
@@ -90,15 +91,28 @@ def table(frame: pl.DataFrame, name: str, lang: Lang, key: str | None = None) ->
     shown = localised(frame, lang)
     st.dataframe(shown, hide_index=True, column_config=config)
     left, right = st.columns(2)
-    left.download_button(
-        t("download_csv", lang), csv_bytes(shown), file_name=f"{name}.csv", mime="text/csv",
-        key=f"csv-{key or name}",
-    )
-    right.download_button(
-        t("download_excel", lang), excel_bytes(shown), file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx-{key or name}",
-    )
+    with left:
+        download(t("download_csv", lang), csv_bytes(shown), f"{name}.csv", "text/csv",
+                 rows=shown.height, key=f"csv-{key or name}")
+    with right:
+        download(t("download_excel", lang), excel_bytes(shown), f"{name}.xlsx", EXCEL_MIME,
+                 rows=shown.height, key=f"xlsx-{key or name}")
+
+
+EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(label: str, data: bytes, file_name: str, mime: str, *, rows: int, key: str,
+             action: Literal["download", "export"] = "download") -> None:
+    """A download button whose click is recorded in the audit trail (file name and rows)."""
+    st.download_button(label, data, file_name=file_name, mime=mime, key=key,
+                       on_click=session.record,
+                       args=(action, {"file": file_name, "rows": rows, "page": _page()}))
+
+
+def _page() -> str:
+    view = st.session_state.get(session.LAST_VIEW_KEY)
+    return str(view[0]) if isinstance(view, tuple) and view else "unknown"
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:

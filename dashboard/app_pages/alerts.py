@@ -1,5 +1,6 @@
-"""预警 Alerts: filter by severity, rule, scope and state; acknowledge or waive with a comment;
-each alert's history and the clause it enforces, quoted."""
+"""预警 Alerts: filter by severity, rule, scope and state; acknowledge or waive with a comment
+(only a role that may act on that alert sees the forms, and the handler checks again); each
+alert's history and the clause it enforces, quoted."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import data, view, widgets
+from dashboard import alert_actions, data, view, widgets
 from dashboard.i18n import SEVERITIES, STATES, pick, t
-from hmb.alert_store import AlertStateError
+from hmb import access
 from hmb.counties import county_name
 
 v = view.current()
@@ -20,9 +21,7 @@ store = data.record_alerts(v.dataset, v.profile.name)
 st.title(t("page_alerts", lang))
 st.caption(t("evaluated_latest", lang))
 
-records = store.list(v.profile.name)
-if v.scope is not None:
-    records = [r for r in records if r.scope.county_code is None or r.scope.county_code in v.scope]
+records = access.visible_alerts(v.scope, store.list(v.profile.name))
 rules = {rule.id: rule for rule in v.profile.rules}
 f1, f2, f3, f4 = st.columns(4)
 severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
@@ -91,28 +90,22 @@ if record.citation.local_parameter:
     st.caption(record.citation.local_parameter)
 st.caption(f"{t('state', lang)}: {pick(STATES[record.state], lang)} · id {record.id}")
 
-ack_col, waive_col = st.columns(2)
-with ack_col.form("acknowledge", clear_on_submit=True):
-    who = st.text_input(t("your_name", lang), key="ack_by")
-    comment = st.text_area(t("comment", lang), key="ack_comment")
-    if st.form_submit_button(t("acknowledge", lang),
-                             disabled=record.state not in {"firing", "acknowledged"}):
-        try:
-            store.acknowledge(record.id, who, comment)
-            st.success(t("done", lang))
-        except AlertStateError as exc:
-            st.error(str(exc))
-with waive_col.form("waive", clear_on_submit=True):
-    who = st.text_input(t("your_name", lang), key="waive_by")
-    reason = st.text_area(t("reason", lang), key="waive_reason")
-    until = st.date_input(t("until", lang), value=date.today() + timedelta(days=90),
-                          min_value=date.today() + timedelta(days=1), key="waive_until")
-    if st.form_submit_button(t("waive", lang), disabled=record.state == "resolved"):
-        try:
-            store.waive(record.id, who, reason, until if isinstance(until, date) else date.today())
-            st.success(t("done", lang))
-        except AlertStateError as exc:
-            st.error(str(exc))
+if access.may_act(v.scope, record):
+    ack_col, waive_col = st.columns(2)
+    with ack_col.form("acknowledge", clear_on_submit=True):
+        comment = st.text_area(t("comment", lang), key="ack_comment")
+        if st.form_submit_button(t("acknowledge", lang),
+                                 disabled=record.state not in {"firing", "acknowledged"}):
+            alert_actions.acknowledge(store, record.id, v.scope, comment, lang=lang)
+    with waive_col.form("waive", clear_on_submit=True):
+        reason = st.text_area(t("reason", lang), key="waive_reason")
+        until = st.date_input(t("until", lang), value=date.today() + timedelta(days=90),
+                              min_value=date.today() + timedelta(days=1), key="waive_until")
+        if st.form_submit_button(t("waive", lang), disabled=record.state == "resolved"):
+            alert_actions.waive(store, record.id, v.scope, reason,
+                                until if isinstance(until, date) else date.today(), lang=lang)
+else:
+    st.caption(t("read_only", lang))
 
 st.subheader(t("history", lang))
 history = pl.DataFrame([

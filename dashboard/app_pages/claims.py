@@ -17,7 +17,7 @@ from hmb.metrics import earned_premium
 v = view.current()
 assert v is not None
 lang = v.lang
-fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of)
+fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
 totals = fin.filter(pl.col("insurer_id").is_null())
 floor = view.rule_value(v.profile, "loss_ratio")
 ceiling = view.rule_value(v.profile, "combined_ratio")
@@ -30,7 +30,7 @@ with left:
 with right:
     widgets.chart(charts.paid_vs_earned(totals, v.as_of, lang), "paid-vs-earned")
 
-monthly = data.query(v.fingerprint, v.store, "claims_by_month", v.as_of, None)
+monthly = data.query(v.fingerprint, v.store, "claims_by_month", v.as_of, v.scope)
 written = {int(r["policy_year"]): float(r["written_premium"]) for r in totals.to_dicts()}
 widgets.chart(charts.cumulative_loss_ratio_by_month(monthly, written, v.as_of, lang), "by-month")
 
@@ -41,9 +41,11 @@ def earned(written_premium: float) -> float:
 
 year_total = totals.filter(pl.col("policy_year") == v.year)
 year_earned = float(year_total["earned_premium"][0]) if year_total.height else 0.0
-tabs = st.tabs([t("by_liability", lang), t("by_county", lang), t("by_insurer", lang)])
+# Insurer finance only for roles that may read it (a county supervisor sees her county's claims).
+tabs = st.tabs([t("by_liability", lang), t("by_county", lang),
+                *([t("by_insurer", lang)] if v.scope.may_see_finance else [])])
 with tabs[0]:
-    liability = data.query(v.fingerprint, v.store, "claims_by_liability", v.as_of, None)
+    liability = data.query(v.fingerprint, v.store, "claims_by_liability", v.as_of, v.scope)
     liability = liability.filter(pl.col("policy_year") == v.year).with_columns(
         (pl.col("claims_paid").cast(pl.Float64) / year_earned if year_earned else pl.lit(None))
         .alias("loss_ratio")
@@ -84,17 +86,18 @@ with tabs[1]:
     widgets.table(county_rows.select("policy_year", "county_code", "county", "earned_premium",
                                      "claims_paid", "loss_ratio"),
                   f"claims_by_county_{v.profile.name}_{v.year}", lang, key="county")
-with tabs[2]:
+for tab in tabs[2:]:
     insurers = fin.filter((pl.col("policy_year") == v.year) & pl.col("insurer_id").is_not_null())
-    widgets.chart(charts.breakdown_bar(insurers, "insurer_name", "loss_ratio",
-                                       "各保险公司赔付率", "Loss ratio by insurer", v.as_of, lang,
-                                       value_kind="rate"), "by-insurer")
-    widgets.table(insurers.select("policy_year", "insurer_id", "insurer_name", "share",
-                                  "earned_premium", "claims_paid", "loss_ratio"),
-                  f"claims_by_insurer_{v.profile.name}_{v.year}", lang, key="insurer")
+    with tab:
+        widgets.chart(charts.breakdown_bar(insurers, "insurer_name", "loss_ratio",
+                                           "各保险公司赔付率", "Loss ratio by insurer", v.as_of,
+                                           lang, value_kind="rate"), "by-insurer")
+        widgets.table(insurers.select("policy_year", "insurer_id", "insurer_name", "share",
+                                      "earned_premium", "claims_paid", "loss_ratio"),
+                      f"claims_by_insurer_{v.profile.name}_{v.year}", lang, key="insurer")
 
 st.subheader(t("settlement", lang))
-speed = data.query(v.fingerprint, v.store, "settlement_speed", v.as_of, None)
+speed = data.query(v.fingerprint, v.store, "settlement_speed", v.as_of, v.scope)
 speed_year = speed.filter(pl.col("policy_year") == v.year)
 cards = st.columns(4)
 row = speed_year.row(0, named=True) if speed_year.height else {}
@@ -104,8 +107,8 @@ cards[1].metric(t("p90_days", lang), "—" if row.get("p90_days") is None
                 else f"{row['p90_days']:.0f}")
 cards[2].metric(t("one_stop_share", lang), percent(row.get("one_stop_share")))
 cards[3].metric(t("pending_claims", lang), f"{row.get('pending_claims', 0) or 0:,}")
-lags = data.query(v.fingerprint, v.store, "settlement_lag_distribution", v.as_of, None)
-sizes = data.query(v.fingerprint, v.store, "claim_size_distribution", v.as_of, None)
+lags = data.query(v.fingerprint, v.store, "settlement_lag_distribution", v.as_of, v.scope)
+sizes = data.query(v.fingerprint, v.store, "claim_size_distribution", v.as_of, v.scope)
 left, right = st.columns(2)
 with left:
     widgets.chart(charts.settlement_lag_chart(lags.filter(pl.col("policy_year") == v.year),

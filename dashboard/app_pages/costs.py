@@ -14,7 +14,7 @@ from hmb.rules import DESTINATION_EN, DESTINATION_ZH
 v = view.current()
 assert v is not None
 lang = v.lang
-fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of)
+fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
 year_rows = fin.filter(pl.col("policy_year") == v.year)
 insurers = year_rows.filter(pl.col("insurer_id").is_not_null())
 total = year_rows.filter(pl.col("insurer_id").is_null())
@@ -26,7 +26,7 @@ with left:
     widgets.chart(charts.combined_ratio_by_insurer(insurers, v.as_of, lang, ceiling=ceiling),
                   "combined-by-insurer")
 with right:
-    expenses = data.query(v.fingerprint, v.store, "expenses_by_category", None, None)
+    expenses = data.query(v.fingerprint, v.store, "expenses_by_category", None, v.scope)
     widgets.chart(charts.expense_breakdown(expenses.filter(pl.col("policy_year") == v.year),
                                            v.as_of, lang), "expenses")
 

@@ -17,9 +17,10 @@ st.title(f"{v.profile.jurisdiction.name_zh if lang == 'zh' else v.profile.jurisd
 st.caption(f"{t('as_of', lang)} {v.as_of:%Y-%m-%d} · {v.profile.document.number}")
 
 part = data.participation(v.fingerprint, v.store, v.as_of, v.scope)
-fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of)
-result = data.check(v.fingerprint, v.store, v.profile.name, v.as_of)
-cards = summary.headline(part, fin, v.profile, v.year, v.county)
+fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
+result = data.check(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
+cards = summary.headline(part, fin, v.profile, v.year, v.county,
+                         insurer_finance=v.scope.may_see_finance)
 
 columns = st.columns(4)
 for i, card in enumerate(cards):
@@ -44,7 +45,8 @@ with left:
     st.metric(t("warning", lang), warning)
 with right:
     st.subheader(t("summary", lang))
-    st.markdown(summary.attention(alerts, v.profile, v.year, lang))
+    st.markdown(summary.attention(alerts, v.profile, v.year, lang,
+                                  place=summary.scope_place(v.scope, lang)))
     notices = [n for n in result.notices if n.policy_year == v.year]
     if notices:
         st.markdown(f"**{t('notices', lang)}**")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import Lang, t
+from hmb.access import DataScope
 from hmb.counties import county_name
 from hmb.formatting import people, percent
 from hmb.rules import campaign_deadline, run_rate_projection
@@ -28,14 +29,14 @@ year_rows = year_rows.with_columns(
 )
 
 
-
 @st.cache_resource(show_spinner=False, max_entries=32)
 def county_map(fingerprint: str, year: int, as_of: date, lang: Lang,
-               scope: tuple[str, ...] | None) -> go.Figure:
-    """The choropleth, built once per view and shared, not copied: a province's boundaries
-    take a while to build and to pickle. Plotting only reads the figure."""
+               scope: DataScope) -> go.Figure:
+    """The choropleth, built once per view and scope and shared, not copied: a province's
+    boundaries take a while to build and to pickle. Plotting only reads the figure. A user
+    limited to counties sees only their boundaries."""
     return charts.participation_map(year_rows, v.profile.jurisdiction.adcode, as_of, lang,
-                                    floor=floor, aim=aim)
+                                    floor=floor, aim=aim, only=scope.counties)
 
 
 st.title(f"{t('page_participation', lang)} · {v.year}")

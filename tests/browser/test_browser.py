@@ -1,6 +1,8 @@
-"""The app as a user sees it: every page through the top navigation and by direct link, the
-sidebar kept in the URL, acknowledging an alert, a CSV download, the English switch and a deep
-link. Each page is saved as a screenshot in tests/artifacts/ (and, with HMB_UPDATE_SCREENSHOTS=1,
+"""The app as a user sees it: signing in through the form (a county supervisor then sees her
+county only, on the map and in the tables), every page through the top navigation and by direct
+link, the sidebar kept in the URL, acknowledging an alert, a CSV download, the English switch
+and a deep link. Every page load is a new session, so each one signs in (demo accounts). Each
+page is saved as a screenshot in tests/artifacts/ (and, with HMB_UPDATE_SCREENSHOTS=1,
 in docs/screenshots/ for the README).
 
 Waits are on the app being idle (the script finished, nothing stale, charts drawn), never on a
@@ -21,7 +23,8 @@ from playwright.sync_api import Locator, Page, expect
 from dashboard.app import PAGES
 from dashboard.data import Source
 from dashboard.i18n import STATES, Lang, t
-from hmb.counties import county_name
+from hmb.auth import DEMO_PASSWORD
+from hmb.counties import counties, county_name
 from hmb.paths import PROJECT_ROOT
 from hmb.profiles import load_profile
 
@@ -75,10 +78,23 @@ def wait_idle(page: Page) -> None:
     page.wait_for_function(_IDLE_JS, polling=100, timeout=IDLE_TIMEOUT_MS)
 
 
-def open_app(page: Page, path: str = "/", **params: str) -> None:
+def open_app(page: Page, path: str = "/", user: str = "demo-city", **params: str) -> None:
+    """Open ``path?params``, signing in as ``user`` on the form it shows first; the address
+    (path and query) survives signing in."""
     query = "&".join(f"{k}={v}" for k, v in params.items())
     page.goto(f"{path}?{query}" if query else path)
     wait_idle(page)
+    sign_in(page, user)
+
+
+def sign_in(page: Page, user: str, password: str = DEMO_PASSWORD) -> None:
+    form = page.get_by_test_id("stForm")
+    expect(page.get_by_test_id("stMain").locator("h1").first).to_contain_text("登录")
+    form.locator(".st-key-signin_username input").fill(user)
+    form.locator(".st-key-signin_password input").fill(password)
+    form.get_by_role("button", name="登录").click()
+    wait_idle(page)
+    expect(page.locator(".st-key-sign_out")).to_be_visible()
 
 
 def query(page: Page) -> dict[str, str]:
@@ -198,7 +214,6 @@ def test_acknowledging_an_alert_is_recorded_in_its_history(page: Page) -> None:
     form = page.get_by_test_id("stForm").filter(
         has=page.get_by_role("button", name=t("acknowledge", "zh"))
     )
-    form.locator(".st-key-ack_by input").fill("张三")
     form.locator(".st-key-ack_comment textarea").fill("已督促县医保局")
     form.get_by_role("button", name=t("acknowledge", "zh")).click()
     wait_idle(page)
@@ -209,7 +224,7 @@ def test_acknowledging_an_alert_is_recorded_in_its_history(page: Page) -> None:
     history = main.get_by_test_id("stDataFrame").last
     # An "acknowledged" row: the raw state, or its label should the page translate it.
     expect(cells(history, "acknowledged", *STATES["acknowledged"]).first).to_be_attached()
-    expect(cells(history, "张三")).to_have_count(1)
+    expect(cells(history, "demo-city")).to_have_count(1)  # the signed-in user, not a typed name
     expect(cells(history, "已督促县医保局")).to_have_count(1)
 
 
@@ -253,3 +268,37 @@ def test_deep_link_selects_year_and_county(page: Page) -> None:
     expect(selectbox(page, "county")).to_have_value(f"{county_name(YOUXI)} {YOUXI}")
     expect(heading(page)).to_contain_text("2023")
     assert query(page)["year"] == "2023" and query(page)["county"] == YOUXI
+
+
+def map_locations(page: Page) -> list[str]:
+    """The county codes drawn by the choropleth map on the page."""
+    return list(page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .flatMap(plot => (plot.data || []).filter(trace => trace.type === 'choroplethmap'))
+        .flatMap(trace => trace.locations || [])"""))
+
+
+def test_a_county_supervisor_signs_in_and_sees_her_county_only(page: Page) -> None:
+    others = [c.name_zh for c in counties("350400") if c.code != YOUXI]
+    youxi = county_name(YOUXI)
+    # A link to the whole of 三明 and to another county: signing in narrows it to 尤溪县.
+    open_app(page, "/participation", user="demo-county", j=SANMING, county="350404")
+    assert_page_ok(page, "participation")
+    assert urlparse(page.url).path == "/participation"
+    expect(page.locator(".st-key-sign_out")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("demo-county")
+    assert query(page).get("county") in (None, YOUXI)
+    assert map_locations(page) == [YOUXI]
+    main = page.get_by_test_id("stMain")
+    grids = main.get_by_test_id("stDataFrame")
+    expect(grids.first).to_be_visible()  # the tables render after the map
+    for i in range(grids.count()):
+        expect(cells(grids.nth(i), *others)).to_have_count(0)
+    expect(cells(grids.last, youxi or YOUXI)).to_have_count(1)
+    # Her county in the selector, nothing else; no costs page for her role.
+    selectbox(page, "county").click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert set(options) == {"全部", f"{youxi} {YOUXI}"}, options
+    nav = page.get_by_test_id("stTopNavLink")
+    assert t("page_costs", "zh") not in nav.all_inner_texts()
+    screenshot(page, "county_supervisor")

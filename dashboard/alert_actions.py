@@ -1,0 +1,57 @@
+"""Acknowledging and waiving from the alerts page, checked on the server and audited.
+
+The page shows the forms only to a role that may act on the alert; these handlers check again
+against the alert as stored (``hmb.access.may_act``), so a crafted request cannot act for a role
+that may not. The actor is the signed-in user, never a name typed in the form.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import session
+from dashboard.i18n import Lang, t
+from hmb import access
+from hmb.access import DataScope
+from hmb.alert_store import AlertStateError, AlertStore
+
+
+def acknowledge(store: AlertStore, alert_id: str, scope: DataScope, comment: str, *,
+                lang: Lang) -> bool:
+    user = session.current_user()
+    record = store.get(alert_id)
+    if user is None or record is None or not access.may_act(scope, record):
+        session.record("alert_refused", {"alert": alert_id, "action": "acknowledge"})
+        st.error(t("not_permitted", lang))
+        return False
+    try:
+        store.acknowledge(alert_id, user.username, comment)
+    except AlertStateError as exc:
+        st.error(str(exc))
+        return False
+    session.record("alert_ack", {"alert": alert_id, "rule": record.rule_id,
+                                 "profile": record.profile, "comment": comment})
+    st.success(t("done", lang))
+    return True
+
+
+def waive(store: AlertStore, alert_id: str, scope: DataScope, reason: str, until: date, *,
+          lang: Lang) -> bool:
+    user = session.current_user()
+    record = store.get(alert_id)
+    if user is None or record is None or not access.may_act(scope, record):
+        session.record("alert_refused", {"alert": alert_id, "action": "waive"})
+        st.error(t("not_permitted", lang))
+        return False
+    try:
+        store.waive(alert_id, user.username, reason, until)
+    except AlertStateError as exc:
+        st.error(str(exc))
+        return False
+    session.record("alert_waive", {"alert": alert_id, "rule": record.rule_id,
+                                   "profile": record.profile, "reason": reason,
+                                   "until": until.isoformat()})
+    st.success(t("done", lang))
+    return True

@@ -1,0 +1,210 @@
+"""Sign-in for the app: the form, the signed token kept in the session, the account box in the
+sidebar, and the audit trail's entries for what a user does (docs/access.md).
+
+The token (hmb.auth) lives in ``st.session_state`` only: it is verified on every rerun, replaced
+by its refreshed copy, and dropped when refused (tampered, idle, expired, stale, disabled). A new
+browser tab or a reload is a new session and signs in again. When the server is configured for
+a bureau's identity provider (``[auth]`` in .streamlit/secrets.toml), a user signed in through
+``st.login`` is mapped to the account of the same name (their e-mail, else their subject).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard.i18n import Lang, t
+from hmb import auth
+from hmb.audit import Action, AuditTrail, Origin, default_audit_store
+
+TOKEN_KEY = "_auth_token"
+USER_KEY = "_auth_user"
+ENDED_KEY = "_auth_ended"  # why the last session ended, shown above the form
+LAST_VIEW_KEY = "_audited_view"
+
+
+def demo_allowed() -> bool:
+    """Demo accounts work only while the app shows the embedded demo data."""
+    return not os.environ.get("HMB_DATA_DIR")
+
+
+def users() -> auth.UserStore:
+    return _user_store(str(auth.default_user_store()), demo_allowed())
+
+
+def trail() -> AuditTrail:
+    return _trail(str(default_audit_store()))
+
+
+@st.cache_resource(show_spinner=False)
+def _user_store(path: str, allow_demo: bool) -> auth.UserStore:
+    store = auth.UserStore(Path(path), allow_demo=allow_demo)
+    if allow_demo and store.ensure_demo_users():
+        AuditTrail(Path(path).parent / default_audit_store().name).record(
+            "demo_users_created", "system", "system",
+            {"users": [name for name, _, _ in auth.DEMO_USERS]},
+        )
+    return store
+
+
+@st.cache_resource(show_spinner=False)
+def _trail(path: str) -> AuditTrail:
+    return AuditTrail(Path(path))
+
+
+def origin() -> Origin:
+    """The client's address and browser as Streamlit reports them ("unknown" when it cannot)."""
+    try:
+        ip: object = st.context.ip_address
+        agent: object = st.context.headers.get("User-Agent")
+    except (RuntimeError, AttributeError, KeyError):
+        return Origin()
+    # Through localhost Streamlit gives no address; a test harness may give no strings at all.
+    return Origin(ip if isinstance(ip, str) and ip else "unknown",
+                  agent if isinstance(agent, str) and agent else "unknown")
+
+
+def current_user() -> auth.User | None:
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, auth.User) else None
+
+
+def record(action: Action, details: Mapping[str, Any] | None = None) -> None:
+    """One audit event for the signed-in user of this session."""
+    user = current_user()
+    trail().record(action, user.username if user else "anonymous",
+                   user.role if user else None, details, origin())
+
+
+def signed_in() -> auth.User | None:
+    """The user of this session after verifying (and refreshing) the token, else None."""
+    store = users()
+    token = st.session_state.get(TOKEN_KEY)
+    if not isinstance(token, str):
+        st.session_state.pop(USER_KEY, None)
+        return _from_identity_provider(store)
+    result = store.verify_token(token)
+    if isinstance(result, auth.SessionRefused):
+        user = current_user()
+        trail().record("session_ended", user.username if user else "anonymous",
+                       user.role if user else None, {"reason": result.reason}, origin())
+        for key in (TOKEN_KEY, USER_KEY):
+            st.session_state.pop(key, None)
+        st.session_state[ENDED_KEY] = result.reason
+        return None
+    st.session_state[TOKEN_KEY] = result.token
+    st.session_state[USER_KEY] = result.user
+    return result.user
+
+
+def _start(user: auth.User, how: str) -> None:
+    st.session_state[TOKEN_KEY] = users().issue_token(user)
+    st.session_state[USER_KEY] = user
+    st.session_state.pop(ENDED_KEY, None)
+    st.session_state.pop(LAST_VIEW_KEY, None)
+    record("sign_in", {"method": how, "demo": user.demo})
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError):
+        return False
+
+
+def _from_identity_provider(store: auth.UserStore) -> auth.User | None:
+    """A user signed in through st.login, mapped to the account named by e-mail or subject."""
+    if not oidc_configured() or not st.user.is_logged_in:
+        return None
+    identity = str(st.user.get("email") or st.user.get("sub") or "")
+    user = store.get(identity) if identity else None
+    if user is None or user.disabled or (user.demo and not store.allow_demo):
+        if not st.session_state.get(ENDED_KEY):
+            trail().record("sign_in_failed", identity or "unknown", None,
+                           {"method": "oidc", "reason": "no_account"}, origin())
+        st.session_state[ENDED_KEY] = "no_account"
+        return None
+    _start(user, "oidc")
+    return user
+
+
+def sign_in_page() -> None:
+    """The only page a visitor who is not signed in can see."""
+    lang = _lang()
+    st.title(f"{t('app_title', lang)} · {t('sign_in', lang)}")
+    ended = st.session_state.get(ENDED_KEY)
+    if ended:
+        st.info(t(f"ended_{ended}", lang))
+    with st.form("sign_in"):
+        username = st.text_input(t("username", lang), key="signin_username")
+        password = st.text_input(t("password", lang), type="password", key="signin_password")
+        submitted = st.form_submit_button(t("sign_in", lang), type="primary")
+    if submitted:
+        _check_password(username, password, lang)
+    if oidc_configured():
+        st.divider()
+        if st.button(t("sign_in_oidc", lang)):
+            st.login()
+    if demo_allowed():
+        st.caption(t("demo_accounts_hint", lang).format(
+            users=", ".join(name for name, _, _ in auth.DEMO_USERS),
+            password=auth.DEMO_PASSWORD,
+        ))
+
+
+def _check_password(username: str, password: str, lang: Lang) -> None:
+    result = users().authenticate(username, password)
+    if result.ok and result.user is not None:
+        _start(result.user, "password")
+        st.rerun()
+    who = username.strip() or "anonymous"
+    role = result.user.role if result.user else None
+    details: dict[str, Any] = {"reason": result.outcome}
+    if result.locked_until is not None:
+        details["locked_until"] = result.locked_until.isoformat()
+    action: Action = "locked_out" if result.outcome == "locked_now" else "sign_in_failed"
+    trail().record(action, who, role, details, origin())
+    if result.outcome in ("locked", "locked_now"):
+        st.error(t("locked", lang).format(minutes=int(auth.LOCKOUT.total_seconds() // 60)))
+    else:
+        # One message for a wrong password, an unknown name and a disabled account: the form
+        # does not tell a stranger which usernames exist.
+        st.error(t("wrong_credentials", lang))
+
+
+def sign_out() -> None:
+    """The sidebar button's callback: audit, forget the token, leave the identity provider."""
+    record("sign_out")
+    for key in (TOKEN_KEY, USER_KEY, LAST_VIEW_KEY):
+        st.session_state.pop(key, None)
+    st.session_state[ENDED_KEY] = "signed_out"
+
+
+def account_box(user: auth.User, lang: Lang) -> None:
+    """Who is signed in, with which role, and the sign-out button, at the foot of the sidebar."""
+    st.sidebar.divider()
+    demo = f" · {t('demo_account', lang)}" if user.demo else ""
+    places = f" · {', '.join(user.counties)}" if user.counties else ""
+    st.sidebar.caption(f"{t('signed_in_as', lang)} **{user.username}**{demo}\n\n"
+                       f"{user.role_name(lang)}{places}")
+    clicked = st.sidebar.button(t("sign_out", lang), key="sign_out", on_click=sign_out)
+    if clicked and oidc_configured() and st.user.is_logged_in:
+        st.logout()
+
+
+def audit_view(page: str, filters: Mapping[str, Any]) -> None:
+    """A page view with its filters, recorded once per distinct view (not on every rerun)."""
+    seen = (page, tuple(sorted((k, str(v)) for k, v in filters.items())))
+    if st.session_state.get(LAST_VIEW_KEY) == seen:
+        return
+    st.session_state[LAST_VIEW_KEY] = seen
+    record("page_view", {"page": page, **filters})
+
+
+def _lang() -> Lang:
+    chosen = st.session_state.get("lang") or st.query_params.get("lang")
+    return "en" if chosen == "en" else "zh"

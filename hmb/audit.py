@@ -1,0 +1,215 @@
+"""The audit trail: who did what, when, and from where, in an append-only SQLite file.
+
+Every sign-in and failed attempt, lockout and sign-out, page view (with its filters), download
+and export (file name and rows), alert acknowledgement and waiver, and user-management command is
+one row of ``audit_events`` in ``state_dir()/audit.sqlite``. Triggers refuse UPDATE and DELETE, so
+a row once written stays as written (the same house pattern as hmb.alert_store: WAL, a short
+connection per call, ``BEGIN IMMEDIATE`` for writes, so the dashboard's sessions and command-line
+runs can write at the same time).
+
+Times are UTC ISO strings with microseconds; ``details`` is a JSON object.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from hmb.paths import state_dir
+
+Action = Literal[
+    "sign_in", "sign_in_failed", "locked_out", "sign_out", "session_ended", "page_view",
+    "download", "export", "alert_ack", "alert_waive", "alert_refused", "user_added",
+    "password_reset", "user_unlocked", "user_disabled", "user_enabled", "demo_users_created",
+]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+UNKNOWN = "unknown"
+BUSY_TIMEOUT_SECONDS = 15.0
+FIELDS = ("seq", "at", "username", "role", "action", "details", "client_ip", "user_agent")
+
+_SCHEMA = (
+    """
+    create table if not exists audit_events (
+        seq        integer primary key autoincrement,
+        at         text not null,
+        username   text not null,
+        role       text not null,
+        action     text not null,
+        details    text not null default '{}',
+        client_ip  text not null default 'unknown',
+        user_agent text not null default 'unknown'
+    )
+    """,
+    "create index if not exists audit_events_by_time on audit_events (at)",
+    """
+    create trigger if not exists audit_events_append_only_update before update on audit_events
+    begin select raise(abort, 'audit_events is append-only'); end
+    """,
+    """
+    create trigger if not exists audit_events_append_only_delete before delete on audit_events
+    begin select raise(abort, 'audit_events is append-only'); end
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as far as the server can tell."""
+
+    client_ip: str = UNKNOWN
+    user_agent: str = UNKNOWN
+
+
+CLI_ORIGIN = Origin("localhost", "hmb command line")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: datetime
+    username: str
+    role: str
+    action: str
+    details: dict[str, Any]
+    client_ip: str
+    user_agent: str
+
+    def as_row(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at.isoformat(), "username": self.username,
+                "role": self.role, "action": self.action,
+                "details": json.dumps(self.details, ensure_ascii=False, sort_keys=True),
+                "client_ip": self.client_ip, "user_agent": self.user_agent}
+
+
+def default_audit_store() -> Path:
+    return state_dir() / "audit.sqlite"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditTrail:
+    """The append-only trail in one SQLite file; safe to share between threads and processes."""
+
+    def __init__(self, path: Path | None = None, *,
+                 clock: Callable[[], datetime] = _now) -> None:
+        self.path = Path(path) if path is not None else default_audit_store()
+        self.clock = clock
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as con:
+            con.execute("pragma journal_mode = wal")
+            for statement in _SCHEMA:
+                con.execute(statement)
+
+    def record(
+        self,
+        action: Action,
+        username: str,
+        role: str | None,
+        details: Mapping[str, Any] | None = None,
+        origin: Origin = Origin(),
+    ) -> AuditEvent:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        at = self.clock().astimezone(UTC)
+        text = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
+        with self._transaction() as con:
+            cursor = con.execute(
+                "insert into audit_events (at, username, role, action, details, client_ip,"
+                " user_agent) values (?, ?, ?, ?, ?, ?, ?)",
+                (at.isoformat(timespec="microseconds"), username or UNKNOWN, role or UNKNOWN,
+                 action, text, origin.client_ip or UNKNOWN, origin.user_agent or UNKNOWN),
+            )
+            seq = int(cursor.lastrowid or 0)
+        return AuditEvent(seq, at, username or UNKNOWN, role or UNKNOWN, action,
+                          json.loads(text), origin.client_ip or UNKNOWN,
+                          origin.user_agent or UNKNOWN)
+
+    def read(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        username: str | None = None,
+        actions: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        """Events in order of writing, filtered; ``limit`` keeps the latest ones."""
+        where, params = [], []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since.astimezone(UTC).isoformat(timespec="microseconds"))
+        if until is not None:
+            where.append("at < ?")
+            params.append(until.astimezone(UTC).isoformat(timespec="microseconds"))
+        if username:
+            where.append("username = ?")
+            params.append(username)
+        if actions is not None:
+            if not actions:
+                return []
+            where.append(f"action in ({', '.join('?' for _ in actions)})")
+            params.extend(actions)
+        sql = "select * from audit_events"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by seq desc"
+        if limit is not None:
+            sql += f" limit {int(limit)}"
+        with closing(self._connect()) as con:
+            rows = con.execute(sql, params).fetchall()
+        return [_event(row) for row in reversed(rows)]
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        return con
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with closing(self._connect()) as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+
+def to_csv(events: list[AuditEvent]) -> str:
+    """The events as CSV (one row each, ``details`` as JSON text)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer.writeheader()
+    for event in events:
+        writer.writerow(event.as_row())
+    return buffer.getvalue()
+
+
+def export_csv(events: list[AuditEvent], out: Path) -> int:
+    """Write the events to ``out`` (UTF-8 with a byte-order mark, for Excel); the row count."""
+    out.write_text("\ufeff" + to_csv(events), encoding="utf-8")
+    return len(events)
+
+
+def _event(row: sqlite3.Row) -> AuditEvent:
+    return AuditEvent(
+        seq=int(row["seq"]),
+        at=datetime.fromisoformat(row["at"]),
+        username=row["username"],
+        role=row["role"],
+        action=row["action"],
+        details=json.loads(row["details"]),
+        client_ip=row["client_ip"],
+        user_agent=row["user_agent"],
+    )

@@ -1,0 +1,460 @@
+"""Local accounts, password checks with lockout, and signed session tokens (docs/access.md).
+
+Accounts live in ``state_dir()/users.sqlite``: a username, a role (:data:`ROLES`), the counties
+of a county supervisor, an Argon2id hash of the password (argon2-cffi's ``PasswordHasher``: salted
+and deliberately slow), the failed-attempt counter and lockout, and a *session version* that is
+bumped whenever the password is reset or the account disabled, so every token issued before
+stops working at once.
+
+A session token is ``{"u": username, "v": session version, "s": start}`` signed with
+itsdangerous' ``URLSafeTimedSerializer`` (HMAC with a secret kept in ``state_dir()/session.key``,
+created with mode 0600 on first use). It carries the time it was signed: a token not refreshed
+for :data:`SESSION_IDLE` is refused, and any session older than :data:`SESSION_ABSOLUTE` is
+refused however busy. The dashboard verifies its token on every rerun and stores the refreshed
+one. Tampered, expired, stale (older session version), disabled and unknown all end the session.
+
+Demo accounts (:data:`DEMO_USERS`, flagged ``demo``) share one published password; they exist
+only for the embedded demo data, and a store opened with ``allow_demo=False`` refuses them.
+
+Every time comes from an injectable clock (``clock=``), so tests can move time forward.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from hmb.paths import state_dir
+
+Role = Literal["admin", "city_supervisor", "county_supervisor", "financial_regulator",
+               "leadership"]
+ROLES: tuple[Role, ...] = get_args(Role)
+ROLE_NAMES: dict[Role, tuple[str, str]] = {
+    "admin": ("系统管理员", "Administrator"),
+    "city_supervisor": ("市级医保监管", "City supervisor"),
+    "county_supervisor": ("县级医保监管", "County supervisor"),
+    "financial_regulator": ("金融监管", "Financial regulator"),
+    "leadership": ("工作专班领导", "Leadership"),
+}
+
+MAX_FAILED_ATTEMPTS = 5  # consecutive wrong passwords before the account is locked
+LOCKOUT = timedelta(minutes=15)
+SESSION_IDLE = timedelta(minutes=30)  # no rerun for this long: signed out
+SESSION_ABSOLUTE = timedelta(hours=8)  # a working day; then sign in again
+MIN_PASSWORD_LENGTH = 10
+BUSY_TIMEOUT_SECONDS = 15.0
+# An account without a password signs in only through the identity provider (st.login).
+NO_PASSWORD = "!oidc"
+
+DEMO_PASSWORD = "demo-only-password"  # published in the README: demo data only
+DEMO_USERS: tuple[tuple[str, Role, tuple[str, ...]], ...] = (
+    ("demo-admin", "admin", ()),
+    ("demo-city", "city_supervisor", ()),
+    ("demo-county", "county_supervisor", ("350426",)),  # 尤溪县, a county of 三明 (sanming-2024)
+    ("demo-finance", "financial_regulator", ()),
+    ("demo-leader", "leadership", ()),
+)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,127}$")
+_COUNTY = re.compile(r"^\d{6}$")
+_SALT = "hmb-session"
+
+_USERS_TABLE = """
+create table if not exists users (
+    username        text primary key,
+    role            text not null check (role in ('admin', 'city_supervisor',
+                        'county_supervisor', 'financial_regulator', 'leadership')),
+    counties        text not null default '[]',  -- JSON list of county codes
+    password_hash   text not null,
+    demo            integer not null default 0,
+    disabled        integer not null default 0,
+    failed_attempts integer not null default 0,
+    locked_until    text,
+    session_version integer not null default 1,
+    created_at      text not null,
+    updated_at      text not null
+)
+"""
+
+
+class UserError(ValueError):
+    """A user-management request that cannot be done (unknown user, bad role, short password)."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    counties: tuple[str, ...]
+    demo: bool
+    disabled: bool
+    failed_attempts: int
+    locked_until: datetime | None
+    session_version: int
+    has_password: bool
+    created_at: datetime
+
+    def role_name(self, lang: str) -> str:
+        zh, en = ROLE_NAMES[self.role]
+        return zh if lang == "zh" else en
+
+
+Outcome = Literal["ok", "wrong_password", "unknown_user", "locked", "locked_now", "disabled",
+                  "demo_refused"]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The result of a password check. ``locked_now`` is the failure that locked the account."""
+
+    outcome: Outcome
+    user: User | None = None
+    locked_until: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+SessionEnd = Literal["tampered", "idle", "expired", "unknown_user", "disabled", "stale",
+                     "demo_refused"]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified session: the user, when it started, and the refreshed token to keep."""
+
+    user: User
+    started: datetime
+    token: str
+
+
+@dataclass(frozen=True)
+class SessionRefused:
+    reason: SessionEnd
+
+
+def default_user_store() -> Path:
+    return state_dir() / "users.sqlite"
+
+
+def default_secret_file() -> Path:
+    return state_dir() / "session.key"
+
+
+def load_secret(path: Path) -> bytes:
+    """The signing secret, created (32 random bytes, hex, mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"the session secret {path} is too short: delete it to make a new one")
+    return secret.encode()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class UserStore:
+    """The accounts in one SQLite file, and the sessions signed for them. Safe to share between
+    threads: each call opens its own short connection (as hmb.alert_store does)."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        secret_file: Path | None = None,
+        clock: Callable[[], datetime] = _now,
+        allow_demo: bool = True,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_user_store()
+        self.secret_file = secret_file if secret_file is not None else (
+            self.path.parent / default_secret_file().name
+        )
+        self.clock = clock
+        self.allow_demo = allow_demo
+        self._hasher = hasher or PasswordHasher()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Password hashes are for the server's eyes only (SQLite gives its -wal file this mode).
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with closing(self._connect()) as con:
+            con.execute("pragma journal_mode = wal")
+            con.execute(_USERS_TABLE)
+            con.commit()
+        self._dummy_hash: str | None = None
+        self._serializer = _serializer(load_secret(self.secret_file), clock)
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        username: str,
+        role: str,
+        counties: Iterable[str] = (),
+        password: str | None = None,
+        *,
+        demo: bool = False,
+    ) -> User:
+        """A new account. ``password=None`` makes one that signs in only through OIDC."""
+        username = check_username(username)
+        checked_role = check_role(role)
+        codes = check_counties(checked_role, counties)
+        hashed = NO_PASSWORD if password is None else self._hasher.hash(check_password(password))
+        now = _stamp(self.clock())
+        with self._transaction() as con:
+            if con.execute("select 1 from users where username = ?", (username,)).fetchone():
+                raise UserError(f"用户已存在 the user {username!r} already exists")
+            con.execute(
+                "insert into users (username, role, counties, password_hash, demo, created_at,"
+                " updated_at) values (?, ?, ?, ?, ?, ?, ?)",
+                (username, checked_role, json.dumps(list(codes)), hashed, int(demo), now, now),
+            )
+        return self.require(username)
+
+    def get(self, username: str) -> User | None:
+        with closing(self._connect()) as con:
+            row = con.execute("select * from users where username = ?", (username,)).fetchone()
+        return None if row is None else _user(row)
+
+    def require(self, username: str) -> User:
+        user = self.get(username)
+        if user is None:
+            raise UserError(f"没有该用户 no user named {username!r} (see `hmb users list`)")
+        return user
+
+    def list_users(self) -> list[User]:
+        with closing(self._connect()) as con:
+            rows = con.execute("select * from users order by username").fetchall()
+        return [_user(row) for row in rows]
+
+    def reset_password(self, username: str, password: str) -> User:
+        """A new password; the lockout is lifted and every open session of the user ends."""
+        hashed = self._hasher.hash(check_password(password))
+        self._update(username, "password_hash = ?, failed_attempts = 0, locked_until = null,"
+                     " session_version = session_version + 1", (hashed,))
+        return self.require(username)
+
+    def unlock(self, username: str) -> User:
+        self._update(username, "failed_attempts = 0, locked_until = null", ())
+        return self.require(username)
+
+    def disable(self, username: str) -> User:
+        """The account can no longer sign in; its open sessions end at their next rerun."""
+        self._update(username, "disabled = 1, session_version = session_version + 1", ())
+        return self.require(username)
+
+    def enable(self, username: str) -> User:
+        self._update(username, "disabled = 0, failed_attempts = 0, locked_until = null", ())
+        return self.require(username)
+
+    def ensure_demo_users(self) -> list[User]:
+        """Create the missing demo accounts (existing ones are left as they are)."""
+        created = []
+        for username, role, counties in DEMO_USERS:
+            if self.get(username) is None:
+                created.append(self.add(username, role, counties, DEMO_PASSWORD, demo=True))
+        return created
+
+    # -- signing in --------------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> SignIn:
+        """Check a password, counting failures: the :data:`MAX_FAILED_ATTEMPTS`-th wrong one in a
+        row locks the account for :data:`LOCKOUT`; while locked, no password is checked."""
+        now = self.clock()
+        with self._transaction() as con:
+            row = con.execute("select * from users where username = ?",
+                              (username.strip(),)).fetchone()
+            if row is None:
+                # As slow as checking a real password: no timing hint of who has an account.
+                self._dummy_hash = self._dummy_hash or self._hasher.hash(secrets.token_hex(16))
+                self._verify(self._dummy_hash, password)
+                return SignIn("unknown_user")
+            user = _user(row)
+            if (refused := self._refusal(user, now)) is not None:
+                return refused
+            failures = 0 if user.locked_until is not None else user.failed_attempts
+            if user.has_password and self._verify(row["password_hash"], password):
+                rehash = self._hasher.check_needs_rehash(row["password_hash"])
+                con.execute(
+                    "update users set failed_attempts = 0, locked_until = null"
+                    + (", password_hash = :hash" if rehash else "")
+                    + " where username = :u",
+                    {"u": user.username, "hash": self._hasher.hash(password) if rehash else None},
+                )
+                return SignIn("ok", _user(con.execute(
+                    "select * from users where username = ?", (user.username,)).fetchone()))
+            failures += 1
+            locked_until = now + LOCKOUT if failures >= MAX_FAILED_ATTEMPTS else None
+            con.execute(
+                "update users set failed_attempts = ?, locked_until = ? where username = ?",
+                (0 if locked_until else failures,
+                 None if locked_until is None else _stamp(locked_until), user.username),
+            )
+            if locked_until is not None:
+                return SignIn("locked_now", user, locked_until)
+            return SignIn("wrong_password", user)
+
+    def _refusal(self, user: User, now: datetime) -> SignIn | None:
+        """Why ``user`` may not sign in whatever the password, if anything."""
+        if user.disabled:
+            return SignIn("disabled", user)
+        if user.demo and not self.allow_demo:
+            return SignIn("demo_refused", user)
+        if user.locked_until is not None and now < user.locked_until:
+            return SignIn("locked", user, user.locked_until)
+        return None
+
+    def _verify(self, hashed: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(hashed, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def issue_token(self, user: User, started: datetime | None = None) -> str:
+        """A signed token for ``user``; ``started`` carries the session's start on refresh."""
+        start = started if started is not None else self.clock()
+        payload = {"u": user.username, "v": user.session_version,
+                   "s": int(start.timestamp())}
+        token: str = self._serializer.dumps(payload)
+        return token
+
+    def verify_token(self, token: str) -> Session | SessionRefused:
+        """The session a token stands for, with a refreshed token, or why it is refused."""
+        try:
+            payload: Any = self._serializer.loads(token, max_age=int(SESSION_IDLE.total_seconds()))
+        except SignatureExpired:
+            return SessionRefused("idle")
+        except BadSignature:
+            return SessionRefused("tampered")
+        if not (isinstance(payload, dict) and isinstance(payload.get("u"), str)
+                and isinstance(payload.get("v"), int) and isinstance(payload.get("s"), int)):
+            return SessionRefused("tampered")
+        started = datetime.fromtimestamp(payload["s"], UTC)
+        user = self.get(payload["u"])
+        reason: SessionEnd | None = (
+            "expired" if self.clock() - started > SESSION_ABSOLUTE
+            else "unknown_user" if user is None
+            else "disabled" if user.disabled
+            else "demo_refused" if user.demo and not self.allow_demo
+            else "stale" if user.session_version != payload["v"]
+            else None
+        )
+        if reason is not None or user is None:
+            return SessionRefused(reason or "unknown_user")
+        return Session(user, started, self.issue_token(user, started))
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _update(self, username: str, assignments: str, params: Sequence[Any]) -> None:
+        with self._transaction() as con:
+            cursor = con.execute(
+                f"update users set {assignments}, updated_at = ? where username = ?",
+                (*params, _stamp(self.clock()), username),
+            )
+            if cursor.rowcount == 0:
+                raise UserError(f"没有该用户 no user named {username!r} (see `hmb users list`)")
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        return con
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with closing(self._connect()) as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+
+def _serializer(secret: bytes, clock: Callable[[], datetime]) -> URLSafeTimedSerializer:
+    class ClockSigner(TimestampSigner):
+        """itsdangerous' timestamp signer, reading the store's clock instead of time.time()."""
+
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    return URLSafeTimedSerializer(secret, salt=_SALT, signer=ClockSigner)
+
+
+def _user(row: sqlite3.Row) -> User:
+    locked = row["locked_until"]
+    return User(
+        username=row["username"],
+        role=check_role(row["role"]),
+        counties=tuple(json.loads(row["counties"])),
+        demo=bool(row["demo"]),
+        disabled=bool(row["disabled"]),
+        failed_attempts=int(row["failed_attempts"]),
+        locked_until=None if locked is None else datetime.fromisoformat(locked),
+        session_version=int(row["session_version"]),
+        has_password=row["password_hash"] != NO_PASSWORD,
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def check_username(username: str) -> str:
+    name = username.strip()
+    if not _USERNAME.match(name):
+        raise UserError(
+            f"用户名无效 invalid username {username!r}: 2-128 characters, letters, digits and "
+            ". _ @ + - (an e-mail address is fine), starting with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: str) -> Role:
+    for known in ROLES:
+        if role == known:
+            return known
+    raise UserError(f"未知角色 unknown role {role!r}; roles: {', '.join(ROLES)}")
+
+
+def check_counties(role: Role, counties: Iterable[str]) -> tuple[str, ...]:
+    codes = tuple(sorted({c.strip() for c in counties}))
+    if bad := [c for c in codes if not _COUNTY.match(c)]:
+        raise UserError(f"区划代码无效 not a 6-digit county code: {', '.join(bad)}")
+    if role == "county_supervisor" and not codes:
+        raise UserError("县级用户必须指定县 a county_supervisor needs at least one --county CODE")
+    if role != "county_supervisor" and codes:
+        raise UserError(f"only a county_supervisor is limited to counties, not a {role}")
+    return codes
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            f"密码太短 the password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    return password

@@ -1,0 +1,222 @@
+"""Accounts, passwords, lockout and sessions (hmb.auth), with a clock the tests move by hand."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from hmb import auth
+from hmb.auth import Session, SessionRefused, UserError, UserStore
+
+PASSWORD = "correct horse battery"
+START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> UserStore:
+    # The cheapest Argon2 settings: the tests check behaviour, not the cost.
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return UserStore(tmp_path / "users.sqlite", clock=clock, hasher=fast)
+
+
+def test_passwords_are_stored_as_salted_argon2_hashes(store: UserStore) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    store.add("li", "city_supervisor", password=PASSWORD)
+    content = store.path.read_bytes()
+    assert PASSWORD.encode() not in content
+    with sqlite3.connect(store.path) as con:
+        hashes = [row[0] for row in con.execute("select password_hash from users")]
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert hashes[0] != hashes[1]  # the same password, two salts
+
+
+def test_the_right_password_signs_in_and_a_wrong_one_does_not(store: UserStore) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    assert store.authenticate("zhang", PASSWORD).ok
+    wrong = store.authenticate("zhang", PASSWORD + "!")
+    assert wrong.outcome == "wrong_password" and not wrong.ok
+    assert store.authenticate("nobody", PASSWORD).outcome == "unknown_user"
+    assert store.require("zhang").failed_attempts == 1
+    assert store.authenticate("zhang", PASSWORD).ok
+    assert store.require("zhang").failed_attempts == 0  # a success resets the count
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(store: UserStore,
+                                                            clock: Clock) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    outcomes = [store.authenticate("zhang", "wrong-password").outcome
+                for _ in range(auth.MAX_FAILED_ATTEMPTS)]
+    assert outcomes == ["wrong_password"] * 4 + ["locked_now"]
+    # Locked: even the right password is refused, and nothing is checked.
+    locked = store.authenticate("zhang", PASSWORD)
+    assert locked.outcome == "locked"
+    assert locked.locked_until == START + auth.LOCKOUT
+    clock.advance(auth.LOCKOUT - timedelta(seconds=1))
+    assert store.authenticate("zhang", PASSWORD).outcome == "locked"
+    clock.advance(timedelta(seconds=2))
+    assert store.authenticate("zhang", PASSWORD).ok
+
+
+def test_after_a_lockout_expires_the_count_starts_again(store: UserStore, clock: Clock) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        store.authenticate("zhang", "wrong-password")
+    clock.advance(auth.LOCKOUT + timedelta(seconds=1))
+    assert store.authenticate("zhang", "wrong-password").outcome == "wrong_password"
+
+
+def test_an_administrator_unlocks(store: UserStore) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        store.authenticate("zhang", "wrong-password")
+    store.unlock("zhang")
+    assert store.authenticate("zhang", PASSWORD).ok
+
+
+def test_a_token_verifies_and_is_refreshed(store: UserStore, clock: Clock) -> None:
+    user = store.add("zhang", "county_supervisor", ["350426"], PASSWORD)
+    token = store.issue_token(user)
+    clock.advance(timedelta(minutes=1))
+    session = store.verify_token(token)
+    assert isinstance(session, Session)
+    assert session.user.username == "zhang" and session.user.counties == ("350426",)
+    assert session.started == START
+    assert session.token != token  # signed again, now
+
+
+def test_an_idle_session_expires(store: UserStore, clock: Clock) -> None:
+    token = store.issue_token(store.add("zhang", "leadership", password=PASSWORD))
+    clock.advance(auth.SESSION_IDLE + timedelta(seconds=1))
+    assert store.verify_token(token) == SessionRefused("idle")
+
+
+def test_a_busy_session_still_ends_at_the_absolute_limit(store: UserStore, clock: Clock) -> None:
+    token = store.issue_token(store.add("zhang", "leadership", password=PASSWORD))
+    steps = 0
+    while clock.now - START <= auth.SESSION_ABSOLUTE - timedelta(minutes=10):
+        clock.advance(timedelta(minutes=10))  # a rerun every ten minutes: never idle
+        result = store.verify_token(token)
+        assert isinstance(result, Session), (steps, result)
+        token = result.token
+        steps += 1
+    clock.advance(timedelta(minutes=11))
+    assert store.verify_token(token) == SessionRefused("expired")
+
+
+@pytest.mark.parametrize("tamper", ["payload", "signature", "garbage", "other-secret"])
+def test_a_tampered_token_is_refused(store: UserStore, tmp_path: Path, clock: Clock,
+                                     tamper: str) -> None:
+    user = store.add("zhang", "county_supervisor", ["350426"], PASSWORD)
+    token = store.issue_token(user)
+    payload, timestamp, signature = token.rsplit(".", 2)
+    if tamper == "payload":
+        # Someone else's name in the payload, the signature kept.
+        other = store.add("admin1", "admin", password=PASSWORD)
+        forged_payload = store.issue_token(other).rsplit(".", 2)[0]
+        forged = f"{forged_payload}.{timestamp}.{signature}"
+    elif tamper == "signature":
+        flipped = "A" if signature[-1] != "A" else "B"
+        forged = f"{payload}.{timestamp}.{signature[:-1]}{flipped}"
+    elif tamper == "garbage":
+        forged = "not-a-token"
+    else:
+        stranger = UserStore(tmp_path / "elsewhere" / "users.sqlite", clock=clock)
+        forged = stranger.issue_token(stranger.add("zhang", "admin", password=PASSWORD))
+    assert store.verify_token(forged) == SessionRefused("tampered")
+
+
+def test_a_password_reset_ends_the_open_sessions(store: UserStore) -> None:
+    token = store.issue_token(store.add("zhang", "city_supervisor", password=PASSWORD))
+    store.reset_password("zhang", "another long password")
+    assert store.verify_token(token) == SessionRefused("stale")
+    assert not store.authenticate("zhang", PASSWORD).ok
+    fresh = store.issue_token(store.require("zhang"))
+    assert isinstance(store.verify_token(fresh), Session)
+
+
+def test_a_disabled_user_cannot_sign_in_and_loses_the_session(store: UserStore) -> None:
+    token = store.issue_token(store.add("zhang", "city_supervisor", password=PASSWORD))
+    store.disable("zhang")
+    assert store.verify_token(token) == SessionRefused("disabled")
+    assert store.authenticate("zhang", PASSWORD).outcome == "disabled"
+
+
+def test_a_deleted_user_loses_the_session(store: UserStore, tmp_path: Path,
+                                          clock: Clock) -> None:
+    token = store.issue_token(store.add("zhang", "city_supervisor", password=PASSWORD))
+    # The same secret, another user file: the signature holds but the account is gone.
+    other = UserStore(tmp_path / "other.sqlite", secret_file=store.secret_file, clock=clock)
+    assert other.verify_token(token) == SessionRefused("unknown_user")
+
+
+def test_demo_accounts_are_refused_outside_the_demo(tmp_path: Path, clock: Clock) -> None:
+    demo = UserStore(tmp_path / "users.sqlite", clock=clock)
+    created = demo.ensure_demo_users()
+    assert {u.username for u in created} == {name for name, _, _ in auth.DEMO_USERS}
+    assert all(u.demo for u in created)
+    assert demo.ensure_demo_users() == []  # existing accounts are kept as they are
+    assert demo.authenticate("demo-county", auth.DEMO_PASSWORD).ok
+    token = demo.issue_token(demo.require("demo-admin"))
+    real = UserStore(tmp_path / "users.sqlite", clock=clock, allow_demo=False)
+    assert real.authenticate("demo-admin", auth.DEMO_PASSWORD).outcome == "demo_refused"
+    assert real.verify_token(token) == SessionRefused("demo_refused")
+
+
+def test_the_secret_and_the_hashes_are_private(store: UserStore) -> None:
+    assert stat.S_IMODE(os.stat(store.secret_file).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert len(store.secret_file.read_text().strip()) >= 64
+
+
+@pytest.mark.parametrize(
+    ("account", "password", "message"),
+    [
+        (("zhang", "county_supervisor", []), PASSWORD, "at least one --county"),
+        (("zhang", "city_supervisor", ["350426"]), PASSWORD, "only a county_supervisor"),
+        (("zhang", "mayor", []), PASSWORD, "unknown role"),
+        (("zhang", "city_supervisor", []), "short", "at least 10 characters"),
+        (("zhang", "county_supervisor", ["35042"]), PASSWORD, "6-digit"),
+        (("-x", "admin", []), PASSWORD, "invalid username"),
+    ],
+)
+def test_bad_accounts_are_refused_with_a_reason(store: UserStore,
+                                                account: tuple[str, str, list[str]],
+                                                password: str, message: str) -> None:
+    username, role, counties = account
+    with pytest.raises(UserError, match=message):
+        store.add(username, role, counties, password)
+
+
+def test_a_username_is_taken_once(store: UserStore) -> None:
+    store.add("zhang", "admin", password=PASSWORD)
+    with pytest.raises(UserError, match="already exists"):
+        store.add("zhang", "leadership", password=PASSWORD)
+
+
+def test_an_oidc_account_has_no_password_to_guess(store: UserStore) -> None:
+    user = store.add("zhang@bureau.gov.cn", "city_supervisor")
+    assert not user.has_password
+    assert store.authenticate("zhang@bureau.gov.cn", auth.NO_PASSWORD).outcome == \
+        "wrong_password"
