@@ -1,6 +1,8 @@
 """How long each dashboard page takes to render, first view and after a change of filter.
 
     uv run python benchmarks/dashboard_pages.py [--profile hunan-2024 ...] [--repeat 3]
+    uv run python benchmarks/dashboard_pages.py --profile hunan-2024 \
+        --folder benchmarks/data/province
 
 Runs the real app headless with Streamlit's AppTest (the same script a browser session runs,
 without the browser's drawing time) against the embedded demo data, signed in as the demo
@@ -20,10 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import secrets
 import statistics
+import tempfile
 import time
 from datetime import datetime
+from pathlib import Path
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -55,16 +61,32 @@ def _first_county(profile: str) -> str | None:
     return found[0].code if found else None
 
 
+BENCH_ADMIN = "benchmark-admin"
+
+
 def _signed_in_app() -> AppTest:
-    users = UserStore()
-    users.ensure_demo_users()
+    users = UserStore(allow_demo=not os.environ.get("HMB_DATA_DIR"))
+    if users.allow_demo:
+        users.ensure_demo_users()
+        user = users.require("demo-admin")
+    else:
+        # The app refuses demo accounts on real data: sign in as a throw-away administrator.
+        user = users.get(BENCH_ADMIN) or users.add(
+            BENCH_ADMIN, "admin", password=secrets.token_urlsafe(24)
+        )
     at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state[TOKEN_KEY] = users.issue_token(users.require("demo-admin"))
+    at.session_state[TOKEN_KEY] = users.issue_token(user)
     return at
 
 
-def measure(profile: str, repeat: int) -> list[dict[str, object]]:
-    folder = ensure_demo(profile, DEMO_DIR)
+def measure(profile: str, repeat: int, folder: Path | None = None) -> list[dict[str, object]]:
+    """Page timings on the demo of ``profile``, or on ``folder`` (shown as a local source)."""
+    source = profile
+    if folder is None:
+        folder = ensure_demo(profile, DEMO_DIR)
+    else:
+        os.environ["HMB_DATA_DIR"], os.environ["HMB_PROFILE"] = str(folder), profile
+        source = f"local-{profile}"
     open_dataset(folder, load_profile(profile).liability_codes)  # the store exists before timing
     rows: list[dict[str, object]] = []
     for name, _, _ in PAGES:
@@ -73,7 +95,7 @@ def measure(profile: str, repeat: int) -> list[dict[str, object]]:
             st.cache_data.clear()
             st.cache_resource.clear()
             at = _signed_in_app()
-            at.query_params["j"] = profile
+            at.query_params["j"] = source
             opening = _timed(at)  # the app opens on the overview
             if name == "overview":
                 firsts.append(opening)
@@ -86,7 +108,7 @@ def measure(profile: str, repeat: int) -> list[dict[str, object]]:
                 at.session_state["county"] = county
                 switches.append(_timed(at))
         rows.append({
-            "profile": profile, "page": name,
+            "profile": profile if source == profile else f"{profile} ({folder})", "page": name,
             "first_s": round(statistics.median(firsts), 3),
             "warm_s": round(statistics.median(warms), 3),
             "switch_county_s": round(statistics.median(switches), 3) if switches else None,
@@ -98,14 +120,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", action="append", choices=DEMO_PROFILES)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--folder", type=Path, help="a data folder instead of the demos, e.g."
+                        " benchmarks/data/province (needs exactly one --profile)")
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
-    for profile in args.profile or ["sanming-2024", "hunan-2024"]:
+    if args.folder is not None:
+        if not args.profile or len(args.profile) != 1:
+            parser.error("--folder needs exactly one --profile, the folder's rulebook")
+        with tempfile.TemporaryDirectory() as state:
+            os.environ["HMB_STATE_DIR"] = state  # the throw-away account and its audit trail
+            rows += measure(args.profile[0], args.repeat, args.folder)
+    for profile in [] if args.folder is not None else args.profile or ["sanming-2024",
+                                                                        "hunan-2024"]:
         rows += measure(profile, args.repeat)
-    print(f"{'profile':<16}{'page':<16}{'first (s)':>11}{'warm (s)':>10}{'county (s)':>12}")
+    width = max(16, *(len(str(r["profile"])) + 2 for r in rows))
+    print(f"{'profile':<{width}}{'page':<16}{'first (s)':>11}{'warm (s)':>10}{'county (s)':>12}")
     for r in rows:
         switch = "—" if r["switch_county_s"] is None else f"{r['switch_county_s']:.3f}"
-        print(f"{r['profile']:<16}{r['page']:<16}{r['first_s']:>11.3f}{r['warm_s']:>10.3f}"
+        print(f"{r['profile']:<{width}}{r['page']:<16}{r['first_s']:>11.3f}{r['warm_s']:>10.3f}"
               f"{switch:>12}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "dashboard_pages.json"
