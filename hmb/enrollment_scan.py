@@ -334,12 +334,12 @@ def _duplicate_candidates(con: duckdb.DuckDBPyConnection) -> None:
     hashes.sort()
     repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     del hashes
-    candidates = pa.table({"h": pa.array(repeated, type=pa.uint64())})
-    con.register("_candidate_hashes", candidates)
+    # Usually empty; a list parameter avoids loading DuckDB's Arrow scanner for a few values.
     con.execute(
-        "create or replace temp table _duplicate_candidates as select h from _candidate_hashes"
+        "create or replace temp table _duplicate_candidates as"
+        " select unnest($hashes::ubigint[]) as h",
+        {"hashes": [int(h) for h in repeated]},
     )
-    con.unregister("_candidate_hashes")
 
 
 _ROW_REFERENCE = re.compile(r'\bt\.("?)([A-Za-z_:]+)\1')
