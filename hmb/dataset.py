@@ -74,15 +74,19 @@ def open_dataset(
 ) -> Dataset:
     """Validate ``folder`` (or reuse its store) and return the Dataset. Raises InputError."""
     folder = Path(folder)
-    sources = discover(folder)
     codes = ",".join(sorted(liability_codes)) if liability_codes is not None else "-"
-    key = fingerprint(sources, _CODE_VERSION, codes)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
+    # Listing the files is enough to find an existing store; footers are read only to build one.
+    key = fingerprint(discover(folder, read_footers=False), _CODE_VERSION, codes)
     store = cache / f"{key}.duckdb"
-    with _build_lock:
-        if not store.exists():
-            _build_store(store, folder, sources, liability_codes)
+    if not store.exists():
+        sources = discover(folder)
+        key = fingerprint(sources, _CODE_VERSION, codes)
+        store = cache / f"{key}.duckdb"
+        cache.mkdir(parents=True, exist_ok=True)
+        with _build_lock:
+            if not store.exists():
+                _build_store(store, folder, sources, liability_codes)
     with duckdb.connect(str(store), read_only=True) as con:
         report = json.loads(con.execute("select report from _report").fetchall()[0][0])
     return Dataset(folder=folder, fingerprint=key, store=store, report=report)

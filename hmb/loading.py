@@ -13,11 +13,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from hmb.schema import TABLES, Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -88,6 +89,10 @@ def _hive_keys(table_dir: Path, files: list[Path]) -> tuple[str, ...]:
 
 
 def _read_schema(file: Path, table: str) -> pa.Schema | Problem:
+    # pyarrow (0.25 s to import) is needed only when footers are read, not on a warm open.
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     try:
         return pq.read_schema(file)
     except (OSError, pa.ArrowException) as exc:
@@ -102,8 +107,13 @@ def _read_schema(file: Path, table: str) -> pa.Schema | Problem:
         )
 
 
-def discover(folder: Path) -> dict[str, TableSource]:
-    """Find every table of the contract in ``folder``; raise InputError for what is fatal."""
+def discover(folder: Path, read_footers: bool = True) -> dict[str, TableSource]:
+    """Find every table of the contract in ``folder``; raise InputError for what is fatal.
+
+    ``read_footers=False`` only lists the files (enough for their fingerprint): the columns are
+    then unknown (empty) and missing columns are not looked for. A store built from the same
+    fingerprint has had its footers read already.
+    """
     if not folder.is_dir():
         raise InputError(
             [
@@ -148,7 +158,7 @@ def discover(folder: Path) -> dict[str, TableSource]:
             continue
         hive_keys = _hive_keys(folder / table.name, files)
         columns: set[str] = set(hive_keys)
-        for file in files:
+        for file in files if read_footers else []:
             schema = _read_schema(file, table.name)
             if isinstance(schema, Problem):
                 problems.append(schema)
