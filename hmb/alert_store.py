@@ -32,14 +32,14 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from hmb import sqlite_files
 from hmb.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity
 
 AlertState = Literal["firing", "acknowledged", "waived", "resolved"]
@@ -50,7 +50,6 @@ Event = Literal[
 ALERT_STATES: tuple[AlertState, ...] = get_args(AlertState)
 OPEN_STATES: tuple[AlertState, ...] = ("firing", "acknowledged", "waived")
 SYSTEM_ACTOR = "system"
-BUSY_TIMEOUT_SECONDS = 15.0
 SCHEMA_VERSION = 1
 
 _ALERTS_TABLE = """
@@ -242,7 +241,7 @@ class AlertStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con:
-            _enable_wal(con, self.path)
+            sqlite_files.enable_wal(con, self.path)
             if _schema_version(con) != SCHEMA_VERSION:
                 _migrate(con, self.path)
 
@@ -419,24 +418,10 @@ class AlertStore:
     # -- connections -------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE themselves.
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.execute("pragma foreign_keys = on")
-        return con
+        return sqlite_files.connect(self.path, foreign_keys=True)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that takes the write lock up front, so the state it reads is the
-        state it changes (a deferred transaction could read, then fail to upgrade)."""
-        with closing(self._connect()) as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_files.transaction(self.path, foreign_keys=True)
 
     def _require(self, alert_id: str) -> AlertRecord:
         record = self.get(alert_id)
@@ -447,24 +432,6 @@ class AlertStore:
 # -- schema ------------------------------------------------------------------------------------
 
 
-def _enable_wal(con: sqlite3.Connection, path: Path) -> None:
-    """Switch the file to WAL (persistent; a no-op once set).
-
-    Changing the journal mode needs an exclusive lock and SQLite does not wait on its busy
-    handler for it, so several sessions opening a brand-new store at the same moment retry here
-    instead of failing with "database is locked".
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            mode = con.execute("pragma journal_mode = wal").fetchone()[0]
-            break
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-    if str(mode).lower() != "wal":
-        raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode!r})")
 
 
 def _schema_version(con: sqlite3.Connection) -> int:

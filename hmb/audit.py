@@ -16,13 +16,14 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from hmb import sqlite_files
 from hmb.paths import state_dir
 
 Action = Literal[
@@ -32,7 +33,6 @@ Action = Literal[
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 UNKNOWN = "unknown"
-BUSY_TIMEOUT_SECONDS = 15.0
 FIELDS = ("seq", "at", "username", "role", "action", "details", "client_ip", "user_agent")
 
 _SCHEMA = (
@@ -106,7 +106,7 @@ class AuditTrail:
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con:
-            con.execute("pragma journal_mode = wal")
+            sqlite_files.enable_wal(con, self.path)
             for statement in _SCHEMA:
                 con.execute(statement)
 
@@ -170,20 +170,10 @@ class AuditTrail:
         return [_event(row) for row in reversed(rows)]
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        return con
+        return sqlite_files.connect(self.path)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_files.transaction(self.path)
 
 
 def to_csv(events: list[AuditEvent]) -> str:

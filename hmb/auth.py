@@ -26,8 +26,8 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from hmb import sqlite_files
 from hmb.paths import state_dir
 
 Role = Literal["admin", "city_supervisor", "county_supervisor", "financial_regulator",
@@ -55,7 +56,6 @@ LOCKOUT = timedelta(minutes=15)
 SESSION_IDLE = timedelta(minutes=30)  # no rerun for this long: signed out
 SESSION_ABSOLUTE = timedelta(hours=8)  # a working day; then sign in again
 MIN_PASSWORD_LENGTH = 10
-BUSY_TIMEOUT_SECONDS = 15.0
 # An account without a password signs in only through the identity provider (st.login).
 NO_PASSWORD = "!oidc"
 
@@ -203,7 +203,7 @@ class UserStore:
         # Password hashes are for the server's eyes only (SQLite gives its -wal file this mode).
         os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         with closing(self._connect()) as con:
-            con.execute("pragma journal_mode = wal")
+            sqlite_files.enable_wal(con, self.path)
             con.execute(_USERS_TABLE)
             con.commit()
         self._dummy_hash: str | None = None
@@ -382,20 +382,10 @@ class UserStore:
                 raise UserError(f"没有该用户 no user named {username!r} (see `hmb users list`)")
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        return con
+        return sqlite_files.connect(self.path)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_files.transaction(self.path)
 
 
 def _serializer(secret: bytes, clock: Callable[[], datetime]) -> URLSafeTimedSerializer:
