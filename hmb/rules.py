@@ -605,6 +605,8 @@ def _gap(rule: Rule, value: float, threshold: float) -> tuple[float, GapUnit, st
 
 
 RELATION_ZH = {"at_least": "低于", "at_most": "高于", "equal": "不等于"}
+# The Chinese sentence says which way the gap goes in words, so its number carries no sign.
+GAP_ZH = {"at_least": "差", "at_most": "超出", "equal": "相差"}
 RELATION_EN = {"at_least": "below", "at_most": "above", "equal": "different from"}
 
 
@@ -618,7 +620,7 @@ def _alert(
     zh = (
         f"{where_zh}{METRICS[rule.metric].zh}为 {_format_value(rule, obs.value)}，"
         f"{RELATION_ZH[rule.comparison]}规定的 {_format_value(rule, threshold)}"
-        f"（差 {gap_text}）。{extra_zh}"
+        f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}）。{extra_zh}"
     )
     en = (
         f"{where_en}: {METRICS[rule.metric].en} {_format_value(rule, obs.value, True)},"

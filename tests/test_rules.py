@@ -383,7 +383,8 @@ SANMING_CASES = [
             # 19/100 = 0.19 < 0.20; needs ceil(0.20 × 100) − 19 = 1 more.
             Expect("county_participation", "critical", county(2024, YOUXI), 0.19, 0.20, -0.01,
                    details={"enrolled": 19, "insured_base": 100, "shortfall_people": 1},
-                   says_zh=("尤溪县（350426）", "19.00%", "20.00%", "还需参保 1 人")),
+                   says_zh=("尤溪县（350426）", "19.00%", "20.00%", "（差 1.00 个百分点）",
+                            "还需参保 1 人")),
             # 20/100 = 0.20 exactly: not below the 20 % floor, but below the 30 % aim;
             # 30 − 20 = 10 short.
             Expect("county_participation", "warning", county(2024, SANYUAN), 0.20, 0.30, -0.10,
@@ -751,7 +752,8 @@ SHENYANG_CASES = [
         # cost + profit = 5,900 − 4,425 = 1,475; 1,475/5,900 = 0.25 > 0.20;
         # excess (0.25 − 0.20) × 5,900 = 295. Payout 4,425/5,900 = 0.75.
         (Expect("cost_and_profit_cap", "warning", year(2022), 0.25, 0.20, 0.05,
-                details={"excess_amount": 295.0}, says_zh=("成本及盈利率为 25.00%",)),),
+                details={"excess_amount": 295.0},
+                says_zh=("成本及盈利率为 25.00%", "（超出 5.00 个百分点）")),),
     ),
     Case(
         "cost and profit cap at exactly 20 % and payout 80 %: silent",
