@@ -270,6 +270,10 @@ def test_deep_link_selects_year_and_county(page: Page) -> None:
     assert query(page)["year"] == "2023" and query(page)["county"] == YOUXI
 
 
+_MAP_DRAWN_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .some(plot => (plot.data || []).some(trace => trace.type === 'choroplethmap'))"""
+
+
 def map_locations(page: Page) -> list[str]:
     """The county codes drawn by the choropleth map on the page."""
     return list(page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
@@ -287,6 +291,7 @@ def test_a_county_supervisor_signs_in_and_sees_her_county_only(page: Page) -> No
     expect(page.locator(".st-key-sign_out")).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("demo-county")
     assert query(page).get("county") in (None, YOUXI)
+    page.wait_for_function(_MAP_DRAWN_JS)  # the map is drawn after the page says it is idle
     assert map_locations(page) == [YOUXI]
     main = page.get_by_test_id("stMain")
     grids = main.get_by_test_id("stDataFrame")
