@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,9 +88,36 @@ def open_dataset(
         with _build_lock:
             if not store.exists():
                 _build_store(store, folder, sources, liability_codes)
+        prune_cache(cache)
+    else:
+        mark_used(store)
     with duckdb.connect(str(store), read_only=True) as con:
         report = json.loads(con.execute("select report from _report").fetchall()[0][0])
     return Dataset(folder=folder, fingerprint=key, store=store, report=report)
+
+
+def keep_days() -> float:
+    """How long an unused store or segment is kept: $HMB_CACHE_KEEP_DAYS, default 30 days."""
+    return float(os.environ.get("HMB_CACHE_KEEP_DAYS", "30"))
+
+
+def mark_used(path: Path) -> None:
+    """Record that a store or segment was used (its modification time), for :func:`prune_cache`."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune_cache(cache: Path, now: float | None = None) -> list[Path]:
+    """Delete stores and segments unused for :func:`keep_days`, so that a cache fed a new export
+    every day does not fill the disk. A store still open elsewhere keeps working (POSIX)."""
+    cutoff = (time.time() if now is None else now) - keep_days() * 86400
+    removed: list[Path] = []
+    for path in [*cache.glob("*.duckdb"), *(cache / "segments").glob("*.duckdb")]:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _build_store(

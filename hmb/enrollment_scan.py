@@ -98,7 +98,10 @@ def build(
         segments.mkdir(parents=True, exist_ok=True)
         key = _segment_key(con, part, year_claims, year, version)
         target = segments / f"enrollment-{key}.duckdb"
-        if not target.exists():
+        if target.exists():
+            with contextlib.suppress(OSError):
+                os.utime(target)  # used: hmb.dataset.prune_cache keeps it
+        else:
             _build_segment(validator, part, year_claims, year, target)
         con.execute(f"attach {sql_string(str(target))} as segment (read_only)")
         try:

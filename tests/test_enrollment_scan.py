@@ -4,6 +4,7 @@ segments that are reused when other years' files change."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,30 @@ def test_the_cube_sums_to_the_accepted_rows(tmp_path: Path) -> None:
         ("active", 150.0, 2, "300.00"),
         ("cancelled", 150.0, 1, "49.75"),
     ]
+
+
+def test_unused_stores_and_segments_are_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache fed a new export every day must not fill the disk: stores and segments unused
+    for $HMB_CACHE_KEEP_DAYS are deleted when a new store is built; those in use are kept."""
+    cache = tmp_path / "cache"
+    folder = write_folder(tmp_path, layout="hive", **_two_years())
+    first = open_dataset(folder, cache_dir=cache)
+    segments = sorted((cache / "segments").glob("*.duckdb"))
+    stale = cache / "0123456789abcdef01234567.duckdb"
+    stale.write_bytes(b"an old store")
+    month_ago = time.time() - 31 * 86400
+    for path in (stale, first.store, *segments):
+        os.utime(path, (month_ago, month_ago))
+    open_dataset(folder, cache_dir=cache)  # reopened: still in use
+    monkeypatch.setenv("HMB_CACHE_KEEP_DAYS", "30")
+    claims_2025 = next((folder / "claims" / "policy_year=2025").glob("*.parquet"))
+    os.utime(claims_2025, ns=(1, 1))  # a new export of 2025: a new store is built
+    second = open_dataset(folder, cache_dir=cache)
+    assert not stale.exists()
+    assert first.store.exists() and second.store.exists()
+    # 2024's segment was reused (so kept); 2025's old segment was not and is gone.
+    left = set((cache / "segments").glob("*.duckdb"))
+    assert len(left & set(segments)) == 1
+    assert len(left) == 2
