@@ -13,19 +13,30 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.i18n import Lang, t
-from hmb import access
+from hmb import access, auth
 from hmb.access import DataScope
-from hmb.alert_store import AlertStateError, AlertStore
+from hmb.alert_store import AlertRecord, AlertStateError, AlertStore
+
+
+def _permitted(
+    store: AlertStore, alert_id: str, scope: DataScope, action: str, lang: Lang
+) -> tuple[auth.User, AlertRecord] | None:
+    """The signed-in user and the stored alert, when she may act on it; else refused, audited."""
+    user = session.current_user()
+    record = store.get(alert_id)
+    if user is None or record is None or not access.may_act(scope, record):
+        session.record("alert_refused", {"alert": alert_id, "action": action})
+        st.error(t("not_permitted", lang))
+        return None
+    return user, record
 
 
 def acknowledge(store: AlertStore, alert_id: str, scope: DataScope, comment: str, *,
                 lang: Lang) -> bool:
-    user = session.current_user()
-    record = store.get(alert_id)
-    if user is None or record is None or not access.may_act(scope, record):
-        session.record("alert_refused", {"alert": alert_id, "action": "acknowledge"})
-        st.error(t("not_permitted", lang))
+    permitted = _permitted(store, alert_id, scope, "acknowledge", lang)
+    if permitted is None:
         return False
+    user, record = permitted
     try:
         store.acknowledge(alert_id, user.username, comment)
     except AlertStateError as exc:
@@ -39,12 +50,10 @@ def acknowledge(store: AlertStore, alert_id: str, scope: DataScope, comment: str
 
 def waive(store: AlertStore, alert_id: str, scope: DataScope, reason: str, until: date, *,
           lang: Lang) -> bool:
-    user = session.current_user()
-    record = store.get(alert_id)
-    if user is None or record is None or not access.may_act(scope, record):
-        session.record("alert_refused", {"alert": alert_id, "action": "waive"})
-        st.error(t("not_permitted", lang))
+    permitted = _permitted(store, alert_id, scope, "waive", lang)
+    if permitted is None:
         return False
+    user, record = permitted
     try:
         store.waive(alert_id, user.username, reason, until)
     except AlertStateError as exc:
