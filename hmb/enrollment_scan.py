@@ -32,7 +32,7 @@ import hashlib
 import os
 import re
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -150,54 +150,68 @@ def _build_into(
     year: int | None,
     catalog: str,
 ) -> None:
-    """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``."""
+    """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``.
+
+    Two scans that read different columns, so every value is decoded once: the member pass
+    (policy_year, member_id) and the groups (everything else). Only when some row breaks a rule
+    does a third, filtered scan list the broken rows; the cube is then corrected by subtracting
+    the rows the groups had counted.
+    """
     con = validator.con
     validator._create_raw_view(source)
     validator._typed_view(source)
     errors, warnings = validator._rule_checks(ENROLLMENT, set(source.columns))
     row_errors = [c for c in errors if c.rule != "duplicate_key"]
+    on_member = [c for c in row_errors if _reads_member(c)]
+    on_rest = [c for c in row_errors if not _reads_member(c)]
 
     _claim_keys(validator, claims, year)
-    _duplicate_candidates(con)
-    _groups(con, row_errors)
-    if con.execute("select coalesce(bool_or(raw_id), false) from _enrollment_groups").fetchall()[
-        0
-    ][0]:
+    members = _member_pass(con, on_member)
+    if members.raw_id:
         raise InputError(validator._column_checks(source))
-    con.execute(
-        "create or replace temp table _duplicate_keys as\n"
-        "select policy_year, member_key as member_id from _enrollment_groups\n"
-        "where member_key is not null and policy_year is not null\n"
-        "group by all having sum(enrolments) > 1"
-    )
-    accepted = (
-        "valid and not exists (select 1 from _duplicate_keys d"
-        " where d.policy_year = g.policy_year and d.member_id = g.member_key)"
-    )
+    _groups(con, on_rest)
+    members.store(con)
+    rows_read, groups_bad = con.execute(
+        "select coalesce(sum(enrolments), 0), coalesce(bool_or(not valid), false)"
+        " from _enrollment_groups"
+    ).fetchall()[0]
+    _exact_duplicates(con, members.candidates)
+    any_bad = bool(groups_bad or members.any_bad or members.candidates)
+    _bad_rows(con, [*row_errors, _DUPLICATE], on_rest, any_bad)
+
     if catalog != "main":
         create_empty(con, catalog)
         con.execute(
             f"create table {catalog}._counts as select * from main._counts limit 0"
         )
     keys = ", ".join(CUBE_KEYS)
+    # Accepted = the valid groups, less the rows they counted that break a rule on the member
+    # (a null ID, a duplicate key): those rows are in _bad_enrollment with ``counted``.
     con.execute(
         f"insert into {catalog}.enrollment_cube\n"
         f"select {keys}, sum(enrolments)::bigint as enrolments,\n"
         f"  sum(written_premium)::decimal(18, 2) as written_premium\n"
-        f"from _enrollment_groups g where {accepted}\n"
-        f"group by all order by all"
+        f"from (\n"
+        f"  select {keys}, enrolments, written_premium from _enrollment_groups where valid\n"
+        f"  union all\n"
+        f"  select {keys}, -count(*), -sum(premium - refund_amount) from _bad_enrollment\n"
+        f"  where counted group by all\n"
+        f") group by all having sum(enrolments) <> 0 order by all"
     )
+    # A claimant's enrollment is accepted unless one of the rows of that key is quarantined
+    # (a duplicated key quarantines every copy).
     con.execute(
         f"insert into {catalog}._enrollment_members\n"
-        "select distinct policy_year, unnest(claimants) as member_id from _enrollment_groups g\n"
-        f"where {accepted}\n"
+        "select m.policy_year, m.member_id from _matched_claimants m\n"
+        "where not exists (select 1 from _bad_enrollment b\n"
+        "  where b.policy_year = m.policy_year and b.member_id = m.member_id)\n"
         "order by all"
     )
-    rows_read, rows_bad = con.execute(
-        "select coalesce(sum(enrolments), 0), coalesce(sum(enrolments) filter (where not ("
-        f"{accepted})), 0) from _enrollment_groups g"
-    ).fetchall()[0]
-    _quarantine(con, row_errors, rows_bad > 0, catalog)
+    con.execute(
+        f"insert into {catalog}.quarantine_enrollment\n"
+        f"select * exclude (_errors, counted), {_RULES_OF_ERRORS} as _rules, _errors\n"
+        f"from _bad_enrollment order by _file, _row"
+    )
     _warned(con, warnings, catalog)
     con.execute(
         f"insert into {catalog}._counts select 'enrollment', $read,"
@@ -307,45 +321,127 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
 
 
 def _claim_keys(validator: Validator, claims: TableSource | None, year: int | None) -> None:
-    """The hashes of the claimants' (policy_year, member_id): enrollment rows whose key hashes
-    to one of them list their member ID in their group; the claims rule then compares the IDs
-    themselves, so a collision of hashes can never accept a claim."""
+    """``_claim_keys``: the distinct (policy_year, member_id) of the claims, numbered; the
+    member pass marks each enrollment row with the number of the key it equals."""
     con = validator.con
     if claims is None:
-        con.execute("create or replace temp table _claim_hashes (h ubigint)")
+        con.execute(
+            "create or replace temp table _claim_keys"
+            " (policy_year integer, member_id varchar, idx integer)"
+        )
         return
     validator._create_raw_view(claims)
     validator._typed_view(claims)
     con.execute(
-        "create or replace temp table _claim_hashes as\n"
-        "select distinct hash(policy_year, member_id) as h from typed_claims\n"
-        "where policy_year is not null and member_id is not null"
-        " and ($year is null or policy_year = $year)",
+        "create or replace temp table _claim_keys as\n"
+        "select policy_year, member_id, (row_number() over ())::integer as idx from (\n"
+        "  select distinct policy_year, member_id from typed_claims\n"
+        "  where policy_year is not null and member_id is not null"
+        " and ($year is null or policy_year = $year))",
         {"year": year},
     )
 
 
-def _duplicate_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    """Hashes of (policy_year, member_id) seen more than once. Sorting 8-byte hashes in numpy
-    is several times faster, and far smaller, than a hash aggregate over the ID strings."""
-    # Rows with a null key hash too; they never become duplicates because the exact check in
-    # the groups only looks at non-null keys.
-    hashes = con.execute(
-        "select hash(policy_year, member_id) as h from typed_enrollment"
-    ).fetchnumpy()["h"]
-    hashes = np.asarray(hashes, dtype=np.uint64)
+@dataclass(frozen=True)
+class _Members:
+    """What the member pass found: the numbers of the claim keys that some enrollment row
+    equals, the hashes seen more than once (candidate duplicates), whether some row breaks a
+    rule on the member ID, and whether an ID number was exported in clear text."""
+
+    matched: np.ndarray
+    repeated: np.ndarray
+    any_bad: bool
+    raw_id: bool
+
+    @property
+    def candidates(self) -> int:
+        return len(self.repeated)
+
+    def store(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``_matched_claimants`` and ``_duplicate_candidates`` on ``con``. Numpy arrays as
+        parameters: no Arrow scan (which would import pandas) and no Python ints."""
+        con.execute(
+            "create or replace temp table _matched_claimants as\n"
+            "select k.policy_year, k.member_id from _claim_keys k\n"
+            "semi join (select unnest($matched::integer[]) as idx) m on m.idx = k.idx",
+            {"matched": self.matched},
+        )
+        con.execute(
+            "create or replace temp table _duplicate_candidates as"
+            " select unnest($hashes::ubigint[]) as h",
+            {"hashes": self.repeated},
+        )
+
+
+_RAW_ID, _MEMBER_BAD, _NO_CLAIM = -3, -2, -1
+
+
+def _member_pass(con: duckdb.DuckDBPyConnection, on_member: list[RuleCheck]) -> _Members:
+    """One scan of (policy_year, member_id): per row, the 64-bit hash of the key and a code
+    (the number of the claim key it equals, or why the row is bad). Sorting the hashes in numpy
+    finds the candidate duplicates (8 bytes a row, several times faster than a hash aggregate
+    over the ID strings); the claimants are matched on the IDs themselves by the join."""
+    result = con.execute(
+        "select hash(t.policy_year, t.member_id) as h,\n"
+        # The typed member_id is trimmed already: test its length before the pattern. (A CASE,
+        # not AND: in a projection DuckDB evaluates both sides of an AND for every row.)
+        f"  (case when (case when strlen(t.member_id) = 18 then regexp_full_match(t.member_id,"
+        f" {sql_string(RAW_ID_PATTERN)}) else false end) then {_RAW_ID}\n"
+        f"    when {_any_broken(on_member)} then {_MEMBER_BAD}\n"
+        f"    else coalesce(k.idx, {_NO_CLAIM}) end)::integer as code\n"
+        "from typed_enrollment t\n"
+        "left join _claim_keys k on k.policy_year = t.policy_year and k.member_id = t.member_id"
+    ).fetchnumpy()
+    hashes = np.asarray(result["h"], dtype=np.uint64)
+    codes = np.asarray(result["code"], dtype=np.int32)
+    del result
+    lowest = int(codes.min()) if len(codes) else _NO_CLAIM
+    return _Members(
+        matched=codes[codes >= 0],  # a key matched twice is a duplicate: the semi join keeps one
+        repeated=_repeated_hashes(hashes),
+        any_bad=lowest <= _MEMBER_BAD,
+        raw_id=lowest == _RAW_ID,
+    )
+
+
+def _repeated_hashes(hashes: np.ndarray) -> np.ndarray:
+    """The hashes seen more than once (sorts ``hashes`` in place)."""
+    # Rows with a null key hash too; they never become duplicates because the exact check
+    # only looks at non-null keys.
     hashes.sort()
-    repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
-    del hashes
-    # Usually empty; a list parameter avoids loading DuckDB's Arrow scanner for a few values.
+    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+
+
+def _exact_duplicates(con: duckdb.DuckDBPyConnection, candidates: int) -> None:
+    """``_duplicate_keys``: the (policy_year, member_id) seen more than once, decided on the
+    IDs themselves among the rows whose hash is a candidate (a collision only adds rows to
+    look at). No candidates, no scan."""
+    where = (
+        "hash(policy_year, member_id) in (select h from _duplicate_candidates)"
+        if candidates
+        else "false"
+    )
     con.execute(
-        "create or replace temp table _duplicate_candidates as"
-        " select unnest($hashes::ubigint[]) as h",
-        {"hashes": [int(h) for h in repeated]},
+        "create or replace temp table _duplicate_keys as\n"
+        "select policy_year, member_id from typed_enrollment\n"
+        f"where {where} and policy_year is not null and member_id is not null\n"
+        "group by all having count(*) > 1"
     )
 
 
 _ROW_REFERENCE = re.compile(r'\bt\.("?)([A-Za-z_:]+)\1')
+
+
+def _referenced(check: RuleCheck) -> set[str]:
+    """The columns a rule reads, including those behind its ``_null:`` / ``_bad:`` flags."""
+    names = {name for _, name in _ROW_REFERENCE.findall(check.condition)}
+    names |= set(re.findall(r'"_(?:null|bad):([A-Za-z_]+)"', check.condition))
+    return names
+
+
+def _reads_member(check: RuleCheck) -> bool:
+    """Whether a rule reads the member ID: it is checked in the member pass, not the groups."""
+    return "member_id" in _referenced(check)
 
 
 def _on_keys_only(check: RuleCheck) -> bool:
@@ -356,39 +452,21 @@ def _on_keys_only(check: RuleCheck) -> bool:
     return bool(referenced) and referenced <= set(CUBE_KEYS) and not bare_flags
 
 
-def _groups(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck]) -> None:
-    """Group the rows by the cube's columns, whether the row passes the rules that need the
-    row itself, and (for candidate duplicates and claimants only) the member ID. The rules on
-    the cube's columns are then applied per group, and their verdict kept as ``key_ok``."""
-    per_row = [c for c in row_errors if not _on_keys_only(c)]
-    per_key = [c for c in row_errors if _on_keys_only(c)]
+def _groups(con: duckdb.DuckDBPyConnection, on_rest: list[RuleCheck]) -> None:
+    """Group the rows by the cube's columns and whether the row passes the rules that need
+    the row itself (and not the member ID). The rules on the cube's columns are then applied
+    per group, and the verdict kept as ``valid``."""
+    per_row = [c for c in on_rest if not _on_keys_only(c)]
+    per_key = [c for c in on_rest if _on_keys_only(c)]
     keys = ", ".join(f"t.{k}" for k in CUBE_KEYS)
-    candidates = con.execute("select count(*) from _duplicate_candidates").fetchall()[0][0]
-    # Without candidates (the usual case) the hash of every row need not be computed again.
-    candidate_join = (
-        "left join _duplicate_candidates c on c.h = t._key"
-        if candidates
-        else "left join (select null::ubigint as h) c on false"
-    )
     con.execute(
         f"create or replace temp table _row_groups as\n"
-        f"select {', '.join(CUBE_KEYS)}, row_ok, raw_id, member_key,\n"
+        f"select {', '.join(CUBE_KEYS)}, row_ok,\n"
         # Premium is a group key: only the refunds need summing row by row.
-        f"  count(*) as enrolments, sum(refund_amount) as refunds,\n"
-        f"  list(claimant) filter (where claimant is not null) as claimants\n"
+        f"  count(*) as enrolments, sum(refund_amount) as refunds\n"
         f"from (\n"
-        f"  select {keys}, t.refund_amount,\n"
-        f"    not ({_any_broken(per_row)}) as row_ok,\n"
-        # The typed member_id is trimmed already: test its length before the pattern.
-        f"    coalesce(strlen(t.member_id) = 18 and regexp_full_match(t.member_id,"
-        f" {sql_string(RAW_ID_PATTERN)}), false) as raw_id,\n"
-        # Member IDs are kept only where they matter: a candidate duplicate is its own group,
-        # a claimant is listed in its group (for the claims rule).
-        f"    case when c.h is not null then t.member_id end as member_key,\n"
-        f"    case when k.h is not null then t.member_id end as claimant\n"
-        f"  from (select *, hash(policy_year, member_id) as _key from typed_enrollment) t\n"
-        f"  {candidate_join}\n"
-        f"  left join _claim_hashes k on k.h = t._key\n"
+        f"  select {keys}, t.refund_amount, not ({_any_broken(per_row)}) as row_ok\n"
+        f"  from typed_enrollment t\n"
         f") group by all"
     )
     con.execute(
@@ -400,26 +478,29 @@ def _groups(con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck]) -> None
     )
 
 
+def _bad_rows(
+    con: duckdb.DuckDBPyConnection,
+    checks: list[RuleCheck],
+    on_rest: list[RuleCheck],
+    any_bad: bool,
+) -> None:
+    """``_bad_enrollment``: every row that breaks a rule, with the rules it breaks and whether
+    the groups counted it as valid (``counted``: it breaks only rules on the member ID). One
+    filtered scan, only when the member pass or the groups found something."""
+    where = " or ".join(c.broken() for c in checks) if any_bad else "false"
+    con.execute(
+        f"create or replace temp table _bad_enrollment as\n"
+        f"select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors,\n"
+        f"  not ({_any_broken(on_rest)}) as counted\n"
+        f"from typed_enrollment t\n"
+        f"left join _duplicate_keys d on d.policy_year = t.policy_year"
+        f" and d.member_id = t.member_id\n"
+        f"where {where}"
+    )
+
+
 def _typed_columns() -> str:
     return ", ".join(f"t.{quote_ident(c.name)}" for c in ENROLLMENT.columns)
-
-
-def _quarantine(
-    con: duckdb.DuckDBPyConnection, row_errors: list[RuleCheck], any_bad: bool, catalog: str
-) -> None:
-    checks = [*row_errors, _DUPLICATE]
-    broken = " or ".join(c.broken() for c in checks)
-    where = broken if any_bad else "false"
-    con.execute(
-        f"insert into {catalog}.quarantine_enrollment\n"
-        f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors from (\n"
-        f"  select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors\n"
-        f"  from typed_enrollment t\n"
-        f"  left join _duplicate_keys d on d.policy_year = t.policy_year"
-        f" and d.member_id = t.member_id\n"
-        f"  where {where}\n"
-        f") order by _file, _row"
-    )
 
 
 def _warned(con: duckdb.DuckDBPyConnection, warnings: list[RuleCheck], catalog: str) -> None:

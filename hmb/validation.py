@@ -441,30 +441,37 @@ class Validator:
         if any(" over (" in check.condition for check in (*errors, *warnings)):
             self._check_table_with_windows(table, errors, warnings)
             return
-        typed = f"typed_{table.name} t"
+        # One scan decides every row; the accepted rows, the quarantine and the warnings are
+        # then split from it, and only the broken rows pay for the list of their rules.
+        self.con.execute(
+            f"create or replace temp table _checked as select t.*,\n"
+            f"  {_any_broken(errors)} as _broken, {_any_broken(warnings)} as _warned\n"
+            f"from typed_{table.name} t"
+        )
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
         self.con.execute(
-            f"create or replace table {table.name} as select {columns} from {typed}"
-            f" where not ({_any_broken(errors)})"
+            f"create or replace table {table.name} as select {columns} from _checked t"
+            " where not t._broken"
         )
         self.con.execute(
             f"create or replace table quarantine_{table.name} as\n"
             f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors from (\n"
-            f"  select {columns}, t._file, t._row, {_hit_list(errors)} as _errors from {typed}\n"
-            f"  where {_any_broken(errors)}\n"
+            f"  select {columns}, t._file, t._row, {_hit_list(errors)} as _errors\n"
+            f"  from _checked t where t._broken\n"
             f") order by _file, _row"
         )
         self.con.execute(
             f"create or replace table warned_{table.name} as\n"
             f"select {columns}, t._file, t._row, {_hit_list(warnings)} as _warnings\n"
-            f"from {typed} where {_any_broken(warnings)} order by _file, _row"
+            f"from _checked t where t._warned order by _file, _row"
         )
         self.con.execute(
             f"insert into _counts select {sql_string(table.name)},"
-            f" (select count(*) from typed_{table.name}),"
+            f" (select count(*) from _checked),"
             f" (select count(*) from quarantine_{table.name}),"
             f" (select count(*) from warned_{table.name})"
         )
+        self.con.execute("drop table _checked")
 
     def _check_table_with_windows(
         self, table: Table, errors: list[RuleCheck], warnings: list[RuleCheck]
@@ -600,7 +607,7 @@ class Validator:
         )
         for source in self.sources.values():
             self._create_raw_view(source)
-            # Enrollment's raw-ID check rides on its grouping scan (hmb.enrollment_scan).
+            # Enrollment's raw-ID check rides on its member pass (hmb.enrollment_scan).
             problems.extend(
                 self._column_checks(source, raw_ids=source.table.name != "enrollment")
             )

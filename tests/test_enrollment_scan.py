@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -85,33 +88,84 @@ def test_duplicates_and_orphan_claims_are_caught_exactly(tmp_path: Path, layout:
 def test_hash_matches_only_choose_rows_the_ids_decide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Hashes only pick the rows worth a closer look. Pretend every row is a candidate duplicate
-    and every member a claimant (as if every hash had matched): the answers must not change,
-    because duplicates and claimants are decided by comparing the IDs themselves."""
+    """Hashes only pick the rows worth a closer look. Pretend every key's hash was seen twice
+    (as if every hash had collided): the answers must not change, because duplicates are
+    decided by comparing the IDs themselves."""
     folder = write_folder(tmp_path, **_two_years())
     expected = metrics_json(folder, as_of="2025-12-31")
     quarantine = _quarantined(folder, tmp_path / "a")
+    calls: list[int] = []
 
-    def every_key_a_candidate(con: Any) -> None:
-        con.execute(
-            "create or replace temp table _duplicate_candidates as"
-            " select distinct hash(policy_year, member_id) as h from typed_enrollment"
-        )
+    def every_hash_repeated(hashes: Any) -> Any:
+        calls.append(len(hashes))
+        return np.unique(hashes)
 
-    original_claims = enrollment_scan._claim_keys
-
-    def every_member_a_claimant(validator: Any, claims: Any, year: Any) -> None:
-        original_claims(validator, claims, year)
-        validator.con.execute(
-            "create or replace temp table _claim_hashes as select h from _claim_hashes union"
-            " select hash(policy_year, member_id) from typed_enrollment"
-        )
-
-    monkeypatch.setattr(enrollment_scan, "_duplicate_candidates", every_key_a_candidate)
-    monkeypatch.setattr(enrollment_scan, "_claim_keys", every_member_a_claimant)
+    monkeypatch.setattr(enrollment_scan, "_repeated_hashes", every_hash_repeated)
     monkeypatch.setenv("HMB_CACHE_DIR", str(tmp_path / "collided"))
     assert metrics_json(folder, as_of="2025-12-31") == expected
     assert _quarantined(folder, tmp_path / "b") == quarantine
+    assert calls  # the patched path ran
+
+
+def _fen(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _oracle_cube(folder: Path, quarantined: set[tuple[str, int]]) -> list[tuple[Any, ...]]:
+    """The cube computed independently: every enrollment row read with pyarrow, the rows the
+    product quarantined (by file and row) left out, the rest grouped in Python."""
+    cube: dict[tuple[Any, ...], list[Any]] = {}
+    for file in sorted(folder.rglob("*.parquet")):
+        if "enrollment" not in file.as_posix():
+            continue
+        hive_year = next((int(part.split("=")[1]) for part in file.parts
+                          if part.startswith("policy_year=")), None)
+        for number, row in enumerate(pq.read_table(file).to_pylist()):
+            if (file.resolve().as_posix(), number) in quarantined:
+                continue
+            enrolled = row["enroll_date"]
+            key = (row.get("policy_year", hive_year), row["county_code"],
+                   enrolled if isinstance(enrolled, date) else date.fromisoformat(enrolled),
+                   row["status"], row["health_status"], row["subsidy_group"], _fen(row["premium"]))
+            entry = cube.setdefault(key, [0, Decimal("0.00")])
+            entry[0] += 1
+            entry[1] += _fen(row["premium"]) - _fen(row["refund_amount"] or 0)
+    return sorted((*k, n, w) for k, (n, w) in cube.items())
+
+
+@pytest.mark.parametrize("layout", ["file", "hive"])
+def test_rows_broken_only_on_the_member_are_taken_out_of_the_cube(
+    tmp_path: Path, layout: str
+) -> None:
+    """Rows the groups count before the member pass rejects them (a blank ID, a duplicate key)
+    are subtracted from the cube once; a row broken on both sides is not subtracted twice.
+    The cube must equal the accepted rows grouped independently."""
+    tables = _two_years()
+    tables["enrollment"] += [
+        enrollment_row(member_id="  ", policy_year=2025, enroll_date="2024-12-01"),  # blank ID
+        enrollment_row(member_id=None, policy_year=2025, enroll_date="2024-12-03",
+                       refund_amount=12.5, status="cancelled"),
+        enrollment_row(member_id=None, policy_year=2025, status="lapsed"),  # broken twice
+        enrollment_row(member_id="A2", policy_year=2025, status="lapsed"),  # 3rd copy, broken
+        enrollment_row(member_id=" A1", policy_year=2024, premium=99.5),  # trimmed: a duplicate
+    ]
+    folder = write_folder(tmp_path, layout=layout, files=2, **tables)  # type: ignore[arg-type]
+    dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
+    with dataset.connect() as con:
+        quarantined = {
+            (Path(f).resolve().as_posix(), int(r))
+            for f, r in con.execute("select _file, _row from quarantine_enrollment").fetchall()
+        }
+        cube = con.execute(
+            "select policy_year, county_code, enroll_date, status, health_status,"
+            " subsidy_group, premium, enrolments, written_premium from enrollment_cube"
+            " order by all"
+        ).fetchall()
+        members = con.execute("select * from _enrollment_members order by all").fetchall()
+    # 3 from _two_years, the 4 rows with a broken member or status, and both copies of A1 2024
+    assert len(quarantined) == 3 + 4 + 2
+    assert [tuple(r) for r in cube] == _oracle_cube(folder, quarantined)
+    assert (2024, "A1") not in members and (2025, "A1") in members
 
 
 def _segments(cache: Path) -> set[str]:
