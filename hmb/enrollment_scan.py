@@ -6,20 +6,22 @@ store keeps the accepted rows *aggregated* (``enrollment_cube``) and only the ro
 rule one by one (``quarantine_enrollment``). The contract's rules are the same as for every other
 table (hmb.validation builds their SQL); only the way they are applied is arranged for size:
 
-1. **Keys.** The 64-bit hash of (policy_year, member_id) of every row, sorted: a hash seen twice
-   marks a *candidate* duplicate. Real exports rarely have any, so this is usually empty.
-2. **Groups.** One scan of the columns the rules and the cube need, grouped by the cube's columns
-   and whether the row passes the rules that need more than those columns (claimants' IDs are
-   listed per group, candidate duplicates get a group of their own); the rules on the
-   cube's columns alone (enumerations, county codes, unknown counties...) are then applied to
-   the groups, not to every row. The member_id is kept as a group key only
-   for candidate duplicates and for members who have a claim, so the groups stay small. Exact
-   duplicate keys (``policy_year`` + ``member_id`` seen more than once) come out of these groups:
-   hashes only choose which keys to look at, the decision compares the IDs themselves.
-3. **Quarantine.** Only when some row breaks a rule: one filtered scan writes those rows with
-   every rule they break, their file and row number.
+1. **Member pass.** One scan of ``policy_year`` and ``member_id`` only. Per row: the 64-bit hash
+   of the key, and a code: the number of the claim key the row equals (an exact join on the IDs,
+   with the claims' distinct keys as the small side), or that the member ID breaks a rule, or
+   that it is an ID number in clear text (fatal). The hashes are sorted in numpy: a hash seen
+   twice marks a *candidate* duplicate. Real exports rarely have any, so this is usually empty.
+2. **Groups.** One scan of every other column the rules and the cube need (never the member
+   ID), grouped by the cube's columns and whether the row passes the rules that need more than
+   those columns; the rules on the cube's columns alone (enumerations, county codes, unknown
+   counties...) are then applied to the groups, not to every row.
+3. **Broken rows.** Only when the groups or the member pass found something: the exact
+   duplicate keys are decided on the IDs among the candidates (hashes only choose which rows to
+   look at), and one filtered scan lists every broken row with every rule it breaks, its file
+   and row number. The rows the groups had counted as valid but that break a rule on the member
+   (a blank ID, a duplicated key) are then subtracted from the cube, each exactly once.
 
-From the groups come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
+From these come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
 status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``)
 and ``_enrollment_members`` (the claimants with an accepted enrollment, for the claims rule
 "a claim whose member has no accepted enrollment that year").

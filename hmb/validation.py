@@ -441,29 +441,33 @@ class Validator:
         if any(" over (" in check.condition for check in (*errors, *warnings)):
             self._check_table_with_windows(table, errors, warnings)
             return
-        # One scan decides every row; the accepted rows, the quarantine and the warnings are
-        # then split from it, and only the broken rows pay for the list of their rules.
-        self.con.execute(
-            f"create or replace temp table _checked as select t.*,\n"
-            f"  {_any_broken(errors)} as _broken, {_any_broken(warnings)} as _warned\n"
-            f"from typed_{table.name} t"
-        )
+        # One scan decides every row and keeps only the table's columns; only the broken and
+        # warned rows pay for the list of their rules (a CASE evaluates its branch for the
+        # rows that take it). The accepted rows, the quarantine and the warnings are then
+        # split from it.
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
+        self.con.execute(
+            f"create or replace temp table _checked as\n"
+            f"select {columns}, t._file, t._row, t._broken, t._warned,\n"
+            f"  case when t._broken then {_hit_list(errors)} end as _errors,\n"
+            f"  case when t._warned then {_hit_list(warnings)} end as _warnings\n"
+            f"from (select t.*, {_any_broken(errors)} as _broken,"
+            f" {_any_broken(warnings)} as _warned\n"
+            f"  from typed_{table.name} t) t"
+        )
         self.con.execute(
             f"create or replace table {table.name} as select {columns} from _checked t"
             " where not t._broken"
         )
         self.con.execute(
             f"create or replace table quarantine_{table.name} as\n"
-            f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors from (\n"
-            f"  select {columns}, t._file, t._row, {_hit_list(errors)} as _errors\n"
-            f"  from _checked t where t._broken\n"
-            f") order by _file, _row"
+            f"select {columns}, t._file, t._row, {_RULES_OF_ERRORS} as _rules, t._errors\n"
+            f"from _checked t where t._broken order by t._file, t._row"
         )
         self.con.execute(
             f"create or replace table warned_{table.name} as\n"
-            f"select {columns}, t._file, t._row, {_hit_list(warnings)} as _warnings\n"
-            f"from _checked t where t._warned order by _file, _row"
+            f"select {columns}, t._file, t._row, t._warnings\n"
+            f"from _checked t where t._warned order by t._file, t._row"
         )
         self.con.execute(
             f"insert into _counts select {sql_string(table.name)},"
