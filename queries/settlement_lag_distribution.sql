@@ -18,15 +18,20 @@ with bands (bucket_order, lag_bucket, min_days, max_days) as (
         (6, '90天以上', 91, null)
 ),
 
+-- Counted per day first: a few hundred (year, days) rows meet the bands, not every claim.
 paid as (
-    select policy_year, datediff('day', report_date, settle_date) as settle_days
+    select
+        policy_year,
+        datediff('day', report_date, settle_date) as settle_days,
+        count(*) as paid_claims
     from claims
     where status = 'paid'
       and settle_date <= $as_of
+    group by all
 ),
 
 counted as (
-    select p.policy_year, b.bucket_order, count(*) as paid_claims
+    select p.policy_year, b.bucket_order, sum(p.paid_claims)::bigint as paid_claims
     from paid as p
     inner join bands as b
         on p.settle_days >= b.min_days
