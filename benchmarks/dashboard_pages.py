@@ -16,6 +16,9 @@ page it measures:
 
 Prints a table and writes benchmarks/results/dashboard_pages.json. Timings are for this machine
 on this day; they are measured, not asserted: timed unit tests are flaky on shared machines.
+
+benchmarks/province.py uses :func:`view_after_restart` to time each page in a process of its
+own, as the first view after a restart.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def _timed(at: AppTest) -> float:
     return elapsed
 
 
-def _first_county(profile: str) -> str | None:
+def first_county(profile: str) -> str | None:
     found = counties(load_profile(profile).jurisdiction.adcode)
     return found[0].code if found else None
 
@@ -77,6 +80,20 @@ def _signed_in_app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state[TOKEN_KEY] = users.issue_token(user)
     return at
+
+
+def view_after_restart(page: str, source: str, county: str) -> dict[str, float]:
+    """``page`` opened by its address in a new session, in a process that has not run the app
+    yet (after a restart): its first view with empty caches, the same view again, and the view
+    after changing the county filter, in seconds."""
+    at = _signed_in_app()
+    at.query_params["j"] = source
+    if page != "overview":  # the default page; another is opened as its URL path opens it
+        at.switch_page(f"dashboard/app_pages/{page}.py")
+    first = _timed(at)
+    again = _timed(at)
+    at.session_state["county"] = county
+    return {"first_s": first, "again_s": again, "county_s": _timed(at)}
 
 
 def measure(profile: str, repeat: int, folder: Path | None = None) -> list[dict[str, object]]:
@@ -103,7 +120,7 @@ def measure(profile: str, repeat: int, folder: Path | None = None) -> list[dict[
                 at.switch_page(f"dashboard/app_pages/{name}.py")
                 firsts.append(_timed(at))
             warms.append(_timed(at))
-            county = _first_county(profile)
+            county = first_county(profile)
             if county:
                 at.session_state["county"] = county
                 switches.append(_timed(at))

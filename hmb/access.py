@@ -36,9 +36,10 @@ from typing import Protocol, TypeVar
 import duckdb
 
 from hmb.alerts import Scope
-from hmb.auth import Role, User
+from hmb.auth import User
 from hmb.counties import counties as counties_of
 from hmb.profiles import ProfileError, load_profile
+from hmb.roles import Role
 from hmb.validation import quote_ident, sql_string
 
 FINANCE_TABLES = frozenset({"insurers", "expenses"})

@@ -37,17 +37,24 @@ from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, cast
 
 from hmb import sqlite_files
-from hmb.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity
+from hmb.alerts import (
+    ALERT_STATES,
+    SEVERITY_ORDER,
+    Alert,
+    AlertState,
+    Citation,
+    GapUnit,
+    Scope,
+    Severity,
+)
 
-AlertState = Literal["firing", "acknowledged", "waived", "resolved"]
 Event = Literal[
     "fired", "updated", "acknowledged", "waived", "waiver_expired", "resolved", "refired"
 ]
 
-ALERT_STATES: tuple[AlertState, ...] = get_args(AlertState)
 OPEN_STATES: tuple[AlertState, ...] = ("firing", "acknowledged", "waived")
 SYSTEM_ACTOR = "system"
 SCHEMA_VERSION = 1

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Severity = Literal["critical", "warning", "info"]
+# Where an alert stands in its lifecycle, which the alert store (hmb.alert_store) keeps.
+AlertState = Literal["firing", "acknowledged", "waived", "resolved"]
+ALERT_STATES: tuple[AlertState, ...] = get_args(AlertState)
 GapUnit = Literal["pp", "yuan", "wan_yuan", "people", "count", "days", "insurers"]
 
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}

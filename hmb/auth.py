@@ -1,6 +1,6 @@
 """Local accounts, password checks with lockout, and signed session tokens (docs/access.md).
 
-Accounts live in ``state_dir()/users.sqlite``: a username, a role (:data:`ROLES`), the counties
+Accounts live in ``state_dir()/users.sqlite``: a username, a role (hmb.roles), the counties
 of a county supervisor, an Argon2id hash of the password (argon2-cffi's ``PasswordHasher``: salted
 and deliberately slow), the failed-attempt counter and lockout, and a *session version* that is
 bumped whenever the password is reset or the account disabled, so every token issued before
@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,17 +39,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from hmb import sqlite_files
 from hmb.paths import state_dir
-
-Role = Literal["admin", "city_supervisor", "county_supervisor", "financial_regulator",
-               "leadership"]
-ROLES: tuple[Role, ...] = get_args(Role)
-ROLE_NAMES: dict[Role, tuple[str, str]] = {
-    "admin": ("系统管理员", "Administrator"),
-    "city_supervisor": ("市级医保监管", "City supervisor"),
-    "county_supervisor": ("县级医保监管", "County supervisor"),
-    "financial_regulator": ("金融监管", "Financial regulator"),
-    "leadership": ("工作专班领导", "Leadership"),
-}
+from hmb.roles import ROLE_NAMES, ROLES, Role
 
 MAX_FAILED_ATTEMPTS = 5  # consecutive wrong passwords before the account is locked
 LOCKOUT = timedelta(minutes=15)

@@ -2,6 +2,9 @@
 
 Every user mistake (a bad folder, an unknown profile, a date that does not parse) ends in a clear
 message on stderr and exit code 2, never a traceback.
+
+Each command imports what it needs when it runs: a warm ``hmb metrics`` is mostly Python's
+start-up, so it must not pay for Polars, the rule engine or the password hashing of ``hmb users``.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hmb import cli_admin, metrics, rules
-from hmb.alert_store import ALERT_STATES, AlertStateError, AlertStore, EvaluationContext
-from hmb.alerts import SEVERITY_ORDER
-from hmb.dataset import Dataset, open_dataset, write_quarantine
+from hmb import cli_admin
+from hmb.alerts import ALERT_STATES, SEVERITY_ORDER
 from hmb.formatting import percent, wan_yuan
 from hmb.loading import InputError
 from hmb.paths import default_alert_store
-from hmb.profiles import Profile, ProfileError, available_profiles, load_profile, rulebook_version
+from hmb.profiles import ProfileError, available_profiles, load_profile, rulebook_version
+
+if TYPE_CHECKING:
+    from hmb.dataset import Dataset
+    from hmb.profiles import Profile
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -165,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *[p.message for p in exc.problems],
         )
         return EXIT_FATAL
-    except (ProfileError, FileExistsError, AlertStateError, NoDates) as exc:
+    except (ProfileError, FileExistsError, NoDates) as exc:
         _fail(str(exc))
         return EXIT_FATAL
 
@@ -197,6 +202,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from hmb.dataset import open_dataset, write_quarantine  # noqa: PLC0415 (see the docstring)
+
     try:
         dataset = open_dataset(args.folder, _liability_codes(args.profile))
     except InputError as exc:
@@ -278,6 +285,8 @@ class NoDates(Exception):
 
 def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]:
     """The profile, the validated folder and the as-of date (given, or the data's latest)."""
+    from hmb.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
+
     profile = load_profile(args.profile)
     dataset = open_dataset(args.folder, profile.liability_codes)
     as_of = args.as_of or dataset.default_as_of
@@ -290,14 +299,16 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
 
 
 def _metrics(args: argparse.Namespace) -> int:
+    from hmb import metrics  # noqa: PLC0415 (see the docstring)
+
     profile, dataset, as_of = _open_for_profile(args)
     with dataset.connect() as con:
-        participation = metrics.participation(con, as_of)
+        participation = metrics.participation_rows(con, as_of)
         finance = metrics.finance_rows(con, profile, as_of)
     result = {
         "profile": profile.name,
         "as_of": as_of.isoformat(),
-        "participation": metrics.participation_json(participation),
+        "participation": participation,
         "finance": [row.as_json() for row in finance],
     }
     if args.format == "json":
@@ -308,8 +319,14 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from hmb import rules  # noqa: PLC0415 (see the docstring)
+
     profile, dataset, as_of = _open_for_profile(args)
-    store = AlertStore(args.record) if args.record else None
+    store = None
+    if args.record:
+        from hmb.alert_store import AlertStore  # noqa: PLC0415 (only to record)
+
+        store = AlertStore(args.record)
     previously = (
         frozenset(
             r.id for r in store.list(profile.name, states=("firing", "acknowledged", "waived"))
@@ -321,6 +338,8 @@ def _check(args: argparse.Namespace) -> int:
         result = rules.evaluate(con, profile, as_of, previously)
     states: dict[str, str] = {}
     if store is not None:
+        from hmb.alert_store import EvaluationContext  # noqa: PLC0415
+
         context = EvaluationContext(
             profile.name, rulebook_version(profile.name), dataset.fingerprint, as_of
         )
@@ -355,14 +374,20 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
+    from hmb.alert_store import AlertStateError, AlertStore  # noqa: PLC0415 (see the docstring)
+
     store = AlertStore(args.store)
-    if args.action == "ack":
-        record = store.acknowledge(args.alert_id, args.by, args.comment)
-        print(f"已确认 acknowledged {record.id}: {record.message_zh}")
-    elif args.action == "waive":
-        record = store.waive(args.alert_id, args.by, args.reason, args.until)
-        print(f"已豁免至 waived until {args.until}: {record.id}: {record.message_zh}")
-    elif args.action == "history":
+    try:
+        if args.action == "ack":
+            record = store.acknowledge(args.alert_id, args.by, args.comment)
+            print(f"已确认 acknowledged {record.id}: {record.message_zh}")
+        elif args.action == "waive":
+            record = store.waive(args.alert_id, args.by, args.reason, args.until)
+            print(f"已豁免至 waived until {args.until}: {record.id}: {record.message_zh}")
+    except AlertStateError as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    if args.action == "history":
         transitions = store.history(args.alert_id)
         if not transitions:
             _fail(f"没有这条预警 no alert {args.alert_id} in {args.store}")
@@ -375,7 +400,7 @@ def _alerts(args: argparse.Namespace) -> int:
                 f" {t.actor}  {t.comment or ''}  observed={t.observed} threshold={t.threshold}"
                 f" rulebook={t.rulebook_version} data={t.data_fingerprint}"
             )
-    else:
+    elif args.action == "list":
         records = store.list(args.profile, states=args.state)
         if args.format == "json":
             print(json.dumps([_jsonable(r) for r in records], ensure_ascii=False, indent=2))

@@ -4,6 +4,9 @@ Every change to an account is written to the audit trail, as the command line's 
 (``$USER``) from ``localhost``. Passwords are read with getpass (never echoed, never an
 argument), or from standard input with ``--password-stdin`` for scripts. A user mistake (unknown
 user, bad role, short password) ends with a message and exit code 2, never a traceback.
+
+The accounts and the audit trail are imported when a command runs, not when the ``hmb`` parser
+is built, so other commands do not load them.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hmb import auth
-from hmb.audit import CLI_ORIGIN, Action, AuditTrail, export_csv
+from hmb.roles import ROLES
+
+if TYPE_CHECKING:
+    from hmb import auth
+    from hmb.audit import Action
 
 EXIT_OK = 0
 EXIT_FATAL = 2
@@ -30,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = users.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="a new account")
     add.add_argument("username", help="a login name, or the OIDC e-mail/subject with --oidc")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--county", action="append", default=[], metavar="CODE",
                      help="a county of a county_supervisor (repeat for several)")
     how = add.add_mutually_exclusive_group()
@@ -73,6 +80,8 @@ def _since(text: str) -> datetime:
 
 
 def users_command(args: argparse.Namespace) -> int:
+    from hmb import auth  # noqa: PLC0415 (see the docstring)
+
     try:
         return _users(args)
     except auth.UserError as exc:
@@ -81,6 +90,8 @@ def users_command(args: argparse.Namespace) -> int:
 
 
 def audit_command(args: argparse.Namespace) -> int:
+    from hmb.audit import CLI_ORIGIN, AuditTrail, export_csv  # noqa: PLC0415 (see the docstring)
+
     trail = AuditTrail()
     if args.action == "export":
         events = trail.read(since=args.since)
@@ -107,6 +118,9 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
+    from hmb import auth  # noqa: PLC0415 (see the docstring)
+    from hmb.audit import CLI_ORIGIN, AuditTrail  # noqa: PLC0415
+
     store = auth.UserStore()
     trail = AuditTrail()
     operator = _operator()
@@ -156,6 +170,8 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _password(from_stdin: bool) -> str:
+    from hmb import auth  # noqa: PLC0415 (see the docstring)
+
     if from_stdin:
         return auth.check_password(sys.stdin.readline().rstrip("\r\n"))
     try:

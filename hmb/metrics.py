@@ -15,13 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 import queries
-from hmb.profiles import Profile
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from hmb.profiles import Profile
 
 FEN = Decimal("0.01")
 ZERO = Decimal(0)
@@ -147,16 +150,21 @@ def participation(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     return queries.run(con, "participation_rate", as_of=as_of)
 
 
+def participation_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> list[dict[str, Any]]:
+    """:func:`participation` as the contract's JSON rows (policy_year, county_code, enrolled,
+    insured_base, rate), without loading Polars."""
+    return queries.rows(con, "participation_rate", as_of=as_of)
+
+
 def finance_rows(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> list[FinanceRow]:
     """The finance table of contract §3: per policy year, all insurers then each insurer."""
-    written = _by_year(queries.run(con, "written_premium", as_of=as_of), "written_premium")
-    claims = _by_year(queries.run(con, "claims_paid", as_of=as_of), "claims_paid")
-    expenses_frame = queries.run(con, "operating_expenses")
-    shares = queries.run(con, "coinsurance_shares")
+    written = _by_year(queries.rows(con, "written_premium", as_of=as_of), "written_premium")
+    claims = _by_year(queries.rows(con, "claims_paid", as_of=as_of), "claims_paid")
+    shares = queries.rows(con, "coinsurance_shares")
 
     expenses_by_year: dict[int, Decimal] = {}
     expenses_by_insurer: dict[tuple[int, str], Decimal] = {}
-    for row in expenses_frame.iter_rows(named=True):
+    for row in queries.rows(con, "operating_expenses"):
         year, amount = row["policy_year"], Decimal(row["expenses"])
         expenses_by_year[year] = expenses_by_year.get(year, ZERO) + amount
         expenses_by_insurer[(year, row["insurer_id"])] = amount
@@ -187,11 +195,12 @@ def finance_rows(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) 
 
 def _insurer_rows(
     total: FinanceRow,
-    shares: pl.DataFrame,
+    shares: list[dict[str, Any]],
     expenses_by_insurer: dict[tuple[int, str], Decimal],
 ) -> Iterable[FinanceRow]:
-    year_shares = shares.filter(pl.col("policy_year") == total.policy_year)
-    for insurer in year_shares.iter_rows(named=True):
+    for insurer in shares:
+        if insurer["policy_year"] != total.policy_year:
+            continue
         share = Decimal(repr(insurer["share"]))
         yield FinanceRow(
             policy_year=total.policy_year,
@@ -206,12 +215,14 @@ def _insurer_rows(
         )
 
 
-def _by_year(frame: pl.DataFrame, column: str) -> dict[int, Decimal]:
-    return {int(r["policy_year"]): Decimal(r[column]) for r in frame.iter_rows(named=True)}
+def _by_year(rows: list[dict[str, Any]], column: str) -> dict[int, Decimal]:
+    return {int(r["policy_year"]): Decimal(r[column]) for r in rows}
 
 
 def finance(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> pl.DataFrame:
     """The finance table as a frame for pages and exports (money as float yuan, to the fen)."""
+    import polars as pl  # noqa: PLC0415 (the command line prints finance_rows without Polars)
+
     records = [row.as_json() for row in finance_rows(con, profile, as_of)]
     schema = {
         "policy_year": pl.Int32,
@@ -232,16 +243,3 @@ def finance(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) -> pl
         "profit_rate": pl.Float64,
     }
     return pl.DataFrame(records, schema=schema, orient="row")
-
-
-def participation_json(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            "policy_year": int(r["policy_year"]),
-            "county_code": r["county_code"],
-            "enrolled": int(r["enrolled"]),
-            "insured_base": int(r["insured_base"]),
-            "rate": r["rate"],
-        }
-        for r in frame.iter_rows(named=True)
-    ]

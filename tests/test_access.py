@@ -18,8 +18,8 @@ import queries
 from hmb import access
 from hmb.access import NOTHING, DataScope, may_act, scope_for, scoped_connection
 from hmb.alerts import Alert, Citation, Scope
-from hmb.auth import ROLES
 from hmb.dataset import Dataset, open_dataset
+from hmb.roles import ROLES
 from hmb.validation import mask_member_id
 from tests.builders import (
     claim_row,

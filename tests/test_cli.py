@@ -146,3 +146,19 @@ def test_console_script_exits_2_without_a_traceback_on_a_fatal_problem(tmp_path:
     assert process.returncode == 2
     assert "claims" in process.stderr
     assert "Traceback" not in process.stdout + process.stderr
+
+
+def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
+    """A warm ``hmb metrics`` is mostly Python's start-up: it must not load Polars and pyarrow
+    (the pages' frames), the rule engine, the alert store or the accounts' password hashing."""
+    script = (
+        "import sys\n"
+        "from hmb.cli import main\n"
+        f"main(['metrics', {str(folder)!r}, '--profile', 'hunan-2024', '--format', 'json'])\n"
+        "print(sorted(m for m in ('polars', 'pyarrow', 'hmb.rules', 'hmb.alert_store',"
+        " 'hmb.auth', 'argon2') if m in sys.modules), file=sys.stderr)\n"
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert process.returncode == 0, process.stderr
+    assert process.stderr.strip() == "[]"

