@@ -7,19 +7,25 @@ rule one by one (``quarantine_enrollment``). The contract's rules are the same a
 table (hmb.validation builds their SQL); only the way they are applied is arranged for size:
 
 1. **Member pass.** One scan of ``policy_year`` and ``member_id`` only. Per row: the 64-bit hash
-   of the key, and a code: the number of the claim key the row equals (an exact join on the IDs,
+   of the key; a code: the number of the claim key the row equals (an exact join on the IDs,
    with the claims' distinct keys as the small side), or that the member ID breaks a rule, or
-   that it is an ID number in clear text (fatal). The hashes are sorted in numpy: a hash seen
-   twice marks a *candidate* duplicate. Real exports rarely have any, so this is usually empty.
-2. **Groups.** One scan of every other column the rules and the cube need (never the member
-   ID), grouped by the cube's columns and whether the row passes the rules that need more than
-   those columns; the rules on the cube's columns alone (enumerations, county codes, unknown
-   counties...) are then applied to the groups, not to every row.
-3. **Broken rows.** Only when the groups or the member pass found something: the exact
-   duplicate keys are decided on the IDs among the candidates (hashes only choose which rows to
-   look at), and one filtered scan lists every broken row with every rule it breaks, its file
-   and row number. The rows the groups had counted as valid but that break a rule on the member
-   (a blank ID, a duplicated key) are then subtracted from the cube, each exactly once.
+   that it is an ID number in clear text (fatal); and the row's place (file and row number).
+   The hashes are sorted in numpy: a hash seen twice marks a *candidate* duplicate.
+2. **Groups.** One scan of every other column, grouped on the cube's columns *as exported*
+   (typing and trimming tens of millions of values is the costly part; a group is typed once)
+   and on whether the row passes the rules on the rest of the row, checked on its light values
+   (``hmb.validation.typed_items``: untrimmed, so that a value with a stray space fails here and
+   is decided exactly in step 3). The rules on the cube's columns alone (enumerations, county
+   codes, unknown counties, blank or unparseable values) are then decided per group.
+3. **Rows to check.** Only when something was found: the rows that may break a rule are located
+   without reading whole rows (the member pass's bad members and candidate duplicates by their
+   place; the rows that failed the light check; the rows holding the raw values of the groups
+   whose keys break a rule, which the parquet reader finds from its statistics), then read by
+   their place and decided on every rule, typed. Duplicates are decided on the IDs among them:
+   every copy of a duplicated key has the same hash, so all copies are there.
+
+The cube is every row, grouped, less the rows that break a rule: a clean export is read twice,
+each value once.
 
 From these come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
 status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``)
@@ -34,6 +40,7 @@ import hashlib
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,6 +60,7 @@ from hmb.validation import (
     _hit_list,
     quote_ident,
     sql_string,
+    typed_items,
 )
 
 # The cube's grain: every enrollment query groups by a subset of these.
@@ -155,31 +163,42 @@ def _build_into(
     """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``.
 
     Two scans that read different columns, so every value is decoded once: the member pass
-    (policy_year, member_id) and the groups (everything else). Only when some row breaks a rule
-    does a third, filtered scan list the broken rows; the cube is then corrected by subtracting
-    the rows the groups had counted.
+    (policy_year, member_id) and the groups (everything else). Only when some row may break a
+    rule does a third scan pick out the rows that may, filtered on what was found; the cube is
+    every row grouped, less the rows that break a rule.
     """
     con = validator.con
+    raw_types = validator.raw_types[ENROLLMENT.name]
     validator._create_raw_view(source)
     validator._typed_view(source)
     errors, warnings = validator._rule_checks(ENROLLMENT, set(source.columns))
     row_errors = [c for c in errors if c.rule != "duplicate_key"]
     on_member = [c for c in row_errors if _reads_member(c)]
-    on_rest = [c for c in row_errors if not _reads_member(c)]
+    on_keys = [c for c in row_errors if not _reads_member(c) and _on_keys_only(c)]
+    on_row = [c for c in row_errors if not _reads_member(c) and not _on_keys_only(c)]
 
     _claim_keys(validator, claims, year)
-    members = _member_pass(con, on_member)
-    if members.raw_id:
+    hashes, codes, places = _member_pass(con, on_member)
+    if len(codes) and int(codes.min()) == _RAW_ID:
         raise InputError(validator._column_checks(source))
-    _groups(con, on_rest)
+    # The numpy half of the member pass (a sort on one core) runs while DuckDB groups the rows.
+    with ThreadPoolExecutor(max_workers=1) as numpy_thread:
+        found = numpy_thread.submit(_Members.found, hashes, codes, places)
+        _light_view(con, source, raw_types, on_row)
+        _groups(con, source, raw_types, on_keys)
+        members = found.result()
+    del hashes, codes, places
     members.store(con)
-    rows_read, groups_bad = con.execute(
-        "select coalesce(sum(enrolments), 0), coalesce(bool_or(not valid), false)"
-        " from _enrollment_groups"
-    ).fetchall()[0]
-    _exact_duplicates(con, members.candidates)
-    any_bad = bool(groups_bad or members.any_bad or members.candidates)
-    _bad_rows(con, [*row_errors, _DUPLICATE], on_rest, any_bad)
+    rows_read = con.execute(
+        "select coalesce(sum(enrolments), 0) from _enrollment_groups"
+    ).fetchall()[0][0]
+    _broken_rows(
+        con,
+        [*row_errors, _DUPLICATE],
+        _rows_to_check(con, source, raw_types, members, on_keys),
+        source,
+        raw_types,
+    )
 
     if catalog != "main":
         create_empty(con, catalog)
@@ -187,17 +206,17 @@ def _build_into(
             f"create table {catalog}._counts as select * from main._counts limit 0"
         )
     keys = ", ".join(CUBE_KEYS)
-    # Accepted = the valid groups, less the rows they counted that break a rule on the member
-    # (a null ID, a duplicate key): those rows are in _bad_enrollment with ``counted``.
+    # Accepted = every row, grouped, less the rows that break a rule. Every broken row is in
+    # _bad_enrollment, and a group whose keys break a rule loses all of its rows (sum zero).
     con.execute(
         f"insert into {catalog}.enrollment_cube\n"
         f"select {keys}, sum(enrolments)::bigint as enrolments,\n"
         f"  sum(written_premium)::decimal(18, 2) as written_premium\n"
         f"from (\n"
-        f"  select {keys}, enrolments, written_premium from _enrollment_groups where valid\n"
+        f"  select {keys}, enrolments, written_premium from _enrollment_groups\n"
         f"  union all\n"
         f"  select {keys}, -count(*), -sum(premium - refund_amount) from _bad_enrollment\n"
-        f"  where counted group by all\n"
+        f"  group by all\n"
         f") group by all having sum(enrolments) <> 0 order by all"
     )
     # A claimant's enrollment is accepted unless one of the rows of that key is quarantined
@@ -211,7 +230,7 @@ def _build_into(
     )
     con.execute(
         f"insert into {catalog}.quarantine_enrollment\n"
-        f"select * exclude (_errors, counted), {_RULES_OF_ERRORS} as _rules, _errors\n"
+        f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors\n"
         f"from _bad_enrollment order by _file, _row"
     )
     _warned(con, warnings, catalog)
@@ -347,42 +366,48 @@ def _claim_keys(validator: Validator, claims: TableSource | None, year: int | No
 @dataclass(frozen=True)
 class _Members:
     """What the member pass found: the numbers of the claim keys that some enrollment row
-    equals, the hashes seen more than once (candidate duplicates), whether some row breaks a
-    rule on the member ID, and whether an ID number was exported in clear text."""
+    equals, and the rows to look at again (a member that breaks a rule, or a key whose hash was
+    seen twice: a candidate duplicate)."""
 
     matched: np.ndarray
-    repeated: np.ndarray
-    any_bad: bool
-    raw_id: bool
+    to_check: np.ndarray  # places: file index << 32 | row number
 
-    @property
-    def candidates(self) -> int:
-        return len(self.repeated)
+    @classmethod
+    def found(cls, hashes: np.ndarray, codes: np.ndarray, places: np.ndarray) -> _Members:
+        """From the member pass: sorting the hashes finds the candidate duplicates (8 bytes a
+        row, several times faster than a hash aggregate over the ID strings). Their rows and
+        those of the bad members are looked at again by their place (:func:`_broken_rows`), not
+        by scanning for them. Numpy only: it runs beside the next scan."""
+        look = np.flatnonzero(codes <= _MEMBER_BAD)
+        repeated = _repeated_hashes(hashes)
+        if len(repeated):
+            look = np.union1d(look, _rows_with(hashes, repeated))
+        # A key matched twice is a duplicate: the bit mask of :meth:`store` keeps it once.
+        return cls(matched=codes[codes >= 0], to_check=places[look])
 
     def store(self, con: duckdb.DuckDBPyConnection) -> None:
-        """``_matched_claimants`` and ``_duplicate_candidates`` on ``con``. Numpy arrays as
-        parameters: no Arrow scan (which would import pandas) and no Python ints."""
+        """``_matched_claimants`` on ``con``. The matched claim keys go over as one bit string
+        (a bit per key number: one value, not one per key)."""
+        keys = con.execute("select coalesce(max(idx), 0) from _claim_keys").fetchall()[0][0]
+        bits = np.full(keys + 1, ord("0"), dtype=np.uint8)
+        bits[self.matched] = ord("1")
         con.execute(
             "create or replace temp table _matched_claimants as\n"
-            "select k.policy_year, k.member_id from _claim_keys k\n"
-            "semi join (select unnest($matched::integer[]) as idx) m on m.idx = k.idx",
-            {"matched": self.matched},
-        )
-        con.execute(
-            "create or replace temp table _duplicate_candidates as"
-            " select unnest($hashes::ubigint[]) as h",
-            {"hashes": self.repeated},
+            "select policy_year, member_id from _claim_keys where get_bit($bits::bit, idx) = 1",
+            {"bits": bits.tobytes().decode("ascii")},
         )
 
 
 _RAW_ID, _MEMBER_BAD, _NO_CLAIM = -3, -2, -1
 
 
-def _member_pass(con: duckdb.DuckDBPyConnection, on_member: list[RuleCheck]) -> _Members:
-    """One scan of (policy_year, member_id): per row, the 64-bit hash of the key and a code
-    (the number of the claim key it equals, or why the row is bad). Sorting the hashes in numpy
-    finds the candidate duplicates (8 bytes a row, several times faster than a hash aggregate
-    over the ID strings); the claimants are matched on the IDs themselves by the join."""
+def _member_pass(
+    con: duckdb.DuckDBPyConnection, on_member: list[RuleCheck]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One scan of (policy_year, member_id): per row, the 64-bit hash of the key, a code (the
+    number of the claim key it equals, or why the row is bad) and where the row is (file index
+    << 32 | row number). The claimants are matched on the IDs themselves by the join;
+    :meth:`_Members.found` makes the rest of it in numpy."""
     result = con.execute(
         "select hash(t.policy_year, t.member_id) as h,\n"
         # The typed member_id is trimmed already: test its length before the pattern. (A CASE,
@@ -390,45 +415,36 @@ def _member_pass(con: duckdb.DuckDBPyConnection, on_member: list[RuleCheck]) -> 
         f"  (case when (case when strlen(t.member_id) = 18 then regexp_full_match(t.member_id,"
         f" {sql_string(RAW_ID_PATTERN)}) else false end) then {_RAW_ID}\n"
         f"    when {_any_broken(on_member)} then {_MEMBER_BAD}\n"
-        f"    else coalesce(k.idx, {_NO_CLAIM}) end)::integer as code\n"
+        f"    else coalesce(k.idx, {_NO_CLAIM}) end)::integer as code,\n"
+        f"  t._file_index::bigint << 32 | t._row as rid\n"
         "from typed_enrollment t\n"
         "left join _claim_keys k on k.policy_year = t.policy_year and k.member_id = t.member_id"
     ).fetchnumpy()
-    hashes = np.asarray(result["h"], dtype=np.uint64)
-    codes = np.asarray(result["code"], dtype=np.int32)
-    del result
-    lowest = int(codes.min()) if len(codes) else _NO_CLAIM
-    return _Members(
-        matched=codes[codes >= 0],  # a key matched twice is a duplicate: the semi join keeps one
-        repeated=_repeated_hashes(hashes),
-        any_bad=lowest <= _MEMBER_BAD,
-        raw_id=lowest == _RAW_ID,
+    return (
+        np.asarray(result["h"], dtype=np.uint64),
+        np.asarray(result["code"], dtype=np.int32),
+        np.asarray(result["rid"], dtype=np.int64),
     )
+
+
+_BUCKETS = np.uint64((1 << 20) - 1)
+
+
+def _rows_with(hashes: np.ndarray, repeated: np.ndarray) -> np.ndarray:
+    """The positions of the rows whose hash is one of ``repeated`` (sorted). A table of a
+    million buckets, small enough to stay in the processor's cache, passes a few rows on to
+    the exact comparison. Rows with a null key hash too; they never become duplicates because
+    the exact check only counts non-null keys."""
+    buckets = np.zeros(int(_BUCKETS) + 1, dtype=bool)
+    buckets[repeated & _BUCKETS] = True
+    maybe = np.flatnonzero(buckets[hashes & _BUCKETS])
+    return maybe[np.isin(hashes[maybe], repeated)]
 
 
 def _repeated_hashes(hashes: np.ndarray) -> np.ndarray:
-    """The hashes seen more than once (sorts ``hashes`` in place)."""
-    # Rows with a null key hash too; they never become duplicates because the exact check
-    # only looks at non-null keys.
-    hashes.sort()
-    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
-
-
-def _exact_duplicates(con: duckdb.DuckDBPyConnection, candidates: int) -> None:
-    """``_duplicate_keys``: the (policy_year, member_id) seen more than once, decided on the
-    IDs themselves among the rows whose hash is a candidate (a collision only adds rows to
-    look at). No candidates, no scan."""
-    where = (
-        "hash(policy_year, member_id) in (select h from _duplicate_candidates)"
-        if candidates
-        else "false"
-    )
-    con.execute(
-        "create or replace temp table _duplicate_keys as\n"
-        "select policy_year, member_id from typed_enrollment\n"
-        f"where {where} and policy_year is not null and member_id is not null\n"
-        "group by all having count(*) > 1"
-    )
+    """The hashes seen more than once, sorted."""
+    ordered = np.sort(hashes)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 _ROW_REFERENCE = re.compile(r'\bt\.("?)([A-Za-z_:]+)\1')
@@ -447,57 +463,193 @@ def _reads_member(check: RuleCheck) -> bool:
 
 
 def _on_keys_only(check: RuleCheck) -> bool:
-    """Whether a rule reads nothing but the cube's columns: it can then be applied to the
-    groups (a few hundred thousand) instead of every row (tens of millions)."""
-    referenced = {name for _, name in _ROW_REFERENCE.findall(check.condition)}
-    bare_flags = re.search(r'"_(null|bad):', check.condition.replace('t."_', ""))
-    return bool(referenced) and referenced <= set(CUBE_KEYS) and not bare_flags
+    """Whether a rule reads nothing but the cube's columns (their values or their ``_null:`` and
+    ``_bad:`` flags): it is then decided once per group (a few hundred thousand) instead of once
+    per row (tens of millions)."""
+    referenced = _referenced(check)
+    return bool(referenced) and referenced <= set(CUBE_KEYS)
 
 
-def _groups(con: duckdb.DuckDBPyConnection, on_rest: list[RuleCheck]) -> None:
-    """Group the rows by the cube's columns and whether the row passes the rules that need
-    the row itself (and not the member ID). The rules on the cube's columns are then applied
-    per group, and the verdict kept as ``valid``."""
-    per_row = [c for c in on_rest if not _on_keys_only(c)]
-    per_key = [c for c in on_rest if _on_keys_only(c)]
-    keys = ", ".join(f"t.{k}" for k in CUBE_KEYS)
+# The raw value of a column, as exported, beside its light or typed value.
+_RAW = "_raw:"
+
+
+def _present_keys(source: TableSource) -> tuple[str, ...]:
+    return tuple(k for k in CUBE_KEYS if k in source.columns)
+
+
+def _raw_key(name: str, raw_types: dict[str, str], prefix: str = "") -> str:
+    """A cube column as the groups are formed on it: the exported value itself, typed per group
+    rather than per row, except a timestamp, cut to its date per row so the groups stay few."""
+    ident = quote_ident(prefix + name)
+    return f"cast({ident} as date)" if raw_types.get(name, "").startswith("TIMESTAMP") else ident
+
+
+def _light_view(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    raw_types: dict[str, str],
+    on_row: list[RuleCheck],
+) -> None:
+    """``_light_enrollment``: every row's place, the raw values of the cube's columns
+    (``_raw:`` + column), the light items of the other columns but the member
+    (hmb.validation.typed_items: text left untrimmed, so a value with a stray space fails and is
+    decided exactly later), and whether the row passes the rules on those (``row_ok``)."""
+    present = set(source.columns)
+    rest = [c for c in ENROLLMENT.columns if c.name not in CUBE_KEYS and c.name != "member_id"]
+    if any(_referenced(c) - {c.name for c in rest} for c in on_row):
+        # Only the columns of ``rest`` have light items: a row rule reading another column
+        # (the member, a cube column) would have to be decided where that column is.
+        raise ValueError(f"a row rule reads a column without light items: {on_row}")
+    light = typed_items(rest, present, raw_types, light=True)
+    raw = [f"{quote_ident(k)} as {quote_ident(_RAW + k)}" for k in _present_keys(source)]
     con.execute(
-        f"create or replace temp table _row_groups as\n"
-        f"select {', '.join(CUBE_KEYS)}, row_ok,\n"
-        # Premium is a group key: only the refunds need summing row by row.
-        f"  count(*) as enrolments, sum(refund_amount) as refunds\n"
-        f"from (\n"
-        f"  select {keys}, t.refund_amount, not ({_any_broken(per_row)}) as row_ok\n"
-        f"  from typed_enrollment t\n"
-        f") group by all"
+        f"create or replace temp view _light_enrollment as\n"
+        f"select t.*, not ({_any_broken(on_row)}) as row_ok from (\n"
+        f"  select {', '.join([*light, *raw])}, file_row_number as _row, _file_index\n"
+        f"  from raw_enrollment\n"
+        f") t"
     )
+
+
+def _groups(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    raw_types: dict[str, str],
+    on_keys: list[RuleCheck],
+) -> None:
+    """``_enrollment_groups``: every row counted once, grouped on the raw values of the cube's
+    columns and on ``row_ok``. Each group is then typed, and the rules on the cube's columns
+    alone (county codes, enumerations, unknown counties, blank or unparseable values) decided
+    on it (``keys_ok``). The typed values and flags, and the raw values, are kept."""
+    keys = _present_keys(source)
+    raw_keys = [f"{_raw_key(k, raw_types, _RAW)} as {quote_ident(k)}" for k in keys]
+    con.execute(
+        f"create or replace temp table _raw_groups as\n"
+        f"select {', '.join(raw_keys)}, row_ok,\n"
+        f"  count(*) as enrolments, sum(refund_amount) as refunds\n"
+        f"from _light_enrollment group by all"
+    )
+    group_types = {
+        k: "DATE" if _raw_key(k, raw_types) != quote_ident(k) else raw_types.get(k, "")
+        for k in keys
+    }
+    typed = typed_items(
+        [ENROLLMENT.column(k) for k in CUBE_KEYS], set(source.columns), group_types
+    )
+    raw = [f"g.{quote_ident(k)} as {quote_ident(_RAW + k)}" for k in keys]
     con.execute(
         f"create or replace temp table _enrollment_groups as\n"
-        f"select t.* exclude (refunds),\n"
-        f"  t.premium * t.enrolments - t.refunds as written_premium,\n"
-        f"  t.row_ok and not ({_any_broken(per_key)}) as valid\n"
-        f"from _row_groups t"
+        f"select t.*, t.premium * t.enrolments - t.refunds as written_premium,\n"
+        f"  not ({_any_broken(on_keys)}) as keys_ok\n"
+        f"from (\n"
+        f"  select {', '.join(typed)}, g.row_ok, g.enrolments, g.refunds, {', '.join(raw)}\n"
+        f"  from _raw_groups g\n"
+        f") t"
     )
 
 
-def _bad_rows(
+def _rows_to_check(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    raw_types: dict[str, str],
+    members: _Members,
+    on_keys: list[RuleCheck],
+) -> np.ndarray:
+    """Where every row that may break a rule is (file index << 32 | row number, sorted), found
+    without reading whole rows: the member pass's bad members and duplicate candidates; the rows
+    that failed the light row rules (reading only those columns); and per rule on the cube's
+    columns, the rows with the raw values of the groups it broke (the parquet reader skips what
+    its statistics rule out). A clean export has none."""
+    found = [members.to_check]
+    if con.execute("select bool_or(not row_ok) from _enrollment_groups").fetchall()[0][0]:
+        found.append(_row_ids(con, "_light_enrollment", "_row", "not row_ok", {}))
+    present = set(_present_keys(source))
+    for check in on_keys:
+        # A column absent from the export is a constant: only the others tell the rows apart.
+        columns = sorted(_referenced(check) & present)
+        groups, *culprits = con.execute(
+            "select count(*)"
+            + "".join(f", list(distinct t.{quote_ident(_RAW + c)})" for c in columns)
+            + "".join(f", bool_or(t.{quote_ident(_RAW + c)} is null)" for c in columns)
+            + f" from _enrollment_groups t where {check.broken()}"
+        ).fetchall()[0]
+        if not groups:
+            continue
+        params: dict[str, object] = {}
+        where = []
+        for number, column in enumerate(columns):
+            raw = _raw_key(column, raw_types)
+            values = [v for v in culprits[number] if v is not None]
+            either = [f"{raw} = any($v{number})"] if values else []
+            if culprits[len(columns) + number]:
+                either.append(f"{raw} is null")
+            params |= {f"v{number}": values} if values else {}
+            where.append(f"({' or '.join(either)})")
+        found.append(_row_ids(con, "raw_enrollment", "file_row_number",
+                              " and ".join(where) or "true", params))
+    return np.unique(np.concatenate(found))
+
+
+def _row_ids(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    row_number: str,
+    where: str,
+    params: dict[str, object],
+) -> np.ndarray:
+    """The places (file index << 32 | row number) of the rows of ``relation`` ``where``."""
+    rows = con.execute(
+        f"select _file_index::bigint << 32 | {row_number} as rid from {relation} where {where}",
+        params,
+    ).fetchnumpy()["rid"]
+    return np.asarray(rows, dtype=np.int64)
+
+
+_FILES_PER_READ = 64  # files read in one statement when fetching rows by their place
+
+
+def _broken_rows(
     con: duckdb.DuckDBPyConnection,
     checks: list[RuleCheck],
-    on_rest: list[RuleCheck],
-    any_bad: bool,
+    rows: np.ndarray,
+    source: TableSource,
+    raw_types: dict[str, str],
 ) -> None:
-    """``_bad_enrollment``: every row that breaks a rule, with the rules it breaks and whether
-    the groups counted it as valid (``counted``: it breaks only rules on the member ID). One
-    filtered scan, only when the member pass or the groups found something."""
-    where = " or ".join(c.broken() for c in checks) if any_bad else "false"
+    """``_bad_enrollment``: every row that breaks a rule, with the rules it breaks, decided on
+    the typed values of the rows to check only (:func:`_rows_to_check`), read by their file and
+    row number. The duplicate keys among them are exact, because every copy of a duplicated key
+    has the same hash and is among them."""
+    typed = ", ".join(typed_items(ENROLLMENT.columns, set(source.columns), raw_types))
+    select = (f"select {typed}, filename as _file, file_row_number as _row"
+              " from raw_enrollment where ")
+    con.execute(f"create or replace temp table _picked as {select} false")
+    files = rows >> 32
+    by_file = [(int(f), rows[files == f] & 0xFFFFFFFF) for f in np.unique(files)]
+    for start in range(0, len(by_file), _FILES_PER_READ):
+        batch = by_file[start : start + _FILES_PER_READ]
+        params: dict[str, object] = {}
+        branches = []
+        for number, (file, numbers) in enumerate(batch):
+            params[f"f{number}"], params[f"r{number}"] = file, numbers
+            branches.append(
+                f"{select} _file_index = $f{number} and file_row_number = any($r{number})"
+            )
+        con.execute("insert into _picked\n" + "\nunion all\n".join(branches), params)
+    con.execute(
+        "create or replace temp table _duplicate_keys as\n"
+        "select policy_year, member_id from _picked\n"
+        "where policy_year is not null and member_id is not null\n"
+        "group by all having count(*) > 1"
+    )
     con.execute(
         f"create or replace temp table _bad_enrollment as\n"
-        f"select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors,\n"
-        f"  not ({_any_broken(on_rest)}) as counted\n"
-        f"from typed_enrollment t\n"
-        f"left join _duplicate_keys d on d.policy_year = t.policy_year"
+        f"select * from (\n"
+        f"  select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors\n"
+        f"  from _picked t\n"
+        f"  left join _duplicate_keys d on d.policy_year = t.policy_year"
         f" and d.member_id = t.member_id\n"
-        f"where {where}"
+        f") where len(_errors) > 0"
     )
 
 

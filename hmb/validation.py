@@ -17,6 +17,7 @@ same list that the SQL is built from.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -165,15 +166,18 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _typed_expr(col: Column, present: bool, raw_type: str | None = None) -> str:
+def _typed_expr(
+    col: Column, present: bool, raw_type: str | None = None, prefix: str = ""
+) -> str:
     """The accepted value of a column: cast to its contract type, blanks treated as null.
 
     ``raw_type`` is the column's type in the files, when known: a column already of the
     contract's type is taken as it is (casting 40 million dates to text and back costs seconds).
+    The raw value is read from the column ``prefix`` + name.
     """
     if not present:
         return f"cast({col.default or 'null'} as {SQL_TYPE[col.kind]})"
-    ident = quote_ident(col.name)
+    ident = quote_ident(prefix + col.name)
     if raw_type == SQL_TYPE[col.kind] and col.kind not in ("string", "county_code"):
         expr = ident
     elif col.kind in ("string", "county_code") and raw_type == "VARCHAR":
@@ -227,13 +231,60 @@ def _trimmed(ident: str) -> str:
     )
 
 
-def _raw_is_null(col: Column, raw_type: str | None = None) -> str:
-    ident = quote_ident(col.name)
+def _raw_is_null(col: Column, raw_type: str | None = None, prefix: str = "") -> str:
+    ident = quote_ident(prefix + col.name)
     if raw_type is not None and raw_type != "VARCHAR":
         return f"({ident} is null)"  # only text can be blank
     if raw_type == "VARCHAR":
         return f"({ident} is null or ({ident} < '!' and trim({ident}) = ''))"
     return f"({ident} is null or trim(cast({ident} as varchar)) = '')"
+
+
+def typed_items(
+    columns: Iterable[Column],
+    present: set[str],
+    raw_types: dict[str, str],
+    light: bool = False,
+    prefix: str = "",
+) -> list[str]:
+    """The select items that type a relation's raw columns: each column cast to its contract
+    type under its own name, and for columns present its ``_null:`` and ``_bad:`` flags (the raw
+    value was null or blank; it was there but does not cast). The items are pure functions of the
+    raw values, so they type a grouped relation (one row per distinct raw value) as exactly as
+    the rows themselves.
+
+    ``light`` leaves text as exported instead of trimming it (the trim is the costly part of
+    typing tens of millions of rows). Rules evaluated on light items can only be stricter than on
+    typed ones, never laxer: an enumeration value with a stray space fails its ``ENUM`` cast, and
+    a text value that starts with a blank is null. A row they pass therefore passes the exact
+    rules; a row they fail is decided again on the typed items (hmb.enrollment_scan).
+
+    The raw values are read from the columns named ``prefix`` + the column's name.
+    """
+    items: list[str] = []
+    for col in columns:
+        raw_type = raw_types.get(col.name)
+        is_present = col.name in present
+        ident = quote_ident(prefix + col.name)
+        if light and is_present and raw_type == "VARCHAR" and col.kind in ("string",
+                                                                           "county_code"):
+            # Blank is null, as once typed; a value with a stray space is left to fail.
+            expr = f"nullif({ident}, '')" if col.allowed else (
+                f"(case when {ident} < '!' then null else {ident} end)"
+            )
+        else:
+            expr = _typed_expr(col, is_present, raw_type, prefix)
+        items.append(f"{expr} as {quote_ident(col.name)}")
+        if is_present:
+            raw_null = _raw_is_null(col, raw_type, prefix)
+            bad = (
+                "false"
+                if expr == ident and raw_type is not None
+                else f"(not {raw_null} and {expr} is null)"
+            )
+            items.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
+            items.append(f"{bad} as {quote_ident('_bad:' + col.name)}")
+    return items
 
 
 class Validator:
@@ -258,7 +309,9 @@ class Validator:
     def _create_raw_view(self, source: TableSource) -> None:
         name = source.table.name
         self.con.execute(
-            f"create or replace view raw_{name} as select * from read_parquet("
+            # file_index numbers the files in the order given: a row is (_file_index, its row).
+            f"create or replace view raw_{name} as select *, file_index as _file_index"
+            " from read_parquet("
             f"$files, hive_partitioning = {str(bool(source.hive_keys)).lower()},"
             " union_by_name = true, filename = true, file_row_number = true)".replace(
                 "$files", "[" + ", ".join(sql_string(f) for f in source.parquet_list) + "]"
@@ -400,28 +453,16 @@ class Validator:
         return errors, warnings
 
     def _typed_view(self, source: TableSource) -> None:
-        """``typed_<table>``: every contract column cast, with raw-null and bad-cast flags."""
+        """``typed_<table>``: every contract column cast, with raw-null and bad-cast flags
+        (:func:`typed_items`), and the file and row number."""
         table = source.table
-        present = set(source.columns)
-        typed: list[str] = []
-        raw_types = self.raw_types.get(table.name, {})
-        for col in table.columns:
-            raw_type = raw_types.get(col.name)
-            expr = _typed_expr(col, col.name in present, raw_type)
-            typed.append(f"{expr} as {quote_ident(col.name)}")
-            if col.name in present:
-                # Flags computed from the raw value, before the cast hides what was there.
-                raw_null = _raw_is_null(col, raw_type)
-                bad = (
-                    "false"
-                    if expr == quote_ident(col.name) and raw_type is not None
-                    else f"(not {raw_null} and {expr} is null)"
-                )
-                typed.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
-                typed.append(f"{bad} as {quote_ident('_bad:' + col.name)}")
+        items = typed_items(
+            table.columns, set(source.columns), self.raw_types.get(table.name, {})
+        )
         self.con.execute(
             f"create or replace temp view typed_{table.name} as\n"
-            f"select {', '.join(typed)},\n  filename as _file, file_row_number as _row\n"
+            f"select {', '.join(items)},\n"
+            "  filename as _file, file_row_number as _row, _file_index\n"
             f"from raw_{table.name}"
         )
 
@@ -441,19 +482,28 @@ class Validator:
         if any(" over (" in check.condition for check in (*errors, *warnings)):
             self._check_table_with_windows(table, errors, warnings)
             return
-        # One scan decides every row and keeps only the table's columns; only the broken and
-        # warned rows pay for the list of their rules (a CASE evaluates its branch for the
-        # rows that take it). The accepted rows, the quarantine and the warnings are then
-        # split from it.
+        # One scan decides every row and keeps only the table's columns. Each rule is decided
+        # once, as a flag column (a rule written twice would be planned twice: its subquery,
+        # say, joined twice); only the broken and warned rows pay for the list of their rules
+        # (a CASE evaluates its branch for the rows that take it). The accepted rows, the
+        # quarantine and the warnings are then split from it.
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
+        error_flags = [RuleCheck(c.rule, quote_ident(f"_error:{i}"), c.column)
+                       for i, c in enumerate(errors)]
+        warning_flags = [RuleCheck(c.rule, quote_ident(f"_warning:{i}"), c.column)
+                         for i, c in enumerate(warnings)]
+        flags = [f"{c.broken()} as {f.condition}"
+                 for c, f in (*zip(errors, error_flags, strict=True),
+                              *zip(warnings, warning_flags, strict=True))]
         self.con.execute(
             f"create or replace temp table _checked as\n"
             f"select {columns}, t._file, t._row, t._broken, t._warned,\n"
-            f"  case when t._broken then {_hit_list(errors)} end as _errors,\n"
-            f"  case when t._warned then {_hit_list(warnings)} end as _warnings\n"
-            f"from (select t.*, {_any_broken(errors)} as _broken,"
-            f" {_any_broken(warnings)} as _warned\n"
-            f"  from typed_{table.name} t) t"
+            f"  case when t._broken then {_hit_list(error_flags)} end as _errors,\n"
+            f"  case when t._warned then {_hit_list(warning_flags)} end as _warnings\n"
+            f"from (select t.*, {_any_broken(error_flags)} as _broken,"
+            f" {_any_broken(warning_flags)} as _warned\n"
+            f"  from (select t.*{''.join(', ' + f for f in flags)} from typed_{table.name} t) t\n"
+            f") t"
         )
         self.con.execute(
             f"create or replace table {table.name} as select {columns} from _checked t"
