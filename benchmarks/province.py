@@ -51,6 +51,8 @@ from typing import Any, NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BASELINE = PROJECT_ROOT / "benchmarks" / "pandas_baseline.py"
+ROW_ERRORS = PROJECT_ROOT / "benchmarks" / "row_errors.py"
+ROW_ERRORS_RECORD = "row_errors.json"  # written by row_errors.py into the folder
 HMB = Path(sys.executable).parent / "hmb"  # the console script itself: uv is not timed
 
 SIZES: dict[str, tuple[str, float]] = {
@@ -173,25 +175,42 @@ def parse_sizes(text: str) -> list[Size]:
     return sizes
 
 
-def demo_data(size: Size, data_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """The size's folder, generated unless it already holds the same demo; the generation's
-    wall time and peak memory (kept beside the folder, so a reused folder still reports them)."""
+def demo_data(
+    size: Size, data_dir: Path, *, row_errors: bool = True
+) -> tuple[Path, dict[str, Any]]:
+    """The size's folder, generated unless it already holds the same demo, with rows that break
+    the contract's rules planted in it (benchmarks/row_errors.py) unless ``row_errors`` is
+    false; the generation's wall time and peak memory (kept beside the folder, so a reused
+    folder still reports them)."""
     folder = data_dir / size.name
     record = data_dir / f"{size.name}.generation.json"
     summary_file = folder / "demo.json"
+    reused = False
     if summary_file.is_file():
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        if (summary["profile"], float(summary["scale"]), summary["seed"]) == (
+        reused = (summary["profile"], float(summary["scale"]), summary["seed"]) == (
             size.profile, size.scale, SEED
-        ):
-            generation = json.loads(record.read_text()) if record.is_file() else {}
-            return folder, {**generation, "reused": True, "rows": summary["row_counts"]}
-    data_dir.mkdir(parents=True, exist_ok=True)
-    run = measure([HMB, "demo", "--out", folder, "--profile", size.profile,
-                   "--scale", f"{size.scale:g}", "--seed", str(SEED)])
-    record.write_text(json.dumps(asdict(run)))
-    summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    return folder, {**asdict(run), "reused": False, "rows": summary["row_counts"]}
+        )
+    if reused:
+        generation = json.loads(record.read_text()) if record.is_file() else {}
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        generation = asdict(measure([HMB, "demo", "--out", folder, "--profile", size.profile,
+                                     "--scale", f"{size.scale:g}", "--seed", str(SEED)]))
+        record.write_text(json.dumps(generation))
+    planted = folder / ROW_ERRORS_RECORD
+    if planted.is_file() and not row_errors:
+        measure([sys.executable, ROW_ERRORS, folder, "--remove"])
+    elif row_errors and not planted.is_file():
+        measure([sys.executable, ROW_ERRORS, folder, "--seed", str(SEED)])
+    rows = dict(json.loads(summary_file.read_text(encoding="utf-8"))["row_counts"])
+    errors: dict[str, int] = {}
+    if row_errors:
+        for file, kinds in json.loads(planted.read_text(encoding="utf-8"))["files"].items():
+            table = file.split("/", 1)[0]
+            errors[table] = errors.get(table, 0) + sum(kinds.values())
+            rows[table] += sum(kinds.values())
+    return folder, {**generation, "reused": reused, "rows": rows, "planted_row_errors": errors}
 
 
 def table_files(folder: Path, table: str) -> list[Path]:
@@ -399,10 +418,10 @@ def _git_revision() -> str | None:
     return head + (" + uncommitted changes to hmb/ or queries/" if dirty else "")
 
 
-def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int,
+def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors: bool,
                say: Callable[[str], None]) -> dict[str, Any]:
     say(f"{size.name}: demo data ({size.profile}, scale {size.scale:g})")
-    folder, generation = demo_data(size, data_dir)
+    folder, generation = demo_data(size, data_dir, row_errors=row_errors)
     me = [sys.executable, __file__]
     measure([*me, "floor", folder, "--columns", "acceptance_columns"])  # files into the OS cache
 
@@ -512,6 +531,8 @@ def report(result: dict[str, Any]) -> str:
             f"{s['profile'] + ' ×' + format(s['scale'], 'g'):>28}" for s in sizes),
         f"{'enrolment rows':<46}" + "".join(f"{s['rows']['enrollment']:>28,}" for s in sizes),
         f"{'claim rows':<46}" + "".join(f"{s['rows']['claims']:>28,}" for s in sizes),
+        f"{'of which planted row errors (enrolment, claims)':<46}" + "".join(
+            f"{_planted(s['runs']['generate']):>28}" for s in sizes),
         f"{'':<46}" + "".join(f"{'wall s':>16}{'peak MB':>12}" for _ in sizes),
     ]
     for key, label in LABELS.items():
@@ -576,6 +597,11 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _planted(generation: dict[str, Any]) -> str:
+    errors = generation.get("planted_row_errors") or {}
+    return f"{errors.get('enrollment', 0):,}, {errors.get('claims', 0):,}" if errors else "none"
+
+
 def _num(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
@@ -592,6 +618,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for size in args.sizes:
         result["sizes"].append(bench_size(
             size, data_dir=args.data_dir, out=args.out, repeat=args.repeat,
+            row_errors=not args.clean,
             say=lambda text: print(f"… {text}", file=sys.stderr, flush=True),
         ))
     path = args.out / "province.json"
@@ -608,6 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="warm runs and floors: median of N")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "benchmarks" / "data")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results")
+    parser.add_argument("--clean", action="store_true",
+                        help="measure the demo as generated, without planted row errors")
     children = parser.add_subparsers(dest="child", help="one measurement, run as a child")
     floor = children.add_parser("floor", help="the floor scan of one folder")
     floor.add_argument("folder", type=Path)

@@ -80,6 +80,14 @@ _DUPLICATE = RuleCheck("duplicate_key", "d.member_id is not null", "policy_year,
 # What a build leaves, per policy year: the tables a segment file keeps.
 SEGMENT_TABLES = ("enrollment_cube", "_enrollment_members", "quarantine_enrollment",
                   "warned_enrollment", "_counts")
+# Kept in a segment, for its reuse; in the store only while the claims are checked.
+_WHILE_BUILDING = ("_enrollment_members",)
+
+
+def _table(catalog: str, name: str) -> str:
+    """Where a table of the build goes: into ``catalog``, or, in the store itself, the
+    tables needed only while it is built into its temporary schema."""
+    return f"temp.{name}" if catalog == "main" and name in _WHILE_BUILDING else f"{catalog}.{name}"
 
 
 def build(
@@ -116,7 +124,7 @@ def build(
         con.execute(f"attach {sql_string(str(target))} as segment (read_only)")
         try:
             for name in SEGMENT_TABLES:
-                con.execute(f"insert into main.{name} select * from segment.{name}")
+                con.execute(f"insert into {_table('main', name)} select * from segment.{name}")
         finally:
             con.execute("detach segment")
     # The segments narrowed the raw views to one year's files: give the other tables all of them.
@@ -222,11 +230,10 @@ def _build_into(
     # A claimant's enrollment is accepted unless one of the rows of that key is quarantined
     # (a duplicated key quarantines every copy).
     con.execute(
-        f"insert into {catalog}._enrollment_members\n"
+        f"insert into {_table(catalog, '_enrollment_members')}\n"
         "select m.policy_year, m.member_id from _matched_claimants m\n"
         "where not exists (select 1 from _bad_enrollment b\n"
-        "  where b.policy_year = m.policy_year and b.member_id = m.member_id)\n"
-        "order by all"
+        "  where b.policy_year = m.policy_year and b.member_id = m.member_id)"
     )
     con.execute(
         f"insert into {catalog}.quarantine_enrollment\n"
@@ -327,9 +334,10 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
         f"create or replace table {catalog}.enrollment_cube ({keys}, enrolments bigint,"
         " written_premium decimal(18, 2))"
     )
+    members = _table(catalog, "_enrollment_members")
     con.execute(
-        f"create or replace table {catalog}._enrollment_members"
-        " (policy_year integer, member_id varchar)"
+        f"create or replace {'temp ' if members.startswith('temp.') else ''}table"
+        f" {members.removeprefix('temp.')} (policy_year integer, member_id varchar)"
     )
     con.execute(
         f"create or replace table {catalog}.quarantine_enrollment ({columns}, _file varchar,"
@@ -527,8 +535,11 @@ def _groups(
     con.execute(
         f"create or replace temp table _raw_groups as\n"
         f"select {', '.join(raw_keys)}, row_ok,\n"
-        f"  count(*) as enrolments, sum(refund_amount) as refunds\n"
-        f"from _light_enrollment group by all"
+        f"  count(*) as enrolments, sum(refund_amount) as refunds,\n"
+        # Where the rows that failed the light check are: a few, and no second scan for them.
+        f"  list(_file_index) filter (where not row_ok) as failed_files,\n"
+        f"  list(_row) filter (where not row_ok) as failed_rows\n"
+        f"from _light_enrollment group by {', '.join(quote_ident(k) for k in keys)}, row_ok"
     )
     group_types = {
         k: "DATE" if _raw_key(k, raw_types) != quote_ident(k) else raw_types.get(k, "")
@@ -558,12 +569,16 @@ def _rows_to_check(
 ) -> np.ndarray:
     """Where every row that may break a rule is (file index << 32 | row number, sorted), found
     without reading whole rows: the member pass's bad members and duplicate candidates; the rows
-    that failed the light row rules (reading only those columns); and per rule on the cube's
-    columns, the rows with the raw values of the groups it broke (the parquet reader skips what
-    its statistics rule out). A clean export has none."""
+    that failed the light row rules (listed by the groups); and per rule on the cube's columns,
+    the rows with the raw values of the groups it broke (the parquet reader skips what its
+    statistics rule out). A clean export has none."""
     found = [members.to_check]
-    if con.execute("select bool_or(not row_ok) from _enrollment_groups").fetchall()[0][0]:
-        found.append(_row_ids(con, "_light_enrollment", "_row", "not row_ok", {}))
+    found.append(_row_ids(
+        con,
+        "(select unnest(failed_files) as _file_index, unnest(failed_rows) as _row"
+        " from _raw_groups where not row_ok)",
+        "_row", "true", {},
+    ))
     present = set(_present_keys(source))
     for check in on_keys:
         # A column absent from the export is a constant: only the others tell the rows apart.

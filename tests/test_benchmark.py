@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from hmb.dataset import open_dataset
 from hmb.paths import PROJECT_ROOT
 from hmb.profiles import load_profile
 from tests.builders import (
@@ -32,6 +33,7 @@ from tests.builders import (
     insurer_row,
     metrics_json,
     participation_row,
+    run_cli,
     write_folder,
 )
 
@@ -50,6 +52,7 @@ def load(name: str) -> ModuleType:
 
 baseline = load("pandas_baseline")
 province = load("province")
+row_errors = load("row_errors")
 
 
 def ratio(value: float) -> Any:
@@ -263,6 +266,8 @@ def test_reduced_benchmark_run(tmp_path: Path) -> None:
     assert result["versions"]["duckdb"] and result["versions"]["pandas"]
     (size,) = result["sizes"]
     assert size["rows"]["enrollment"] > 0 and size["rows"]["claims"] > 0
+    planted = size["runs"]["generate"]["planted_row_errors"]
+    assert planted["enrollment"] > 0 and planted["claims"] > 0  # the export is not clean
     assert set(size["runs"]) == set(province.LABELS)
     for name, run in size["runs"].items():
         assert run["wall_s"] > 0 and run["peak_rss_mb"] > 0, name
@@ -292,3 +297,49 @@ def test_reduced_benchmark_run(tmp_path: Path) -> None:
     pandas = json.loads((out / f"{size['size']}.pandas.json").read_text(encoding="utf-8"))
     assert province.compare(product, pandas) == []
     assert product["finance"] and product["participation"]
+
+
+def test_planted_row_errors_are_caught_by_their_rules(tmp_path: Path) -> None:
+    """benchmarks/row_errors.py makes the benchmark's export realistic: each kind of planted row
+    is quarantined by the rule it breaks, the rows that are valid once trimmed are accepted,
+    the product still equals the baseline, and --remove gives the generated demo back."""
+    from hmb.demo import write_demo  # noqa: PLC0415
+
+    folder = tmp_path / "demo"
+    write_demo(folder, "sanming-2024", seed=0, scale=0.05)
+    clean = metrics_json(folder)
+    planted = row_errors.plant(folder, seed=0)
+    assert set(planted["files"]) == {
+        f"{table}/policy_year={year}/part-errors.parquet"
+        for table in ("enrollment", "claims") for year in (2022, 2023, 2024)
+    }
+    validated = run_cli("validate", folder, "--format", "json")
+    assert validated.code == 0, validated.err
+    report = validated.json()
+    caught = {(e["table"], e["rule"]) for e in report["errors"]}
+    assert caught >= {
+        ("enrollment", "duplicate_key"), ("enrollment", "null_required"),
+        ("enrollment", "unknown_county"), ("enrollment", "invalid_value"),
+        ("enrollment", "negative_amount"), ("claims", "claim_without_enrollment"),
+        ("claims", "duplicate_key"), ("claims", "report_before_service"),
+        ("claims", "paid_without_settle_date"),
+    }
+    with open_dataset(folder).connect() as con:
+        quarantined = {m for (m,) in con.execute(
+            "select member_id from quarantine_enrollment where member_id like 'ERR-%'"
+        ).fetchall()}
+        accepted_padded = con.execute(
+            "select count(*) from claims where claim_id like 'ERR-%'"
+        ).fetchall()[0][0]
+    kinds = planted["files"]["enrollment/policy_year=2024/part-errors.parquet"]
+    # New IDs: unknown county, invalid channel, negative refund (quarantined); two padded kinds
+    # (accepted). Each of the three years has its own.
+    assert len(quarantined) == 3 * sum(
+        kinds[k] for k in ("unknown_county", "invalid_channel", "negative_refund"))
+    assert accepted_padded == 3 * planted["files"][
+        "claims/policy_year=2024/part-errors.parquet"]["valid_padded_member"]
+    product = metrics_json(folder)
+    assert product != clean
+    assert province.compare(product, baseline.metrics(folder, load_profile("sanming-2024"))) == []
+    row_errors.remove(folder)
+    assert metrics_json(folder) == clean
