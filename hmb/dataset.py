@@ -168,24 +168,45 @@ def _latest_date(con: duckdb.DuckDBPyConnection) -> str | None:
 def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     """Write each table's quarantined rows, with every original column, as parquet and CSV.
 
-    The rows are re-read from the original files (by file and row number), so the values are
-    exactly what the export held, even those that could not be cast.
+    The rows are re-read from the original files by file and row number, so the values are
+    exactly what the export held, even those that could not be cast. Only the files that hold
+    quarantined rows are opened, and the parquet reader is given the row numbers, so a few
+    hundred rows of a province's export are read in a moment, not by scanning every row.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with dataset.connect() as con:
+    with duckdb.connect() as con:
+        con.execute(f"attach {validation.sql_string(str(dataset.store))} as store (read_only)")
         for table in TABLES:
             name = table.name
             info = dataset.report["tables"].get(name)
             if not info or not info["rows_quarantined"]:
                 continue
-            files = "[" + ", ".join(validation.sql_string(f) for f in info["files"]) + "]"
+            places = con.execute(
+                f"select _file, list(_row order by _row) from store.quarantine_{name}"
+                " group by _file order by _file"
+            ).fetchall()
             hive = "true" if any("=" in Path(f).parent.name for f in info["files"]) else "false"
+            rows = (
+                f"read_parquet($files, hive_partitioning = {hive}, union_by_name = true,"
+                " filename = true, file_row_number = true)"
+            )
+            con.execute(f"create or replace temp table exported as select * from {rows} limit 0",
+                        {"files": [f for f, _ in places]})
+            for start in range(0, len(places), _FILES_PER_READ):
+                batch = places[start : start + _FILES_PER_READ]
+                params: dict[str, object] = {"files": [f for f, _ in places]}
+                branches = []
+                for number, (file, numbers) in enumerate(batch):
+                    params[f"f{number}"], params[f"r{number}"] = file, numbers
+                    branches.append(f"select * from {rows} where filename = $f{number}"
+                                    f" and file_row_number = any($r{number})")
+                con.execute("insert into exported\n" + "\nunion all\n".join(branches), params)
             query = (
                 f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
-                f"from read_parquet({files}, hive_partitioning = {hive}, union_by_name = true,"
-                f" filename = true, file_row_number = true) r\n"
-                f"join quarantine_{name} q on q._file = r.filename and q._row = r.file_row_number\n"
+                f"from exported r\n"
+                f"join store.quarantine_{name} q"
+                f" on q._file = r.filename and q._row = r.file_row_number\n"
                 f"order by q._file, q._row"
             )
             parquet = out_dir / f"{name}.parquet"
@@ -196,3 +217,6 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             )
             written += [parquet, csv]
     return written
+
+
+_FILES_PER_READ = 64  # files read in one statement when rows are read by their place
