@@ -46,8 +46,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hmb.loading import InputError, TableSource
 from hmb.schema import SQL_TYPE, TABLES_BY_NAME
@@ -250,38 +248,45 @@ def _build_into(
 
 
 def _split_by_year(source: TableSource) -> dict[int | None, tuple[Path, ...]]:
-    """The files of each policy year, or everything under None when a file's year is unknown."""
+    """The files of each policy year, or everything under None when a file's year is unknown:
+    from a ``policy_year=Y`` folder, or from the parquet statistics when every row group of the
+    file holds a single year (DuckDB reads all the footers in one call)."""
+    years: dict[Path, int | None] = {}
+    for file in source.files:
+        folder = next((p.split("=", 1)[1] for p in file.parts[:-1]
+                       if p.startswith("policy_year=")), None)
+        years[file] = int(folder) if folder is not None and folder.isdigit() else None
+    unknown = [f for f in source.files if years[f] is None]
+    if unknown:
+        years |= _years_in_statistics(unknown)
+    if any(year is None for year in years.values()):
+        return {None: source.files}
     by_year: dict[int | None, list[Path]] = {}
     for file in source.files:
-        year = _file_year(file)
-        if year is None:
-            return {None: source.files}
-        by_year.setdefault(year, []).append(file)
+        by_year.setdefault(years[file], []).append(file)
     return {year: tuple(files) for year, files in sorted(by_year.items())}
 
 
-def _file_year(file: Path) -> int | None:
-    """The one policy year of a file: from a ``policy_year=Y`` folder, or from the parquet
-    statistics when every row group holds a single year."""
-    for part in file.parts:
-        if part.startswith("policy_year="):
-            value = part.split("=", 1)[1]
-            return int(value) if value.isdigit() else None
+def _years_in_statistics(files: list[Path]) -> dict[Path, int | None]:
+    """Each file's one policy year by its row groups' statistics, or None."""
     try:
-        meta = pq.ParquetFile(file).metadata
-        index = meta.schema.to_arrow_schema().get_field_index("policy_year")
-        if index < 0:
-            return None
-        years: set[object] = set()
-        for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(index).statistics
-            if stats is None or not stats.has_min_max:
-                return None
-            years |= {stats.min, stats.max}
-    except (OSError, ValueError, pa.ArrowException):
-        return None
-    only = years.pop() if len(years) == 1 else None
-    return int(only) if isinstance(only, int) else None
+        with duckdb.connect() as con:
+            rows = con.execute(
+                "select file_name, count(*), count(stats_min_value), count(stats_max_value),"
+                "  bool_and(type in ('INT32', 'INT64')),"
+                "  min(try_cast(stats_min_value as bigint)),"
+                "  max(try_cast(stats_max_value as bigint))\n"
+                "from parquet_metadata($files) where path_in_schema = 'policy_year'"
+                " group by file_name",
+                {"files": [str(f) for f in files]},
+            ).fetchall()
+    except duckdb.Error:
+        return dict.fromkeys(files)
+    found = {
+        name: low if groups == with_min == with_max and integers and low == high else None
+        for name, groups, with_min, with_max, integers, low, high in rows
+    }
+    return {file: found.get(str(file)) for file in files}
 
 
 def _claims_of(claims: TableSource | None, year: int | None) -> TableSource | None:
@@ -300,7 +305,7 @@ def _columns(source: TableSource, files: tuple[Path, ...]) -> frozenset[str]:
         return source.columns
     names: set[str] = set(source.hive_keys)
     for file in files:
-        names |= set(pq.read_schema(file).names)
+        names |= source.file_columns[file]
     return frozenset(names) & source.columns
 
 

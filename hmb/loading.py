@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import duckdb
 
 from hmb.schema import TABLES, Table
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -59,6 +58,8 @@ class TableSource:
     files: tuple[Path, ...]
     hive_keys: tuple[str, ...]
     columns: frozenset[str]  # union over files, including hive partition keys
+    # Each file's own columns, from its footer (empty when the footers were not read).
+    file_columns: Mapping[Path, frozenset[str]] = field(default_factory=dict)
 
     @property
     def parquet_list(self) -> list[str]:
@@ -88,23 +89,53 @@ def _hive_keys(table_dir: Path, files: list[Path]) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _read_schema(file: Path, table: str) -> pa.Schema | Problem:
-    # pyarrow (0.25 s to import) is needed only when footers are read, not on a warm open.
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
+def _read_columns(files: list[Path], table: str) -> dict[Path, frozenset[str] | Problem]:
+    """Each file's top-level column names, from its parquet footer (DuckDB reads all the
+    footers in one call); a file that is not parquet is a Problem. Only a build reads footers:
+    a warm open finds its store from the file list alone."""
+    con = duckdb.connect()
     try:
-        return pq.read_schema(file)
-    except (OSError, pa.ArrowException) as exc:
-        return Problem(
-            "unreadable_file",
-            f"无法读取文件 {file}：不是有效的 parquet 文件（{exc}）。"
-            f" Cannot read {file}: not a valid parquet file. Re-export the '{table}' table"
-            " as parquet"
-            " or remove the damaged file from the folder.",
-            table=table,
-            file=str(file),
-        )
+        rows = con.execute(
+            "select file_name, name, num_children from parquet_schema($files)",
+            {"files": [str(f) for f in files]},
+        ).fetchall()
+    except duckdb.Error as exc:
+        if len(files) == 1:
+            return {files[0]: _unreadable_file(files[0], table, exc)}
+        # One of them is damaged: ask file by file which.
+        found: dict[Path, frozenset[str] | Problem] = {}
+        for file in files:
+            found |= _read_columns([file], table)
+        return found
+    schemas: dict[str, list[tuple[str, int]]] = {}
+    for file_name, name, children in rows:
+        schemas.setdefault(file_name, []).append((name, int(children or 0)))
+    return {file: frozenset(_top_level(schemas.get(str(file), []))) for file in files}
+
+
+def _top_level(schema: list[tuple[str, int]]) -> list[str]:
+    """The names of the root's children in a depth-first parquet schema (root first)."""
+    names: list[str] = []
+    pending = [schema[0][1]] if schema else []  # children still to visit, per open level
+    for name, children in schema[1:]:
+        if len(pending) == 1:
+            names.append(name)
+        pending[-1] -= 1
+        pending.append(children)
+        while pending and pending[-1] == 0 and len(pending) > 1:
+            pending.pop()
+    return names
+
+
+def _unreadable_file(file: Path, table: str, exc: Exception) -> Problem:
+    return Problem(
+        "unreadable_file",
+        f"无法读取文件 {file}：不是有效的 parquet 文件（{exc}）。"
+        f" Cannot read {file}: not a valid parquet file. Re-export the '{table}' table"
+        " as parquet or remove the damaged file from the folder.",
+        table=table,
+        file=str(file),
+    )
 
 
 def discover(folder: Path, read_footers: bool = True) -> dict[str, TableSource]:
@@ -158,15 +189,15 @@ def discover(folder: Path, read_footers: bool = True) -> dict[str, TableSource]:
             continue
         hive_keys = _hive_keys(folder / table.name, files)
         columns: set[str] = set(hive_keys)
-        for file in files if read_footers else []:
-            schema = _read_schema(file, table.name)
-            if isinstance(schema, Problem):
-                problems.append(schema)
+        file_columns: dict[Path, frozenset[str]] = {}
+        for file, found in (_read_columns(files, table.name) if read_footers else {}).items():
+            if isinstance(found, Problem):
+                problems.append(found)
                 continue
-            file_columns = set(schema.names) | set(hive_keys)
-            columns |= file_columns
+            file_columns[file] = found | frozenset(hive_keys)
+            columns |= file_columns[file]
             for col in table.required_columns:
-                if col.name not in file_columns:
+                if col.name not in file_columns[file]:
                     problems.append(
                         Problem(
                             "missing_column",
@@ -179,7 +210,9 @@ def discover(folder: Path, read_footers: bool = True) -> dict[str, TableSource]:
                             column=col.name,
                         )
                     )
-        sources[table.name] = TableSource(table, tuple(files), hive_keys, frozenset(columns))
+        sources[table.name] = TableSource(
+            table, tuple(files), hive_keys, frozenset(columns), file_columns
+        )
     if problems:
         raise InputError(problems)
     return sources
