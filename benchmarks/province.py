@@ -229,9 +229,9 @@ def table_files(folder: Path, table: str) -> list[Path]:
 
 def floor_scan(folder: Path, columns: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     """One DuckDB scan per table of exactly ``columns``: every value is read, nothing grouped."""
-    import duckdb  # noqa: PLC0415 (only the child needs it)
+    from hmb import duckdb_files  # noqa: PLC0415 (only the child needs it)
 
-    con = duckdb.connect()
+    con = duckdb_files.connect()
     result: dict[str, Any] = {}
     for table, names in columns.items():
         files = table_files(folder, table)

@@ -33,6 +33,8 @@ from typing import Any
 
 import duckdb
 
+from hmb import duckdb_files
+
 ROWS_PER_ERROR = 20_000
 RECORD = "row_errors.json"
 FILE = "part-errors.parquet"
@@ -76,7 +78,7 @@ def plant(folder: Path, seed: int = 0) -> dict[str, Any]:
     if (folder / RECORD).exists():
         raise SystemExit(f"{folder} already has planted row errors ({RECORD})")
     # A seeded sample is the same every time only when one thread draws it.
-    con = duckdb.connect(config={"threads": 1})
+    con = duckdb_files.connect(config={"threads": 1})
     planted: dict[str, Any] = {"seed": seed, "rows_per_error": ROWS_PER_ERROR, "files": {}}
     for table, kinds in (("enrollment", ENROLMENT_KINDS), ("claims", CLAIM_KINDS)):
         for year_folder in year_folders(folder, table):

@@ -35,6 +35,7 @@ from typing import Protocol, TypeVar
 
 import duckdb
 
+from hmb import duckdb_files
 from hmb.alerts import Scope
 from hmb.auth import User
 from hmb.counties import counties as counties_of
@@ -132,7 +133,7 @@ def may_open_jurisdiction(scope: DataScope, adcode: str) -> bool:
 
 def scoped_connection(store: Path | str, scope: DataScope) -> duckdb.DuckDBPyConnection:
     """An in-memory connection whose tables are the store's, seen through ``scope``."""
-    con = duckdb.connect(":memory:")
+    con = duckdb_files.connect()
     try:
         con.execute(f"attach {sql_string(str(store))} as store (read_only)")
         columns: dict[str, list[str]] = {}

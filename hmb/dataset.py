@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from hmb import validation
+from hmb import duckdb_files, validation
 from hmb.loading import TableSource, discover, fingerprint
 from hmb.paths import PROJECT_ROOT
 from hmb.schema import TABLES
@@ -60,7 +60,7 @@ class Dataset:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the store; use one cursor per thread or query."""
-        return duckdb.connect(str(self.store), read_only=True)
+        return duckdb_files.connect(self.store, read_only=True)
 
     @property
     def default_as_of(self) -> date | None:
@@ -91,7 +91,7 @@ def open_dataset(
         prune_cache(cache)
     else:
         mark_used(store)
-    with duckdb.connect(str(store), read_only=True) as con:
+    with duckdb_files.connect(store, read_only=True) as con:
         report = json.loads(con.execute("select report from _report").fetchall()[0][0])
     return Dataset(folder=folder, fingerprint=key, store=store, report=report)
 
@@ -131,7 +131,7 @@ def _build_store(
     with contextlib.suppress(FileNotFoundError):
         partial.unlink()
     try:
-        with duckdb.connect(str(partial), config=_BUILD_SETTINGS) as con:
+        with duckdb_files.connect(partial, config=_BUILD_SETTINGS) as con:
             validation.Validator(
                 con, sources, liability_codes, segments=store.parent / "segments",
                 version=_CODE_VERSION,
@@ -175,7 +175,7 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with duckdb.connect() as con:
+    with duckdb_files.connect() as con:
         con.execute(f"attach {validation.sql_string(str(dataset.store))} as store (read_only)")
         for table in TABLES:
             name = table.name

@@ -47,6 +47,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from hmb import duckdb_files
 from hmb.loading import InputError, TableSource
 from hmb.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.validation import (
@@ -270,7 +271,7 @@ def _split_by_year(source: TableSource) -> dict[int | None, tuple[Path, ...]]:
 def _years_in_statistics(files: list[Path]) -> dict[Path, int | None]:
     """Each file's one policy year by its row groups' statistics, or None."""
     try:
-        with duckdb.connect() as con:
+        with duckdb_files.connect() as con:
             rows = con.execute(
                 "select file_name, count(*), count(stats_min_value), count(stats_max_value),"
                 "  bool_and(type in ('INT32', 'INT64')),"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from hmb import duckdb_files
 from hmb.schema import TABLES, Table
 
 HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -93,7 +94,7 @@ def _read_columns(files: list[Path], table: str) -> dict[Path, frozenset[str] | 
     """Each file's top-level column names, from its parquet footer (DuckDB reads all the
     footers in one call); a file that is not parquet is a Problem. Only a build reads footers:
     a warm open finds its store from the file list alone."""
-    con = duckdb.connect()
+    con = duckdb_files.connect()
     try:
         rows = con.execute(
             "select file_name, name, num_children from parquet_schema($files)",

@@ -51,3 +51,23 @@ def test_mypy_strict_is_clean() -> None:
     result = subprocess.run([BIN / "mypy"], cwd=ROOT, capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_duckdb_connection_is_opened_quietly() -> None:
+    """DuckDB draws a progress bar on standard output during a long statement, which would land
+    in the middle of `hmb metrics --format json`: the product opens its DuckDB connections only
+    through hmb.duckdb_files, which turns the bar off."""
+    from hmb import duckdb_files  # noqa: PLC0415
+
+    with duckdb_files.connect() as con:
+        assert con.execute("select current_setting('enable_progress_bar')").fetchall() == [
+            (False,)]
+    direct = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("hmb", "dashboard", "queries", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path.name != "duckdb_files.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "duckdb.connect(" in line
+    ]
+    assert direct == []
