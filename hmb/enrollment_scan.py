@@ -47,7 +47,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from hmb import duckdb_files
 from hmb.loading import InputError, TableSource
 from hmb.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.validation import (
@@ -249,45 +248,15 @@ def _build_into(
 
 
 def _split_by_year(source: TableSource) -> dict[int | None, tuple[Path, ...]]:
-    """The files of each policy year, or everything under None when a file's year is unknown:
-    from a ``policy_year=Y`` folder, or from the parquet statistics when every row group of the
-    file holds a single year (DuckDB reads all the footers in one call)."""
-    years: dict[Path, int | None] = {}
-    for file in source.files:
-        folder = next((p.split("=", 1)[1] for p in file.parts[:-1]
-                       if p.startswith("policy_year=")), None)
-        years[file] = int(folder) if folder is not None and folder.isdigit() else None
-    unknown = [f for f in source.files if years[f] is None]
-    if unknown:
-        years |= _years_in_statistics(unknown)
-    if any(year is None for year in years.values()):
-        return {None: source.files}
+    """The files of each policy year (hmb.loading.Footer: from a ``policy_year=Y`` folder or
+    the file's statistics), or everything under None when a file's year is unknown."""
     by_year: dict[int | None, list[Path]] = {}
     for file in source.files:
-        by_year.setdefault(years[file], []).append(file)
+        footer = source.footers.get(file)
+        if footer is None or footer.policy_year is None:
+            return {None: source.files}
+        by_year.setdefault(footer.policy_year, []).append(file)
     return {year: tuple(files) for year, files in sorted(by_year.items())}
-
-
-def _years_in_statistics(files: list[Path]) -> dict[Path, int | None]:
-    """Each file's one policy year by its row groups' statistics, or None."""
-    try:
-        with duckdb_files.connect() as con:
-            rows = con.execute(
-                "select file_name, count(*), count(stats_min_value), count(stats_max_value),"
-                "  bool_and(type in ('INT32', 'INT64')),"
-                "  min(try_cast(stats_min_value as bigint)),"
-                "  max(try_cast(stats_max_value as bigint))\n"
-                "from parquet_metadata($files) where path_in_schema = 'policy_year'"
-                " group by file_name",
-                {"files": [str(f) for f in files]},
-            ).fetchall()
-    except duckdb.Error:
-        return dict.fromkeys(files)
-    found = {
-        name: low if groups == with_min == with_max and integers and low == high else None
-        for name, groups, with_min, with_max, integers, low, high in rows
-    }
-    return {file: found.get(str(file)) for file in files}
 
 
 def _claims_of(claims: TableSource | None, year: int | None) -> TableSource | None:
@@ -306,7 +275,7 @@ def _columns(source: TableSource, files: tuple[Path, ...]) -> frozenset[str]:
         return source.columns
     names: set[str] = set(source.hive_keys)
     for file in files:
-        names |= source.file_columns[file]
+        names |= source.footers[file].columns
     return frozenset(names) & source.columns
 
 

@@ -52,6 +52,16 @@ class InputError(Exception):
 
 
 @dataclass(frozen=True)
+class Footer:
+    """What one file's parquet footer says: its columns (with the hive partition keys of its
+    folders), and the one policy year of its rows, when its folder (``policy_year=Y``) or the
+    statistics of its row groups tell it (None otherwise)."""
+
+    columns: frozenset[str]
+    policy_year: int | None
+
+
+@dataclass(frozen=True)
 class TableSource:
     """Where one table's files are, and what their footers say."""
 
@@ -59,8 +69,8 @@ class TableSource:
     files: tuple[Path, ...]
     hive_keys: tuple[str, ...]
     columns: frozenset[str]  # union over files, including hive partition keys
-    # Each file's own columns, from its footer (empty when the footers were not read).
-    file_columns: Mapping[Path, frozenset[str]] = field(default_factory=dict)
+    # What each file's footer says (empty when the footers were not read).
+    footers: Mapping[Path, Footer] = field(default_factory=dict)
 
     @property
     def parquet_list(self) -> list[str]:
@@ -90,42 +100,58 @@ def _hive_keys(table_dir: Path, files: list[Path]) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _read_columns(files: list[Path], table: str) -> dict[Path, frozenset[str] | Problem]:
-    """Each file's top-level column names, from its parquet footer (DuckDB reads all the
-    footers in one call); a file that is not parquet is a Problem. Only a build reads footers:
-    a warm open finds its store from the file list alone."""
-    con = duckdb_files.connect()
+def _read_footers(
+    con: duckdb.DuckDBPyConnection, files: list[Path], table: str
+) -> dict[Path, Footer | Problem]:
+    """Each file's :class:`Footer` (DuckDB reads all the footers in one or two statements); a
+    file that is not parquet is a Problem. Only a build reads footers: a warm open finds its
+    store from the file list alone."""
+    hive: dict[Path, dict[str, str]] = {
+        file: {m[1]: m[2] for m in map(HIVE_SEGMENT.match, file.parts[:-1]) if m}
+        for file in files
+    }
+    # The statistics are read only for the files whose folder does not name their year.
+    unnamed = [str(f) for f in files if "policy_year" not in hive[f]]
     try:
         rows = con.execute(
             "select file_name, name, num_children from parquet_schema($files)",
             {"files": [str(f) for f in files]},
         ).fetchall()
+        years = {
+            name: low if groups == with_min == with_max and integers and low == high else None
+            for name, groups, with_min, with_max, integers, low, high in con.execute(
+                "select file_name, count(*), count(stats_min_value), count(stats_max_value),"
+                "  bool_and(type in ('INT32', 'INT64')),"
+                "  min(try_cast(stats_min_value as bigint)),"
+                "  max(try_cast(stats_max_value as bigint))\n"
+                "from parquet_metadata($files) where path_in_schema = 'policy_year'"
+                " group by file_name",
+                {"files": unnamed},
+            ).fetchall()
+        } if unnamed else {}
     except duckdb.Error as exc:
         if len(files) == 1:
             return {files[0]: _unreadable_file(files[0], table, exc)}
         # One of them is damaged: ask file by file which.
-        found: dict[Path, frozenset[str] | Problem] = {}
+        found: dict[Path, Footer | Problem] = {}
         for file in files:
-            found |= _read_columns([file], table)
+            found |= _read_footers(con, [file], table)
         return found
     schemas: dict[str, list[tuple[str, int]]] = {}
     for file_name, name, children in rows:
         schemas.setdefault(file_name, []).append((name, int(children or 0)))
-    return {file: frozenset(_top_level(schemas.get(str(file), []))) for file in files}
+    return {
+        file: Footer(
+            frozenset(_top_level(schemas.get(str(file), []))) | frozenset(hive[file]),
+            _year(hive[file]["policy_year"]) if "policy_year" in hive[file]
+            else years.get(str(file)),
+        )
+        for file in files
+    }
 
 
-def _top_level(schema: list[tuple[str, int]]) -> list[str]:
-    """The names of the root's children in a depth-first parquet schema (root first)."""
-    names: list[str] = []
-    pending = [schema[0][1]] if schema else []  # children still to visit, per open level
-    for name, children in schema[1:]:
-        if len(pending) == 1:
-            names.append(name)
-        pending[-1] -= 1
-        pending.append(children)
-        while pending and pending[-1] == 0 and len(pending) > 1:
-            pending.pop()
-    return names
+def _year(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
 
 
 def _unreadable_file(file: Path, table: str, exc: Exception) -> Problem:
@@ -172,51 +198,78 @@ def discover(folder: Path, read_footers: bool = True) -> dict[str, TableSource]:
         )
     problems: list[Problem] = []
     sources: dict[str, TableSource] = {}
-    for table in TABLES:
-        files = _table_files(folder, table.name)
-        if not files:
-            if not table.optional:
-                problems.append(
-                    Problem(
-                        "missing_table",
-                        f"缺少数据表 {table.name}（{table.title_zh}）：在 {folder} 中既没有"
-                        f" {table.name}.parquet 也没有 {table.name}/ 文件夹。 Table '{table.name}'"
-                        f" is missing from {folder}: add {table.name}.parquet or a folder"
-                        f" {table.name}/ of parquet files (see docs/contract.md).",
-                        table=table.name,
-                        file=str(folder / f"{table.name}.parquet"),
-                    )
-                )
-            continue
-        hive_keys = _hive_keys(folder / table.name, files)
-        columns: set[str] = set(hive_keys)
-        file_columns: dict[Path, frozenset[str]] = {}
-        for file, found in (_read_columns(files, table.name) if read_footers else {}).items():
-            if isinstance(found, Problem):
-                problems.append(found)
-                continue
-            file_columns[file] = found | frozenset(hive_keys)
-            columns |= file_columns[file]
-            for col in table.required_columns:
-                if col.name not in file_columns[file]:
-                    problems.append(
-                        Problem(
-                            "missing_column",
-                            f"文件 {file} 缺少必需列 {col.name}（{col.meaning_zh}）。 File {file}"
-                            f" (table '{table.name}') has no column '{col.name}' ({col.meaning_en},"
-                            f" {col.kind}). Add it to the export or rename the column that holds"
-                            " it; column names are listed in docs/contract.md.",
-                            table=table.name,
-                            file=str(file),
-                            column=col.name,
-                        )
-                    )
-        sources[table.name] = TableSource(
-            table, tuple(files), hive_keys, frozenset(columns), file_columns
-        )
+    # One connection reads every table's footers (opening one costs more than reading them).
+    con = duckdb_files.connect() if read_footers else None
+    try:
+        for table in TABLES:
+            found = _table_source(folder, table, con, problems)
+            if found is not None:
+                sources[table.name] = found
+    finally:
+        if con is not None:
+            con.close()
     if problems:
         raise InputError(problems)
     return sources
+
+
+def _table_source(
+    folder: Path, table: Table, con: duckdb.DuckDBPyConnection | None, problems: list[Problem]
+) -> TableSource | None:
+    """One table's files and, with ``con``, their footers; what is fatal goes to ``problems``."""
+    files = _table_files(folder, table.name)
+    if not files:
+        if not table.optional:
+            problems.append(
+                Problem(
+                    "missing_table",
+                    f"缺少数据表 {table.name}（{table.title_zh}）：在 {folder} 中既没有"
+                    f" {table.name}.parquet 也没有 {table.name}/ 文件夹。 Table '{table.name}'"
+                    f" is missing from {folder}: add {table.name}.parquet or a folder"
+                    f" {table.name}/ of parquet files (see docs/contract.md).",
+                    table=table.name,
+                    file=str(folder / f"{table.name}.parquet"),
+                )
+            )
+        return None
+    hive_keys = _hive_keys(folder / table.name, files)
+    columns: set[str] = set(hive_keys)
+    footers: dict[Path, Footer] = {}
+    for file, found in (_read_footers(con, files, table.name) if con else {}).items():
+        if isinstance(found, Problem):
+            problems.append(found)
+            continue
+        footers[file] = found
+        columns |= found.columns
+        for col in table.required_columns:
+            if col.name not in found.columns:
+                problems.append(
+                    Problem(
+                        "missing_column",
+                        f"文件 {file} 缺少必需列 {col.name}（{col.meaning_zh}）。 File {file}"
+                        f" (table '{table.name}') has no column '{col.name}' ({col.meaning_en},"
+                        f" {col.kind}). Add it to the export or rename the column that holds"
+                        " it; column names are listed in docs/contract.md.",
+                        table=table.name,
+                        file=str(file),
+                        column=col.name,
+                    )
+                )
+    return TableSource(table, tuple(files), hive_keys, frozenset(columns), footers)
+
+
+def _top_level(schema: list[tuple[str, int]]) -> list[str]:
+    """The names of the root's children in a depth-first parquet schema (root first)."""
+    names: list[str] = []
+    pending = [schema[0][1]] if schema else []  # children still to visit, per open level
+    for name, children in schema[1:]:
+        if len(pending) == 1:
+            names.append(name)
+        pending[-1] -= 1
+        pending.append(children)
+        while pending and pending[-1] == 0 and len(pending) > 1:
+            pending.pop()
+    return names
 
 
 def fingerprint(sources: dict[str, TableSource], *extra: str) -> str:
