@@ -216,6 +216,16 @@ def demo_data(
     return folder, {**generation, "reused": reused, "rows": rows, "planted_row_errors": errors}
 
 
+def a_new_export_of_one_year(folder: Path) -> str:
+    """Make the last enrolment file look re-exported (same rows, a newer modification time), as
+    when a bureau sends this year's export again: the store's fingerprint changes, and only that
+    file's policy year has to be validated again (the other years' segments are reused)."""
+    file = table_files(folder, "enrollment")[-1]
+    stat = file.stat()
+    os.utime(file, ns=(stat.st_atime_ns, max(stat.st_mtime_ns, time.time_ns()) + 10**9))
+    return str(file.relative_to(folder).parent)
+
+
 def table_files(folder: Path, table: str) -> list[Path]:
     """A table's parquet files as the contract finds them: NAME.parquet and NAME/**."""
     files = [folder / f"{table}.parquet"] if (folder / f"{table}.parquet").is_file() else []
@@ -443,6 +453,11 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
                 measure(argv, env=env, stdout=out / f"{size.name}.{command}.warm.json")
                 for _ in range(repeat)
             ]))
+            if command == "metrics":
+                changed = a_new_export_of_one_year(folder)
+                say(f"{size.name}: hmb metrics after a new export of {changed}")
+                runs["metrics_year_changed"] = asdict(
+                    measure(argv, env=env, stdout=out / f"{size.name}.metrics.changed.json"))
         say(f"{size.name}: pandas baseline")
         runs["pandas"] = asdict(measure(
             [sys.executable, BASELINE, folder, "--profile", size.profile],
@@ -473,6 +488,8 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
     baseline = json.loads((out / f"{size.name}.pandas.json").read_text(encoding="utf-8"))
     differences = compare(product, baseline)
     differences += [f"warm run: {d}" for d in compare(product, warm)]
+    changed = json.loads((out / f"{size.name}.metrics.changed.json").read_text(encoding="utf-8"))
+    differences += [f"after one year's new export: {d}" for d in compare(product, changed)]
     cold = runs["metrics_cold"]
     ratios = {
         f"metrics_cold_over_{other}": {
@@ -514,6 +531,7 @@ LABELS = {
     "generate": "generate demo data",
     "metrics_cold": "hmb metrics, cold",
     "metrics_warm": "hmb metrics, warm",
+    "metrics_year_changed": "hmb metrics, one year's enrolment re-exported",
     "check_cold": "hmb check, cold",
     "check_warm": "hmb check, warm",
     "pandas": "pandas baseline",
