@@ -29,7 +29,7 @@ from hmb.schema import TABLES
 
 def default_cache_dir() -> Path:
     """Where stores are kept: $HMB_CACHE_DIR, or data/cache in the checkout."""
-    return Path(os.environ.get("HMB_CACHE_DIR", PROJECT_ROOT / "data" / "cache"))
+    return Path(os.environ.get("HMB_CACHE_DIR") or PROJECT_ROOT / "data" / "cache")
 
 
 # The store depends on the code that builds it: a change to validation invalidates old stores.

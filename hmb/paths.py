@@ -8,13 +8,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = PROJECT_ROOT / "queries"
 RULEBOOKS_DIR = PROJECT_ROOT / "data" / "rulebooks"
-SEEDS_DIR = Path(os.environ.get("HMB_SEEDS_DIR", PROJECT_ROOT / "data" / "seeds"))
-DEMO_DIR = Path(os.environ.get("HMB_DEMO_DIR", PROJECT_ROOT / "data" / "demo"))
+# An empty setting counts as unset (not as the current folder).
+SEEDS_DIR = Path(os.environ.get("HMB_SEEDS_DIR") or PROJECT_ROOT / "data" / "seeds")
+DEMO_DIR = Path(os.environ.get("HMB_DEMO_DIR") or PROJECT_ROOT / "data" / "demo")
 
 
 def state_dir() -> Path:
     """Where the alert store and the audit trail live: $HMB_STATE_DIR, or data/state."""
-    return Path(os.environ.get("HMB_STATE_DIR", PROJECT_ROOT / "data" / "state"))
+    return Path(os.environ.get("HMB_STATE_DIR") or PROJECT_ROOT / "data" / "state")
 
 
 def default_alert_store() -> Path:

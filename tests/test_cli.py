@@ -162,3 +162,14 @@ def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
                              timeout=120, check=False)
     assert process.returncode == 0, process.stderr
     assert process.stderr.strip() == "[]"
+
+
+def test_an_empty_folder_setting_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HMB_CACHE_DIR= (set, but empty) must not put stores and maps in the current folder."""
+    from hmb.dataset import default_cache_dir  # noqa: PLC0415
+    from hmb.paths import PROJECT_ROOT, state_dir  # noqa: PLC0415
+
+    monkeypatch.setenv("HMB_CACHE_DIR", "")
+    monkeypatch.setenv("HMB_STATE_DIR", "")
+    assert default_cache_dir() == PROJECT_ROOT / "data" / "cache"
+    assert state_dir() == PROJECT_ROOT / "data" / "state"
