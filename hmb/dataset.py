@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from hmb import duckdb_files, validation
-from hmb.loading import TableSource, discover, fingerprint
+from hmb.loading import TableSource, discover, fingerprint, reads_by_place
 from hmb.paths import PROJECT_ROOT
 from hmb.schema import TABLES
 
@@ -193,15 +193,11 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             )
             con.execute(f"create or replace temp table exported as select * from {rows} limit 0",
                         {"files": [f for f, _ in places]})
-            for start in range(0, len(places), _FILES_PER_READ):
-                batch = places[start : start + _FILES_PER_READ]
-                params: dict[str, object] = {"files": [f for f, _ in places]}
-                branches = []
-                for number, (file, numbers) in enumerate(batch):
-                    params[f"f{number}"], params[f"r{number}"] = file, numbers
-                    branches.append(f"select * from {rows} where filename = $f{number}"
-                                    f" and file_row_number = any($r{number})")
-                con.execute("insert into exported\n" + "\nunion all\n".join(branches), params)
+            for statement, params in reads_by_place(
+                f"select * from {rows} where", "filename", places
+            ):
+                con.execute(f"insert into exported\n{statement}",
+                            {**params, "files": [f for f, _ in places]})
             query = (
                 f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
                 f"from exported r\n"
@@ -218,5 +214,3 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             written += [parquet, csv]
     return written
 
-
-_FILES_PER_READ = 64  # files read in one statement when rows are read by their place

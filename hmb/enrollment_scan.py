@@ -47,7 +47,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from hmb.loading import InputError, TableSource
+from hmb.loading import InputError, TableSource, reads_by_place
 from hmb.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.validation import (
     _RULES_OF_ERRORS,
@@ -596,9 +596,6 @@ def _row_ids(
     return np.asarray(rows, dtype=np.int64)
 
 
-_FILES_PER_READ = 64  # files read in one statement when fetching rows by their place
-
-
 def _broken_rows(
     con: duckdb.DuckDBPyConnection,
     checks: list[RuleCheck],
@@ -615,17 +612,9 @@ def _broken_rows(
               " from raw_enrollment where ")
     con.execute(f"create or replace temp table _picked as {select} false")
     files = rows >> 32
-    by_file = [(int(f), rows[files == f] & 0xFFFFFFFF) for f in np.unique(files)]
-    for start in range(0, len(by_file), _FILES_PER_READ):
-        batch = by_file[start : start + _FILES_PER_READ]
-        params: dict[str, object] = {}
-        branches = []
-        for number, (file, numbers) in enumerate(batch):
-            params[f"f{number}"], params[f"r{number}"] = file, numbers
-            branches.append(
-                f"{select} _file_index = $f{number} and file_row_number = any($r{number})"
-            )
-        con.execute("insert into _picked\n" + "\nunion all\n".join(branches), params)
+    places = [(int(f), rows[files == f] & 0xFFFFFFFF) for f in np.unique(files)]
+    for statement, params in reads_by_place(select, "_file_index", places):
+        con.execute(f"insert into _picked\n{statement}", params)
     con.execute(
         "create or replace temp table _duplicate_keys as\n"
         "select policy_year, member_id from _picked\n"

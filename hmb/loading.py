@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,6 +270,30 @@ def _top_level(schema: list[tuple[str, int]]) -> list[str]:
         while pending and pending[-1] == 0 and len(pending) > 1:
             pending.pop()
     return names
+
+
+FILES_PER_READ = 64  # files read in one statement when rows are read by their place
+
+
+def reads_by_place(
+    select: str, file_column: str, places: Sequence[tuple[object, Sequence[int]]]
+) -> list[tuple[str, dict[str, object]]]:
+    """Statements, with their parameters, that read rows by file and row number: ``select``
+    (a ``select ... from`` a parquet relation with ``file_row_number``, ending in ``where``)
+    once per file of ``places`` (file, its row numbers), as a file filter (``file_column`` =
+    the file) and a list of row numbers that the parquet reader is given, so it skips the
+    files and row groups that hold none, instead of scanning every row."""
+    statements = []
+    for start in range(0, len(places), FILES_PER_READ):
+        params: dict[str, object] = {}
+        branches = []
+        for number, (file, rows) in enumerate(places[start : start + FILES_PER_READ]):
+            params[f"f{number}"], params[f"r{number}"] = file, rows
+            branches.append(
+                f"{select} {file_column} = $f{number} and file_row_number = any($r{number})"
+            )
+        statements.append(("\nunion all\n".join(branches), params))
+    return statements
 
 
 def fingerprint(sources: dict[str, TableSource], *extra: str) -> str:

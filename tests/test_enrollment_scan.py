@@ -140,6 +140,21 @@ def _oracle_cube(folder: Path, quarantined: set[tuple[str, int]]) -> list[tuple[
                   key=lambda row: tuple((v is None, v if v is not None else 0) for v in row))
 
 
+def _quarantine_and_cube(
+    con: Any,
+) -> tuple[set[tuple[str, int]], list[tuple[Any, ...]]]:
+    """The places (file, row) of the quarantined enrolments, and the stored cube."""
+    quarantined = {
+        (Path(f).resolve().as_posix(), int(r))
+        for f, r in con.execute("select _file, _row from quarantine_enrollment").fetchall()
+    }
+    cube = con.execute(
+        "select policy_year, county_code, enroll_date, status, health_status,"
+        " subsidy_group, premium, enrolments, written_premium from enrollment_cube order by all"
+    ).fetchall()
+    return quarantined, [tuple(r) for r in cube]
+
+
 @pytest.mark.parametrize("layout", ["file", "hive"])
 def test_rows_broken_only_on_the_member_are_taken_out_of_the_cube(
     tmp_path: Path, layout: str
@@ -159,19 +174,11 @@ def test_rows_broken_only_on_the_member_are_taken_out_of_the_cube(
     folder = write_folder(tmp_path, layout=layout, files=2, **tables)  # type: ignore[arg-type]
     dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
     with dataset.connect() as con:
-        quarantined = {
-            (Path(f).resolve().as_posix(), int(r))
-            for f, r in con.execute("select _file, _row from quarantine_enrollment").fetchall()
-        }
-        cube = con.execute(
-            "select policy_year, county_code, enroll_date, status, health_status,"
-            " subsidy_group, premium, enrolments, written_premium from enrollment_cube"
-            " order by all"
-        ).fetchall()
+        quarantined, cube = _quarantine_and_cube(con)
         claims = dict(con.execute("select claim_id, _rules from quarantine_claims").fetchall())
     # 3 from _two_years, the 4 rows with a broken member or status, and both copies of A1 2024
     assert len(quarantined) == 3 + 4 + 2
-    assert [tuple(r) for r in cube] == _oracle_cube(folder, quarantined)
+    assert cube == _oracle_cube(folder, quarantined)
     # A1 has no accepted enrolment in 2024 (duplicated) but has one in 2025.
     assert claims.get("C1") == "claim_without_enrollment" and "D1" not in claims
 
@@ -203,18 +210,10 @@ def test_values_with_stray_spaces_are_decided_on_their_trimmed_values(
         rules = dict(con.execute(
             "select member_id, _rules from quarantine_enrollment where member_id like 'P%'"
         ).fetchall())
-        quarantined = {
-            (Path(f).resolve().as_posix(), int(r))
-            for f, r in con.execute("select _file, _row from quarantine_enrollment").fetchall()
-        }
-        cube = con.execute(
-            "select policy_year, county_code, enroll_date, status, health_status,"
-            " subsidy_group, premium, enrolments, written_premium from enrollment_cube"
-            " order by all"
-        ).fetchall()
+        quarantined, cube = _quarantine_and_cube(con)
     assert rules == {"P5": "invalid_value", "P6": "invalid_value", "P7": "negative_amount",
                      "P8": "null_required"}
-    assert [tuple(r) for r in cube] == _oracle_cube(folder, quarantined)
+    assert cube == _oracle_cube(folder, quarantined)
 
 
 def _segments(cache: Path) -> set[str]:
