@@ -169,9 +169,9 @@ def _build_into(
     """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``.
 
     Two scans that read different columns, so every value is decoded once: the member pass
-    (policy_year, member_id) and the groups (everything else). Only when some row may break a
-    rule does a third scan pick out the rows that may, filtered on what was found; the cube is
-    every row grouped, less the rows that break a rule.
+    (policy_year, member_id) and the groups (everything else). Only the rows that may break a
+    rule are then read again, by their place; the cube is every row grouped, less the rows that
+    break a rule.
     """
     con = validator.con
     raw_types = validator.raw_types[ENROLLMENT.name]
