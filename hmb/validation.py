@@ -167,13 +167,18 @@ def sql_string(value: str) -> str:
 
 
 def _typed_expr(
-    col: Column, present: bool, raw_type: str | None = None, prefix: str = ""
+    col: Column,
+    present: bool,
+    raw_type: str | None = None,
+    prefix: str = "",
+    default: bool = True,
 ) -> str:
     """The accepted value of a column: cast to its contract type, blanks treated as null.
 
     ``raw_type`` is the column's type in the files, when known: a column already of the
     contract's type is taken as it is (casting 40 million dates to text and back costs seconds).
-    The raw value is read from the column ``prefix`` + name.
+    The raw value is read from the column ``prefix`` + name. ``default=False`` leaves a value
+    that does not cast null instead of giving it the column's default.
     """
     if not present:
         return f"cast({col.default or 'null'} as {SQL_TYPE[col.kind]})"
@@ -191,7 +196,7 @@ def _typed_expr(
         expr = f"coalesce(try_cast({ident} as date), cast(try_cast({ident} as timestamp) as date))"
     else:
         expr = f"try_cast({ident} as {SQL_TYPE[col.kind]})"
-    if col.default is not None:
+    if col.default is not None and default:
         expr = f"coalesce({expr}, {col.default})"
     return expr
 
@@ -292,10 +297,13 @@ def typed_items(
         items.append(f"{expr} as {quote_ident(col.name)}")
         if is_present:
             raw_null = _raw_is_null(col, raw_type, prefix)
+            # Whether the value casts, before a default fills the gap: an amount of "abc" is
+            # unparseable, not zero.
+            cast = _typed_expr(col, is_present, raw_type, prefix, default=False)
             bad = (
                 "false"
                 if expr == ident and raw_type is not None
-                else f"(not {raw_null} and {expr} is null)"
+                else f"(not {raw_null} and {cast} is null)"
             )
             items.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
             items.append(f"{bad} as {quote_ident('_bad:' + col.name)}")
@@ -357,7 +365,7 @@ class Validator:
         checks: list[str] = []
         for col in present:
             ident = quote_ident(col.name)
-            typed = _typed_expr(col, True)
+            typed = _typed_expr(col, True, default=False)
             checks.append(f"count(*) filter (where not {_raw_is_null(col)})")
             checks.append(f"count(*) filter (where not {_raw_is_null(col)} and {typed} is null)")
             checks.append(

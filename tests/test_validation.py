@@ -697,3 +697,22 @@ def test_quarantined_rows_are_exported_as_the_files_held_them(tmp_path: Path) ->
         ("Q2", "2023-12-01", "invalid_value"),
         ("Q3", "2023-12-01", "negative_amount"),
     ]
+
+
+def test_an_optional_amount_that_does_not_cast_is_unparseable_not_its_default(
+    tmp_path: Path,
+) -> None:
+    """refund_amount and subsidy_amount default to 0 when absent or null; a value that is there
+    but is not a number is quarantined, not read as 0 (which would inflate written premium)."""
+    tables = clean_tables()
+    tables["enrollment"] += [
+        enrollment_row(member_id="U1", refund_amount="abc", status="cancelled"),
+        enrollment_row(member_id="U2", subsidy_amount="n/a"),
+        enrollment_row(member_id="U3", refund_amount=None),  # null: the default, accepted
+    ]
+    folder = write_folder(tmp_path, **tables)
+    report = valid_report(folder)
+    assert report["tables"]["enrollment"]["rows_quarantined"] == 2
+    caught = {(e["rule"], e["column"]) for e in report["errors"] if e["table"] == "enrollment"}
+    assert caught == {("unparseable_value", "refund_amount"),
+                      ("unparseable_value", "subsidy_amount")}
