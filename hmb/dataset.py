@@ -191,13 +191,13 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
                 f"read_parquet($files, hive_partitioning = {hive}, union_by_name = true,"
                 " filename = true, file_row_number = true)"
             )
+            files = [f for f, _ in places]
             con.execute(f"create or replace temp table exported as select * from {rows} limit 0",
-                        {"files": [f for f, _ in places]})
+                        {"files": files})
             for statement, params in reads_by_place(
                 f"select * from {rows} where", "filename", places
             ):
-                con.execute(f"insert into exported\n{statement}",
-                            {**params, "files": [f for f, _ in places]})
+                con.execute(f"insert into exported\n{statement}", {**params, "files": files})
             query = (
                 f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
                 f"from exported r\n"

@@ -309,11 +309,11 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
         f"create or replace table {catalog}.enrollment_cube ({keys}, enrolments bigint,"
         " written_premium decimal(18, 2))"
     )
-    members = _table(catalog, "_enrollment_members")
-    con.execute(
-        f"create or replace {'temp ' if members.startswith('temp.') else ''}table"
-        f" {members.removeprefix('temp.')} (policy_year integer, member_id varchar)"
-    )
+    members = "(policy_year integer, member_id varchar)"
+    if _table(catalog, "_enrollment_members").startswith("temp."):
+        con.execute(f"create or replace temp table _enrollment_members {members}")
+    else:
+        con.execute(f"create or replace table {catalog}._enrollment_members {members}")
     con.execute(
         f"create or replace table {catalog}.quarantine_enrollment ({columns}, _file varchar,"
         ' _row bigint, _rules varchar, _errors struct(rule varchar, "column" varchar)[])'
