@@ -11,21 +11,23 @@ table (hmb.validation builds their SQL); only the way they are applied is arrang
    with the claims' distinct keys as the small side), or that the member ID breaks a rule, or
    that it is an ID number in clear text (fatal); and the row's place (file and row number).
    The hashes are sorted in numpy: a hash seen twice marks a *candidate* duplicate.
-2. **Groups.** One scan of every other column, grouped on the cube's columns *as exported*
-   (typing and trimming tens of millions of values is the costly part; a group is typed once)
-   and on whether the row passes the rules on the rest of the row, checked on its light values
-   (``hmb.validation.typed_items``: untrimmed, so that a value with a stray space fails here and
-   is decided exactly in step 3). The rules on the cube's columns alone (enumerations, county
-   codes, unknown counties, blank or unparseable values) are then decided per group.
+2. **Groups and census.** One scan of the cube's columns, grouped on their values *as
+   exported* (typing and trimming tens of millions of values is the costly part; a group is
+   typed once): the rules on the cube's columns alone (enumerations, county codes, unknown
+   counties, blank or unparseable values) are decided per group. One more scan lists the
+   distinct values (null included) of every other column a rule reads: each of those rules
+   reads one column (an enumeration, a blank, a negative or unparseable amount), so it is
+   decided once per distinct value, typed exactly as the rows are (a dictionary-encoded
+   column costs the reader almost nothing to list).
 3. **Rows to check.** Only when something was found: the rows that may break a rule are located
    without reading whole rows (the member pass's bad members and candidate duplicates by their
-   place; the rows that failed the light check; the rows holding the raw values of the groups
-   whose keys break a rule, which the parquet reader finds from its statistics), then read by
+   place; for each rule that a group or a distinct value broke, the rows holding those raw
+   values, which the parquet reader finds from its statistics and dictionaries), then read by
    their place and decided on every rule, typed. Duplicates are decided on the IDs among them:
    every copy of a duplicated key has the same hash, so all copies are there.
 
-The cube is every row, grouped, less the rows that break a rule: a clean export is read twice,
-each value once.
+The cube is every row, grouped, less the rows that break a rule: a clean export is read in three
+scans of different columns, each value once.
 
 From these come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
 status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``)
@@ -56,6 +58,7 @@ from hmb.validation import (
     Validator,
     _any_broken,
     _hit_list,
+    _typed_expr,
     quote_ident,
     sql_string,
     typed_items,
@@ -168,10 +171,10 @@ def _build_into(
 ) -> None:
     """One segment: the rows of ``source`` (one policy year, or all), into ``catalog``.
 
-    Two scans that read different columns, so every value is decoded once: the member pass
-    (policy_year, member_id) and the groups (everything else). Only the rows that may break a
-    rule are then read again, by their place; the cube is every row grouped, less the rows that
-    break a rule.
+    Scans that read different columns, so every value is decoded once: the member pass
+    (policy_year, member_id), the groups (the cube's columns) and the census (the other columns
+    a rule reads). Only the rows that may break a rule are then read again, by their place; the
+    cube is every row grouped, less the rows that break a rule.
     """
     con = validator.con
     raw_types = validator.raw_types[ENROLLMENT.name]
@@ -190,8 +193,8 @@ def _build_into(
     # The numpy half of the member pass (a sort on one core) runs while DuckDB groups the rows.
     with ThreadPoolExecutor(max_workers=1) as numpy_thread:
         found = numpy_thread.submit(_Members.found, hashes, codes, places)
-        _light_view(con, source, raw_types, on_row)
-        _groups(con, source, raw_types, on_keys)
+        _groups(con, source, raw_types)
+        _census(con, source, on_row)
         members = found.result()
     del hashes, codes, places
     members.store(con)
@@ -201,7 +204,7 @@ def _build_into(
     _broken_rows(
         con,
         [*row_errors, _DUPLICATE],
-        _rows_to_check(con, source, raw_types, members, on_keys),
+        _rows_to_check(con, source, raw_types, members, on_keys=on_keys, on_row=on_row),
         source,
         raw_types,
     )
@@ -468,53 +471,22 @@ def _raw_key(name: str, raw_types: dict[str, str], prefix: str = "") -> str:
     return f"cast({ident} as date)" if raw_types.get(name, "").startswith("TIMESTAMP") else ident
 
 
-def _light_view(
-    con: duckdb.DuckDBPyConnection,
-    source: TableSource,
-    raw_types: dict[str, str],
-    on_row: list[RuleCheck],
-) -> None:
-    """``_light_enrollment``: every row's place, the raw values of the cube's columns
-    (``_raw:`` + column), the light items of the other columns but the member
-    (hmb.validation.typed_items: text left untrimmed, so a value with a stray space fails and is
-    decided exactly later), and whether the row passes the rules on those (``row_ok``)."""
-    present = set(source.columns)
-    rest = [c for c in ENROLLMENT.columns if c.name not in CUBE_KEYS and c.name != "member_id"]
-    if any(_referenced(c) - {c.name for c in rest} for c in on_row):
-        # Only the columns of ``rest`` have light items: a row rule reading another column
-        # (the member, a cube column) would have to be decided where that column is.
-        raise ValueError(f"a row rule reads a column without light items: {on_row}")
-    light = typed_items(rest, present, raw_types, light=True)
-    raw = [f"{quote_ident(k)} as {quote_ident(_RAW + k)}" for k in _present_keys(source)]
-    con.execute(
-        f"create or replace temp view _light_enrollment as\n"
-        f"select t.*, not ({_any_broken(on_row)}) as row_ok from (\n"
-        f"  select {', '.join([*light, *raw])}, file_row_number as _row, _file_index\n"
-        f"  from raw_enrollment\n"
-        f") t"
-    )
-
-
 def _groups(
     con: duckdb.DuckDBPyConnection,
     source: TableSource,
     raw_types: dict[str, str],
-    on_keys: list[RuleCheck],
 ) -> None:
     """``_enrollment_groups``: every row counted once, grouped on the raw values of the cube's
-    columns and on ``row_ok``. Each group is then typed, and the rules on the cube's columns
-    alone (county codes, enumerations, unknown counties, blank or unparseable values) decided
-    on it (``keys_ok``). The typed values and flags, and the raw values, are kept."""
+    columns. Each group is then typed; its typed values and ``_null:`` / ``_bad:`` flags, and
+    its raw values (``_raw:`` + column), are kept for the rules on the cube's columns."""
     keys = _present_keys(source)
-    raw_keys = [f"{_raw_key(k, raw_types, _RAW)} as {quote_ident(k)}" for k in keys]
+    refund = ENROLLMENT.column("refund_amount")
+    refund_sql = _typed_expr(refund, refund.name in source.columns, raw_types.get(refund.name))
+    raw_keys = [f"{_raw_key(k, raw_types)} as {quote_ident(k)}" for k in keys]
     con.execute(
         f"create or replace temp table _raw_groups as\n"
-        f"select {', '.join(raw_keys)}, row_ok,\n"
-        f"  count(*) as enrolments, sum(refund_amount) as refunds,\n"
-        # Where the rows that failed the light check are: a few, and no second scan for them.
-        f"  list(_file_index) filter (where not row_ok) as failed_files,\n"
-        f"  list(_row) filter (where not row_ok) as failed_rows\n"
-        f"from _light_enrollment group by {', '.join(quote_ident(k) for k in keys)}, row_ok"
+        f"select {', '.join(raw_keys)}, count(*) as enrolments, sum({refund_sql}) as refunds\n"
+        f"from raw_enrollment group by {', '.join(quote_ident(k) for k in keys)}"
     )
     group_types = {
         k: "DATE" if _raw_key(k, raw_types) != quote_ident(k) else raw_types.get(k, "")
@@ -526,13 +498,43 @@ def _groups(
     raw = [f"g.{quote_ident(k)} as {quote_ident(_RAW + k)}" for k in keys]
     con.execute(
         f"create or replace temp table _enrollment_groups as\n"
-        f"select t.*, t.premium * t.enrolments - t.refunds as written_premium,\n"
-        f"  not ({_any_broken(on_keys)}) as keys_ok\n"
-        f"from (\n"
-        f"  select {', '.join(typed)}, g.row_ok, g.enrolments, g.refunds, {', '.join(raw)}\n"
+        f"select t.*, t.premium * t.enrolments - t.refunds as written_premium from (\n"
+        f"  select {', '.join(typed)}, g.enrolments, g.refunds, {', '.join(raw)}\n"
         f"  from _raw_groups g\n"
         f") t"
     )
+
+
+def _census(
+    con: duckdb.DuckDBPyConnection, source: TableSource, on_row: list[RuleCheck]
+) -> None:
+    """``_census``: one row, the distinct raw values (null included) of each column that the
+    rules on the rest of the row read. Those rules read one column each (enumerations, blanks,
+    negative or unparseable amounts), so they are decided once per distinct value, a few dozen,
+    instead of once per row: the casts of tens of millions of values were the costly part."""
+    for check in on_row:
+        if len(_referenced(check)) != 1:
+            # A rule across several columns of the rest of the row would have to be decided
+            # row by row: there is none in the contract (§2).
+            raise ValueError(f"an enrollment rule reads several columns: {check}")
+    columns = sorted({c for check in on_row for c in _referenced(check)} & set(source.columns))
+    values = [f"list(distinct {quote_ident(c)}) as {quote_ident(c)}" for c in columns]
+    con.execute(
+        "create or replace temp table _census as select "
+        + (", ".join(values) or "1 as nothing") + " from raw_enrollment"
+    )
+
+
+def _census_values(source: TableSource, raw_types: dict[str, str], column: str) -> str:
+    """The distinct raw values of one column of ``_census``, typed as the rows are."""
+    col = ENROLLMENT.column(column)
+    present = set(source.columns)
+    typed = ", ".join(typed_items([col], present, raw_types, prefix=_RAW))
+    if column not in present:
+        return f"(select {typed}, null as {quote_ident(_RAW + column)})"
+    return (f"(select {typed}, {quote_ident(_RAW + column)} from"
+            f" (select unnest({quote_ident(column)}) as {quote_ident(_RAW + column)}"
+            f" from _census))")
 
 
 def _rows_to_check(
@@ -540,45 +542,65 @@ def _rows_to_check(
     source: TableSource,
     raw_types: dict[str, str],
     members: _Members,
+    *,
     on_keys: list[RuleCheck],
+    on_row: list[RuleCheck],
 ) -> np.ndarray:
     """Where every row that may break a rule is (file index << 32 | row number, sorted), found
-    without reading whole rows: the member pass's bad members and duplicate candidates; the rows
-    that failed the light row rules (listed by the groups); and per rule on the cube's columns,
-    the rows with the raw values of the groups it broke (the parquet reader skips what its
-    statistics rule out). A clean export has none."""
-    found = [members.to_check]
-    found.append(_row_ids(
-        con,
-        "(select unnest(failed_files) as _file_index, unnest(failed_rows) as _row"
-        " from _raw_groups where not row_ok)",
-        "_row", "true", {},
-    ))
-    present = set(_present_keys(source))
-    for check in on_keys:
+    without reading whole rows: the member pass's bad members and duplicate candidates; and the
+    rows holding the raw values that break a rule on the cube's columns (decided per group) or
+    on one other column (decided per distinct value, :func:`_census`). Those rows are found in
+    one scan of the columns concerned (the parquet reader skips what its statistics rule out).
+    A clean export has none."""
+    present = set(source.columns)
+    where: list[str] = []
+    params: dict[str, object] = {}
+    decided = [(check, "_enrollment_groups", _raw_key) for check in on_keys] + [
+        (check, _census_values(source, raw_types, column), _as_exported)
+        for check in on_row
+        for column in _referenced(check)
+    ]
+    for check, relation, raw_expr in decided:
         # A column absent from the export is a constant: only the others tell the rows apart.
         columns = sorted(_referenced(check) & present)
-        groups, *culprits = con.execute(
+        broken, *culprits = con.execute(
             "select count(*)"
             + "".join(f", list(distinct t.{quote_ident(_RAW + c)})" for c in columns)
             + "".join(f", bool_or(t.{quote_ident(_RAW + c)} is null)" for c in columns)
-            + f" from _enrollment_groups t where {check.broken()}"
+            + f" from {relation} t where {check.broken()}"
         ).fetchall()[0]
-        if not groups:
+        if not broken:
             continue
-        params: dict[str, object] = {}
-        where = []
+        each = []
         for number, column in enumerate(columns):
-            raw = _raw_key(column, raw_types)
+            raw = raw_expr(column, raw_types)
             values = [v for v in culprits[number] if v is not None]
-            either = [f"{raw} = any($v{number})"] if values else []
+            name = f"v{len(params)}"
+            either = [f"{raw} = any(${name})"] if values else []
             if culprits[len(columns) + number]:
                 either.append(f"{raw} is null")
-            params |= {f"v{number}": values} if values else {}
-            where.append(f"({' or '.join(either)})")
-        found.append(_row_ids(con, "raw_enrollment", "file_row_number",
-                              " and ".join(where) or "true", params))
+            params |= {name: values} if values else {}
+            each.append(f"({' or '.join(either)})")
+        where.append(" and ".join(each) or "true")
+    found = [members.to_check]
+    if where:
+        # One scan per rule, not one with an OR across columns: the reader then skips on each
+        # column's own statistics and dictionaries (several times faster).
+        found.append(_row_ids(
+            con,
+            "(" + "\n  union all\n".join(
+                f"select _file_index, file_row_number from raw_enrollment where {w}"
+                for w in where
+            ) + ")",
+            "file_row_number", "true", params,
+        ))
     return np.unique(np.concatenate(found))
+
+
+def _as_exported(name: str, raw_types: dict[str, str]) -> str:
+    """A column as :func:`_census` takes it: the exported value (the signature of _raw_key)."""
+    del raw_types
+    return quote_ident(name)
 
 
 def _row_ids(

@@ -202,10 +202,13 @@ def _typed_expr(
 
 
 def raw_id_sql(expr: str) -> str:
-    """True when a value looks like a resident ID number; the cheap length test goes first."""
-    value = f"trim(cast({expr} as varchar))"
+    """True when a value looks like a resident ID number; the cheap length tests go first (a
+    value shorter than 18 bytes is not trimmed at all: trimming only shortens)."""
+    text = f"cast({expr} as varchar)"
+    value = f"trim({text})"
     return (
-        f"(strlen({value}) = 18 and regexp_full_match({value}, {sql_string(RAW_ID_PATTERN)}))"
+        f"(strlen({text}) >= 18 and strlen({value}) = 18"
+        f" and regexp_full_match({value}, {sql_string(RAW_ID_PATTERN)}))"
     )
 
 
@@ -264,7 +267,6 @@ def typed_items(
     columns: Iterable[Column],
     present: set[str],
     raw_types: dict[str, str],
-    light: bool = False,
     prefix: str = "",
 ) -> list[str]:
     """The select items that type a relation's raw columns: each column cast to its contract
@@ -273,12 +275,6 @@ def typed_items(
     raw values, so they type a grouped relation (one row per distinct raw value) as exactly as
     the rows themselves.
 
-    ``light`` leaves text as exported instead of trimming it (the trim is the costly part of
-    typing tens of millions of rows). Rules evaluated on light items can only be stricter than on
-    typed ones, never laxer: an enumeration value with a stray space fails its ``ENUM`` cast, and
-    a text value that starts with a blank is null. A row they pass therefore passes the exact
-    rules; a row they fail is decided again on the typed items (hmb.enrollment_scan).
-
     The raw values are read from the columns named ``prefix`` + the column's name.
     """
     items: list[str] = []
@@ -286,14 +282,7 @@ def typed_items(
         raw_type = raw_types.get(col.name)
         is_present = col.name in present
         ident = quote_ident(prefix + col.name)
-        if light and is_present and raw_type == "VARCHAR" and col.kind in ("string",
-                                                                           "county_code"):
-            # Blank is null, as once typed; a value with a stray space is left to fail.
-            expr = f"nullif({ident}, '')" if col.allowed else (
-                f"(case when {ident} < '!' then null else {ident} end)"
-            )
-        else:
-            expr = _typed_expr(col, is_present, raw_type, prefix)
+        expr = _typed_expr(col, is_present, raw_type, prefix)
         items.append(f"{expr} as {quote_ident(col.name)}")
         if is_present:
             raw_null = _raw_is_null(col, raw_type, prefix)

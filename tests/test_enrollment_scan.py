@@ -134,7 +134,7 @@ def _oracle_cube(folder: Path, quarantined: set[tuple[str, int]]) -> list[tuple[
                    _fen(row["premium"]))
             entry = cube.setdefault(key, [0, Decimal("0.00")])
             entry[0] += 1
-            entry[1] += _fen(row["premium"]) - _fen(row["refund_amount"] or 0)
+            entry[1] += _fen(row["premium"]) - _fen(row.get("refund_amount") or 0)
     # As DuckDB orders them: nulls last.
     return sorted(((*k, n, w) for k, (n, w) in cube.items()),
                   key=lambda row: tuple((v is None, v if v is not None else 0) for v in row))
@@ -213,6 +213,49 @@ def test_values_with_stray_spaces_are_decided_on_their_trimmed_values(
         quarantined, cube = _quarantine_and_cube(con)
     assert rules == {"P5": "invalid_value", "P6": "invalid_value", "P7": "negative_amount",
                      "P8": "null_required"}
+    assert cube == _oracle_cube(folder, quarantined)
+
+
+@pytest.mark.parametrize(
+    "dropped", [(), ("sex", "birth_year", "refund_amount", "subsidy_amount")]
+)
+def test_rules_on_the_other_columns_are_decided_once_per_distinct_value(
+    tmp_path: Path, dropped: tuple[str, ...]
+) -> None:
+    """The rules on columns outside the cube (scheme, channel, sex, the amounts) are decided
+    once per distinct value as exported, typed as a row would be; the rows holding a broken
+    value are then found and decided exactly. With many distinct valid values, and with the
+    optional columns absent (a constant, which breaks nothing)."""
+    tables = clean_tables()
+    tables["enrollment"] += [
+        enrollment_row(member_id=f"N{i:03d}", birth_year=1900 + i, subsidy_amount=i / 4)
+        for i in range(120)
+    ]
+    tables["enrollment"] += [
+        enrollment_row(member_id="Q1", scheme="farmer"),
+        enrollment_row(member_id="Q2", channel=None),
+        enrollment_row(member_id="Q3", channel="fax"),
+        enrollment_row(member_id="Q4", channel="fax"),  # the same broken value twice
+        enrollment_row(member_id="Q5", scheme=" employee"),  # valid once trimmed
+        enrollment_row(member_id="Q6", channel="bank", scheme="farmer"),  # two rules, one row
+    ]
+    expected = {"Q1": "invalid_value", "Q2": "null_required", "Q3": "invalid_value",
+                "Q4": "invalid_value", "Q6": "invalid_value"}
+    if not dropped:
+        tables["enrollment"] += [
+            enrollment_row(member_id="Q7", subsidy_amount=-3.0),
+            enrollment_row(member_id="Q8", sex="male"),
+            enrollment_row(member_id="Q9", sex=" M"),  # valid once trimmed
+        ]
+        expected |= {"Q7": "negative_amount", "Q8": "invalid_value"}
+    folder = write_folder(tmp_path, drop_columns={"enrollment": dropped}, **tables)
+    dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
+    with dataset.connect() as con:
+        rules = dict(con.execute(
+            "select member_id, _rules from quarantine_enrollment"
+        ).fetchall())
+        quarantined, cube = _quarantine_and_cube(con)
+    assert rules == expected
     assert cube == _oracle_cube(folder, quarantined)
 
 
