@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -88,7 +90,7 @@ def open_dataset(
         with _build_lock:
             if not store.exists():
                 _build_store(store, folder, sources, liability_codes)
-        prune_cache(cache)
+        prune_cache(cache, keep=store)
     else:
         mark_used(store)
     with duckdb_files.connect(store, read_only=True) as con:
@@ -96,9 +98,33 @@ def open_dataset(
     return Dataset(folder=folder, fingerprint=key, store=store, report=report)
 
 
+KEEP_DAYS = 30.0
+
+
 def keep_days() -> float:
-    """How long an unused store or segment is kept: $HMB_CACHE_KEEP_DAYS, default 30 days."""
-    return float(os.environ.get("HMB_CACHE_KEEP_DAYS", "30"))
+    """How long an unused store or segment is kept: $HMB_CACHE_KEEP_DAYS, default 30 days. A
+    setting that is not a number of days (0 or more) is said once on standard error and the
+    default used: housekeeping never stops a command."""
+    setting = os.environ.get("HMB_CACHE_KEEP_DAYS", "").strip()
+    if not setting:
+        return KEEP_DAYS
+    try:
+        days = float(setting)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days >= 0):
+        if setting not in _said:
+            _said.add(setting)
+            print(
+                f"hmb: HMB_CACHE_KEEP_DAYS={setting!r} 不是天数 is not a number of days (0 or"
+                f" more); unused stores are kept {KEEP_DAYS:g} days.",
+                file=sys.stderr,
+            )
+        return KEEP_DAYS
+    return days
+
+
+_said: set[str] = set()
 
 
 def mark_used(path: Path) -> None:
@@ -107,14 +133,15 @@ def mark_used(path: Path) -> None:
         os.utime(path)
 
 
-def prune_cache(cache: Path, now: float | None = None) -> list[Path]:
+def prune_cache(cache: Path, now: float | None = None, keep: Path | None = None) -> list[Path]:
     """Delete stores and segments unused for :func:`keep_days`, so that a cache fed a new export
-    every day does not fill the disk. A store still open elsewhere keeps working (POSIX)."""
+    every day does not fill the disk; ``keep`` (the store about to be opened) never is. A store
+    still open elsewhere keeps working (POSIX)."""
     cutoff = (time.time() if now is None else now) - keep_days() * 86400
     removed: list[Path] = []
     for path in [*cache.glob("*.duckdb"), *(cache / "segments").glob("*.duckdb")]:
         with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < cutoff:
+            if path != keep and path.stat().st_mtime < cutoff:
                 path.unlink()
                 removed.append(path)
     return removed

@@ -365,6 +365,32 @@ def test_unused_stores_and_segments_are_pruned(
     assert len(left) == 2
 
 
+@pytest.mark.parametrize("setting", ["0", "abc", "-3", "nan", " "])
+def test_a_keep_days_setting_of_zero_or_nonsense_never_breaks_a_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    setting: str,
+) -> None:
+    """$HMB_CACHE_KEEP_DAYS of 0 deletes every unused store but never the one being opened; a
+    value that is not a number of days is said on standard error and the default (30) used."""
+    monkeypatch.setenv("HMB_CACHE_KEEP_DAYS", setting)
+    cache = tmp_path / "cache"
+    folder = write_folder(tmp_path, **clean_tables())
+    stale = cache / "0123456789abcdef01234567.duckdb"
+    cache.mkdir()
+    stale.write_bytes(b"an old store")
+    week_ago = time.time() - 7 * 86400
+    os.utime(stale, (week_ago, week_ago))
+    dataset = open_dataset(folder, cache_dir=cache)
+    assert dataset.store.exists()
+    assert dataset.report["tables"]["enrollment"]["rows_read"] > 0
+    assert stale.exists() == (setting != "0")
+    said = capsys.readouterr().err
+    if setting.strip() in ("0", ""):
+        assert "HMB_CACHE_KEEP_DAYS" not in said
+    else:
+        assert f"HMB_CACHE_KEEP_DAYS={setting!r}" in said and "30 days" in said
+
+
 def test_enroll_dates_exported_as_timestamps_give_the_same_figures(tmp_path: Path) -> None:
     """A timestamp is cut to its date per row before the rows are grouped (grouping on the
     timestamps themselves would make a group of nearly every row); the figures, the cube and
