@@ -206,9 +206,10 @@ def raw_id_sql(expr: str) -> str:
     value shorter than 18 bytes is not trimmed at all: trimming only shortens)."""
     text = f"cast({expr} as varchar)"
     value = f"trim({text})"
+    # A CASE, not AND: DuckDB may evaluate every side of an AND for every row.
     return (
-        f"(strlen({text}) >= 18 and strlen({value}) = 18"
-        f" and regexp_full_match({value}, {sql_string(RAW_ID_PATTERN)}))"
+        f"(case when strlen({text}) < 18 then false else strlen({value}) = 18"
+        f" and regexp_full_match({value}, {sql_string(RAW_ID_PATTERN)}) end)"
     )
 
 
@@ -258,9 +259,14 @@ def _raw_is_null(col: Column, raw_type: str | None = None, prefix: str = "") -> 
     ident = quote_ident(prefix + col.name)
     if raw_type is not None and raw_type != "VARCHAR":
         return f"({ident} is null)"  # only text can be blank
+    # CASEs, not OR and AND: DuckDB may evaluate every side of those for every row, and trimming
+    # every value of a column costs far more than comparing its first byte.
     if raw_type == "VARCHAR":
-        return f"({ident} is null or ({ident} < '!' and trim({ident}) = ''))"
-    return f"({ident} is null or trim(cast({ident} as varchar)) = '')"
+        return (
+            f"(case when {ident} is null then true when {ident} < '!' then trim({ident}) = ''"
+            " else false end)"
+        )
+    return f"(case when {ident} is null then true else trim(cast({ident} as varchar)) = '' end)"
 
 
 def typed_items(
@@ -289,14 +295,19 @@ def typed_items(
             # Whether the value casts, before a default fills the gap: an amount of "abc" is
             # unparseable, not zero.
             cast = _typed_expr(col, is_present, raw_type, prefix, default=False)
-            bad = (
-                "false"
-                if expr == ident and raw_type is not None
-                else f"(not {raw_null} and {cast} is null)"
+            # Taken as exported, or text kept as text (trimmed, it is empty only when it was
+            # blank): such a value always casts.
+            always = (expr == ident and raw_type is not None) or (
+                raw_type == "VARCHAR" and col.kind in ("string", "county_code")
             )
+            bad = "false" if always else f"(not {raw_null} and {cast} is null)"
             items.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
             items.append(f"{bad} as {quote_ident('_bad:' + col.name)}")
     return items
+
+
+# The columns a table is made with beside its own while it is checked (Validator._check_table).
+_VERDICT_COLUMNS = ("_file_index", "_row", "_broken", "_warned", "_errors", "_warnings")
 
 
 class Validator:
@@ -496,11 +507,14 @@ class Validator:
         if any(" over (" in check.condition for check in (*errors, *warnings)):
             self._check_table_with_windows(table, errors, warnings)
             return
-        # One scan decides every row and keeps only the table's columns. Each rule is decided
-        # once, as a flag column (a rule written twice would be planned twice: its subquery,
-        # say, joined twice); only the broken and warned rows pay for the list of their rules
-        # (a CASE evaluates its branch for the rows that take it). The accepted rows, the
-        # quarantine and the warnings are then split from it.
+        # One scan decides every row, written once: the stored table is made with every row
+        # and each row's verdict, then the quarantine and the warnings are split from it and the
+        # broken rows and the verdict's columns taken out (a copy through a temporary table cost
+        # a third of the write). Each rule is decided once, as a flag column (a rule written
+        # twice would be planned twice: its subquery, say, joined twice); only the broken and
+        # warned rows pay for the list of their rules (a CASE evaluates its branch for the rows
+        # that take it).
+        name = table.name
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
         error_flags = [RuleCheck(c.rule, quote_ident(f"_error:{i}"), c.column)
                        for i, c in enumerate(errors)]
@@ -510,36 +524,39 @@ class Validator:
                  for c, f in (*zip(errors, error_flags, strict=True),
                               *zip(warnings, warning_flags, strict=True))]
         self.con.execute(
-            f"create or replace temp table _checked as\n"
-            f"select {columns}, t._file, t._row, t._broken, t._warned,\n"
+            f"create or replace table {name} as\n"
+            f"select {columns}, t._file_index, t._row, t._broken, t._warned,\n"
             f"  case when t._broken then {_hit_list(error_flags)} end as _errors,\n"
             f"  case when t._warned then {_hit_list(warning_flags)} end as _warnings\n"
             f"from (select t.*, {_any_broken(error_flags)} as _broken,"
             f" {_any_broken(warning_flags)} as _warned\n"
-            f"  from (select t.*{''.join(', ' + f for f in flags)} from typed_{table.name} t) t\n"
+            f"  from (select t.*{''.join(', ' + f for f in flags)} from typed_{name} t) t\n"
             f") t"
         )
+        # The file's name from its number: a name a row would have cost a string a row.
+        files = {"files": list(source.parquet_list)}
         self.con.execute(
-            f"create or replace table {table.name} as select {columns} from _checked t"
-            " where not t._broken"
+            f"create or replace table quarantine_{name} as\n"
+            f"select {columns}, $files[t._file_index::bigint + 1] as _file, t._row,"
+            f" {_RULES_OF_ERRORS} as _rules, t._errors\n"
+            f"from {name} t where t._broken order by _file, t._row",
+            files,
         )
         self.con.execute(
-            f"create or replace table quarantine_{table.name} as\n"
-            f"select {columns}, t._file, t._row, {_RULES_OF_ERRORS} as _rules, t._errors\n"
-            f"from _checked t where t._broken order by t._file, t._row"
+            f"create or replace table warned_{name} as\n"
+            f"select {columns}, $files[t._file_index::bigint + 1] as _file, t._row, t._warnings\n"
+            f"from {name} t where t._warned order by _file, t._row",
+            files,
         )
         self.con.execute(
-            f"create or replace table warned_{table.name} as\n"
-            f"select {columns}, t._file, t._row, t._warnings\n"
-            f"from _checked t where t._warned order by t._file, t._row"
+            f"insert into _counts select {sql_string(name)},"
+            f" (select count(*) from {name}),"
+            f" (select count(*) from quarantine_{name}),"
+            f" (select count(*) from warned_{name})"
         )
-        self.con.execute(
-            f"insert into _counts select {sql_string(table.name)},"
-            f" (select count(*) from _checked),"
-            f" (select count(*) from quarantine_{table.name}),"
-            f" (select count(*) from warned_{table.name})"
-        )
-        self.con.execute("drop table _checked")
+        self.con.execute(f"delete from {name} where _broken")
+        for verdict in _VERDICT_COLUMNS:
+            self.con.execute(f"alter table {name} drop column {verdict}")
 
     def _check_table_with_windows(
         self, table: Table, errors: list[RuleCheck], warnings: list[RuleCheck]
