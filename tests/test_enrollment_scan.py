@@ -187,10 +187,10 @@ def test_rows_broken_only_on_the_member_are_taken_out_of_the_cube(
 def test_values_with_stray_spaces_are_decided_on_their_trimmed_values(
     tmp_path: Path, dates: str, amounts: str
 ) -> None:
-    """The groups check the rest of a row on its values as exported (trimming tens of millions
-    of values is the costly part); a value with a stray space fails that light check and is
-    decided again, trimmed: accepted when valid, quarantined with the right rule when not. The
-    cube must equal the accepted rows grouped independently."""
+    """Rows are grouped, and the other columns listed, on their values as exported (trimming
+    tens of millions of values is the costly part); each distinct value is then typed and
+    trimmed as a row would be: a value with a stray space is accepted when valid, quarantined
+    with the right rule when not. The cube must equal the accepted rows grouped independently."""
     tables = clean_tables()
     tables["enrollment"] += [
         enrollment_row(member_id="P1", channel=" bank "),  # valid once trimmed
