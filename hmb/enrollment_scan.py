@@ -31,8 +31,9 @@ scans of different columns, each value once.
 
 From these come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
 status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``)
-and ``_enrollment_members`` (the claimants with an accepted enrollment, for the claims rule
-"a claim whose member has no accepted enrollment that year").
+and, for the claims rule "a claim whose member has no accepted enrollment that year",
+``_claim_years`` (the years whose claims were decided here) and
+``_claimants_without_enrollment`` (the claims' keys of those years without one).
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ _DUPLICATE = RuleCheck("duplicate_key", "d.member_id is not null", "policy_year,
 
 
 # What a build leaves, per policy year: the tables a segment file keeps.
-SEGMENT_TABLES = ("enrollment_cube", "_enrollment_members", "quarantine_enrollment",
-                  "warned_enrollment", "_counts")
+SEGMENT_TABLES = ("enrollment_cube", "_claim_years", "_claimants_without_enrollment",
+                  "quarantine_enrollment", "warned_enrollment", "_counts")
 # Kept in a segment, for its reuse; in the store only while the claims are checked.
-_WHILE_BUILDING = ("_enrollment_members",)
+_WHILE_BUILDING = ("_claim_years", "_claimants_without_enrollment")
 
 
 def _table(catalog: str, name: str) -> str:
@@ -228,12 +229,20 @@ def _build_into(
         f"  group by all\n"
         f") group by all having sum(enrolments) <> 0 order by all"
     )
-    # A claimant's enrollment is accepted unless one of the rows of that key is quarantined
-    # (a duplicated key quarantines every copy).
+    # The claims' keys this segment decided (every claim key of its year), and those without
+    # an accepted enrollment: no enrollment row equals them, or one of the rows of that key is
+    # quarantined (a duplicated key quarantines every copy). A few, where the claimants with an
+    # accepted enrollment are hundreds of thousands.
     con.execute(
-        f"insert into {_table(catalog, '_enrollment_members')}\n"
-        "select m.policy_year, m.member_id from _matched_claimants m\n"
-        "where not exists (select 1 from _bad_enrollment b\n"
+        f"insert into {_table(catalog, '_claim_years')}\n"
+        "select distinct policy_year from _claim_keys"
+    )
+    con.execute(
+        f"insert into {_table(catalog, '_claimants_without_enrollment')}\n"
+        "select policy_year, member_id from _claim_matches where not matched\n"
+        "union all\n"
+        "select m.policy_year, m.member_id from _claim_matches m where m.matched and exists (\n"
+        "  select 1 from _bad_enrollment b\n"
         "  where b.policy_year = m.policy_year and b.member_id = m.member_id)"
     )
     con.execute(
@@ -312,11 +321,12 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
         f"create or replace table {catalog}.enrollment_cube ({keys}, enrolments bigint,"
         " written_premium decimal(18, 2))"
     )
-    members = "(policy_year integer, member_id varchar)"
-    if _table(catalog, "_enrollment_members").startswith("temp."):
-        con.execute(f"create or replace temp table _enrollment_members {members}")
-    else:
-        con.execute(f"create or replace table {catalog}._enrollment_members {members}")
+    for name, columns_of in (("_claim_years", "(policy_year integer)"),
+                             ("_claimants_without_enrollment",
+                              "(policy_year integer, member_id varchar)")):
+        where = _table(catalog, name)
+        temp = "temp " if where.startswith("temp.") else ""
+        con.execute(f"create or replace {temp}table {where} {columns_of}")
     con.execute(
         f"create or replace table {catalog}.quarantine_enrollment ({columns}, _file varchar,"
         ' _row bigint, _rules varchar, _errors struct(rule varchar, "column" varchar)[])'
@@ -372,14 +382,16 @@ class _Members:
         return cls(matched=codes[codes >= 0], to_check=places[look])
 
     def store(self, con: duckdb.DuckDBPyConnection) -> None:
-        """``_matched_claimants`` on ``con``. The matched claim keys go over as one bit string
-        (a bit per key number: one value, not one per key)."""
+        """``_claim_matches`` on ``con``: each claim key, and whether an enrollment row equals
+        it. The matched key numbers go over as one bit string (a bit per key number: one
+        value, not one per key)."""
         keys = con.execute("select coalesce(max(idx), 0) from _claim_keys").fetchall()[0][0]
         bits = np.full(keys + 1, ord("0"), dtype=np.uint8)
         bits[self.matched] = ord("1")
         con.execute(
-            "create or replace temp table _matched_claimants as\n"
-            "select policy_year, member_id from _claim_keys where get_bit($bits::bit, idx) = 1",
+            "create or replace temp table _claim_matches as\n"
+            "select policy_year, member_id, get_bit($bits::bit, idx) = 1 as matched"
+            " from _claim_keys",
             {"bits": bits.tobytes().decode("ascii")},
         )
 

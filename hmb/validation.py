@@ -615,13 +615,15 @@ class Validator:
     def _claims_rules(
         self, hit: Any, errors: list[RuleCheck], warnings: list[RuleCheck]
     ) -> None:
-        # _enrollment_members: the claimants with an accepted enrollment (hmb.enrollment_scan).
+        # hmb.enrollment_scan decides every claim key of the years it has enrollment for and
+        # lists those without an accepted enrollment: a claim of another year has none either.
         hit(
             errors,
             "claim_without_enrollment",
-            "t.member_id is not null and t.policy_year is not null and not exists ("
-            "select 1 from _enrollment_members e where e.policy_year = t.policy_year "
-            "and e.member_id = t.member_id)",
+            "t.member_id is not null and t.policy_year is not null and (case"
+            " when not exists (select 1 from _claim_years y where y.policy_year = t.policy_year)"
+            " then true else exists (select 1 from _claimants_without_enrollment e"
+            " where e.policy_year = t.policy_year and e.member_id = t.member_id) end)",
             "member_id",
         )
         hit(errors, "service_outside_year", "year(t.service_date) <> t.policy_year", "service_date")

@@ -87,6 +87,27 @@ def test_duplicates_and_orphan_claims_are_caught_exactly(tmp_path: Path, layout:
     assert year["enrolled"] == 1  # A1 only
 
 
+@pytest.mark.parametrize("layout", ["file", "hive"])
+def test_claims_of_a_year_without_any_enrolment_are_caught(tmp_path: Path, layout: str) -> None:
+    """A claim of a year no enrolment export covers has no accepted enrolment either, whether
+    the files are split by year or not; the same member's claims in a year with an accepted
+    enrolment are accepted."""
+    tables = _two_years()
+    tables["claims"] += [
+        claim_row(member_id="A1", claim_id="E1", policy_year=2026, service_date="2026-03-01",
+                  report_date="2026-03-02", settle_date="2026-03-10"),
+        claim_row(member_id="A1", claim_id="E2", policy_year=2026, service_date="2026-04-01",
+                  report_date="2026-04-02", settle_date="2026-04-10"),
+    ]
+    folder = write_folder(tmp_path, layout=layout, **tables)  # type: ignore[arg-type]
+    assert _quarantined(folder, tmp_path)["claims"] == [
+        ("D2", "claim_without_enrollment"),
+        ("D3", "claim_without_enrollment"),
+        ("E1", "claim_without_enrollment"),
+        ("E2", "claim_without_enrollment"),
+    ]
+
+
 def test_hash_matches_only_choose_rows_the_ids_decide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
