@@ -9,7 +9,7 @@ same profile, scale and seed) and measures, each in its own child process (wall 
 
 - ``hmb metrics DIR --profile P --format json`` and ``hmb check ...``: **cold** with an empty
   ``$HMB_CACHE_DIR`` (the validated store is built), **warm** with the store already there
-  (median of ``--repeat`` runs);
+  (each the median of ``--repeat`` runs; every cold run starts from an empty cache);
 - the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
 - the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
   (b) every column that decides whether a row is accepted (contract §2) as well;
@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -446,9 +447,15 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
             cache, state = Path(tmp) / f"{command}-cache", Path(tmp) / f"{command}-state"
             env = {"HMB_CACHE_DIR": str(cache), "HMB_STATE_DIR": str(state)}
             argv = [HMB, command, folder, "--profile", size.profile, "--format", "json"]
-            say(f"{size.name}: hmb {command}, cold then warm ×{repeat}")
-            runs[f"{command}_cold"] = asdict(
-                measure(argv, env=env, stdout=out / f"{size.name}.{command}.json"))
+            say(f"{size.name}: hmb {command}, cold ×{repeat} then warm ×{repeat}")
+            # Each cold run starts from an empty cache; the last one's store stays for the rest.
+            colds = []
+            for attempt in range(repeat):
+                shutil.rmtree(cache, ignore_errors=True)
+                colds.append(measure(argv, env=env, stdout=out / f"{size.name}.{command}.json"))
+                if attempt < repeat - 1:
+                    shutil.rmtree(cache, ignore_errors=True)
+            runs[f"{command}_cold"] = asdict(median_run(colds))
             runs[f"{command}_warm"] = asdict(median_run([
                 measure(argv, env=env, stdout=out / f"{size.name}.{command}.warm.json")
                 for _ in range(repeat)
@@ -566,8 +573,8 @@ def report(result: dict[str, Any]) -> str:
             cells += f"{_num(wall, '.2f'):>16}{_num(rss, ',.0f'):>12}"
         suffix = " (reused)" if key == "generate" and any(
             s["runs"]["generate"].get("reused") for s in sizes) else ""
-        suffix = f" (median of {result['repeat']})" if key.endswith("warm") or key.startswith(
-            "floor") else suffix
+        suffix = f" (median of {result['repeat']})" if key.endswith(("warm", "cold")) or (
+            key.startswith("floor")) else suffix
         lines.append(f"{label + suffix:<46}{cells}")
     lines.append("")
     for other, label in (("pandas", "pandas"), ("floor_metric_columns", "floor (a)"),
@@ -655,7 +662,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("city,province"),
                         help="comma-separated: city, province or PROFILE:SCALE")
-    parser.add_argument("--repeat", type=int, default=3, help="warm runs and floors: median of N")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="cold and warm runs and floors: median of N")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "benchmarks" / "data")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results")
     parser.add_argument("--clean", action="store_true",
