@@ -561,9 +561,9 @@ def _rows_to_check(
     """Where every row that may break a rule is (file index << 32 | row number, sorted), found
     without reading whole rows: the member pass's bad members and duplicate candidates; and the
     rows holding the raw values that break a rule on the cube's columns (decided per group) or
-    on one other column (decided per distinct value, :func:`_census`). Those rows are found in
-    one scan of the columns concerned (the parquet reader skips what its statistics rule out).
-    A clean export has none."""
+    on one other column (decided per distinct value, :func:`_census`). Those rows are found by
+    one scan per rule of the columns it reads (the parquet reader skips what its statistics and
+    dictionaries rule out). A clean export has none."""
     present = set(source.columns)
     where: list[str] = []
     params: dict[str, object] = {}
