@@ -504,16 +504,14 @@ class Validator:
                 f" from typed_{table.name} where {not_null} group by all having count(*) > 1"
             )
         errors, warnings = self._rule_checks(table, set(source.columns))
-        if any(" over (" in check.condition for check in (*errors, *warnings)):
-            self._check_table_with_windows(table, errors, warnings)
-            return
         # One scan decides every row, written once: the stored table is made with every row
         # and each row's verdict, then the quarantine and the warnings are split from it and the
         # broken rows and the verdict's columns taken out (a copy through a temporary table cost
         # a third of the write). Each rule is decided once, as a flag column (a rule written
         # twice would be planned twice: its subquery, say, joined twice); only the broken and
         # warned rows pay for the list of their rules (a CASE evaluates its branch for the rows
-        # that take it).
+        # that take it). A rule that compares a row with others (a window, as the insurers'
+        # shares summing to 1) is a flag over every row like any other.
         name = table.name
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
         error_flags = [RuleCheck(c.rule, quote_ident(f"_error:{i}"), c.column)
@@ -557,47 +555,6 @@ class Validator:
         self.con.execute(f"delete from {name} where _broken")
         for verdict in _VERDICT_COLUMNS:
             self.con.execute(f"alter table {name} drop column {verdict}")
-
-    def _check_table_with_windows(
-        self, table: Table, errors: list[RuleCheck], warnings: list[RuleCheck]
-    ) -> None:
-        """Rules that compare a row with others (a window) are computed over every row."""
-        self.con.execute(self._checked_sql(table, errors, warnings))
-        columns = ", ".join(quote_ident(c.name) for c in table.columns)
-        self.con.execute(
-            f"create or replace table {table.name} as select {columns} "
-            f"from checked_{table.name} where len(_errors) = 0"
-        )
-        self._split_checked(table)
-
-    def _split_checked(self, table: Table) -> None:
-        """Quarantine and warning tables, and the counts, from ``checked_<table>``."""
-        columns = ", ".join(quote_ident(c.name) for c in table.columns)
-        self.con.execute(
-            f"create or replace table quarantine_{table.name} as select {columns}, _file, _row, "
-            f"{_RULES_OF_ERRORS} as _rules, _errors "
-            f"from checked_{table.name} where len(_errors) > 0"
-        )
-        self.con.execute(
-            f"create or replace table warned_{table.name} as select {columns}, _file, _row, "
-            f"_warnings from checked_{table.name} where len(_warnings) > 0"
-        )
-        self.con.execute(
-            f"insert into _counts select {sql_string(table.name)}, count(*), "
-            "count(*) filter (where len(_errors) > 0), count(*) filter (where len(_warnings) > 0) "
-            f"from checked_{table.name}"
-        )
-        self.con.execute(f"drop table checked_{table.name}")
-
-    def _checked_sql(self, table: Table, errors: list[RuleCheck], warnings: list[RuleCheck]) -> str:
-        typed_cols = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
-        return (
-            f"create or replace table checked_{table.name} as\n"
-            f"select {typed_cols}, t._file, t._row,\n"
-            f"  {_hit_list(errors)} as _errors,\n"
-            f"  {_hit_list(warnings)} as _warnings\n"
-            f"from typed_{table.name} t"
-        )
 
     # -- table-specific rules (contract §2) ---------------------------------------------------
     def _enrollment_rules(
