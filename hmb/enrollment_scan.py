@@ -250,12 +250,15 @@ def _build_into(
         f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors\n"
         f"from _bad_enrollment order by _file, _row"
     )
+    # This segment's rows only: without segment files every year goes into main, whose tables
+    # already hold the years before.
+    warned_before = con.execute(f"select count(*) from {catalog}.warned_enrollment").fetchall()
     _warned(con, warnings, catalog)
     con.execute(
         f"insert into {catalog}._counts select 'enrollment', $read,"
-        f" (select count(*) from {catalog}.quarantine_enrollment),"
-        f" (select count(*) from {catalog}.warned_enrollment)",
-        {"read": rows_read},
+        " (select count(*) from _bad_enrollment),"
+        f" (select count(*) from {catalog}.warned_enrollment) - $warned_before",
+        {"read": rows_read, "warned_before": warned_before[0][0]},
     )
 
 

@@ -10,14 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from hmb import enrollment_scan
+from hmb import enrollment_scan, validation
 from hmb.dataset import open_dataset
+from hmb.loading import discover
 from tests.builders import (
     basic_insured_row,
     claim_row,
@@ -65,6 +67,27 @@ def _quarantined(folder: Path, tmp_path: Path) -> dict[str, list[tuple[str, str]
             )
             for table in ("enrollment", "claims")
         }
+
+
+def _counts(folder: Path, segments: Path | None) -> list[tuple[Any, ...]]:
+    """The ``_counts`` rows of a build of ``folder``, with or without segment files."""
+    with duckdb.connect() as con:
+        validation.Validator(con, discover(folder), segments=segments, version="t").run()
+        return con.execute("select * from _counts order by all").fetchall()
+
+
+def test_each_years_counts_are_its_own_with_or_without_segment_files(tmp_path: Path) -> None:
+    """Without segment files every year is built into the same tables: the counts of a year must
+    not include the years before. 2024: A1-A4 and Q1 read, Q1 (unknown county) quarantined;
+    2025: A1, A2 twice and A3 read, both copies of A2 and A3 (unknown county) quarantined."""
+    tables = _two_years()
+    tables["enrollment"].append(enrollment_row(member_id="Q1", county_code="999999"))
+    folder = write_folder(tmp_path, layout="hive", **tables)  # type: ignore[arg-type]
+    without = _counts(folder, None)
+    assert [r for r in without if r[0] == "enrollment"] == [
+        ("enrollment", 4, 3, 0), ("enrollment", 5, 1, 0)
+    ]
+    assert without == _counts(folder, tmp_path / "segments")
 
 
 @pytest.mark.parametrize("layout", ["file", "hive", "folder"])
