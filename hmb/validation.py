@@ -16,8 +16,11 @@ same list that the SQL is built from.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -329,11 +332,12 @@ class Validator:
         self.raw_types: dict[str, dict[str, str]] = {}  # per table, from the files' schemas
 
     # -- step 0: raw views -------------------------------------------------------------------
-    def _create_raw_view(self, source: TableSource) -> None:
+    def _create_raw_view(self, source: TableSource, temp: bool = False) -> None:
         name = source.table.name
         self.con.execute(
             # file_index numbers the files in the order given: a row is (_file_index, its row).
-            f"create or replace view raw_{name} as select *, file_index as _file_index"
+            f"create or replace {'temp ' if temp else ''}view raw_{name} as"
+            " select *, file_index as _file_index"
             " from read_parquet("
             f"$files, hive_partitioning = {str(bool(source.hive_keys)).lower()},"
             " union_by_name = true, filename = true, file_row_number = true)".replace(
@@ -494,6 +498,13 @@ class Validator:
     def _check_table(self, source: TableSource) -> None:
         """A table small enough to keep row by row: accepted rows stored, broken rows listed
         with their rules. Only the broken rows pay for building the list of rules."""
+        self._check_rows(source)
+        self._split_checked(source)
+
+    def _check_rows(self, source: TableSource, later: frozenset[str] = frozenset()) -> None:
+        """The table stored under its own name with every row and its verdict on each rule
+        except those named in ``later`` (:meth:`_decide_later` adds them; they must be the last
+        errors of the table, so that the list of a row's rules comes out in the same order)."""
         table = source.table
         self._typed_view(source)
         if table.key:
@@ -504,6 +515,9 @@ class Validator:
                 f" from typed_{table.name} where {not_null} group by all having count(*) > 1"
             )
         errors, warnings = self._rule_checks(table, set(source.columns))
+        now = [c for c in errors if c.rule not in later]
+        if errors[: len(now)] != now:
+            raise ValueError(f"rules decided later must be the last errors of {table.name}")
         # One scan decides every row, written once: the stored table is made with every row
         # and each row's verdict, then the quarantine and the warnings are split from it and the
         # broken rows and the verdict's columns taken out (a copy through a temporary table cost
@@ -512,25 +526,43 @@ class Validator:
         # warned rows pay for the list of their rules (a CASE evaluates its branch for the rows
         # that take it). A rule that compares a row with others (a window, as the insurers'
         # shares summing to 1) is a flag over every row like any other.
-        name = table.name
         columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
         error_flags = [RuleCheck(c.rule, quote_ident(f"_error:{i}"), c.column)
-                       for i, c in enumerate(errors)]
+                       for i, c in enumerate(now)]
         warning_flags = [RuleCheck(c.rule, quote_ident(f"_warning:{i}"), c.column)
                          for i, c in enumerate(warnings)]
         flags = [f"{c.broken()} as {f.condition}"
-                 for c, f in (*zip(errors, error_flags, strict=True),
+                 for c, f in (*zip(now, error_flags, strict=True),
                               *zip(warnings, warning_flags, strict=True))]
         self.con.execute(
-            f"create or replace table {name} as\n"
+            f"create or replace table {table.name} as\n"
             f"select {columns}, t._file_index, t._row, t._broken, t._warned,\n"
             f"  case when t._broken then {_hit_list(error_flags)} end as _errors,\n"
             f"  case when t._warned then {_hit_list(warning_flags)} end as _warnings\n"
             f"from (select t.*, {_any_broken(error_flags)} as _broken,"
             f" {_any_broken(warning_flags)} as _warned\n"
-            f"  from (select t.*{''.join(', ' + f for f in flags)} from typed_{name} t) t\n"
+            f"  from (select t.*{''.join(', ' + f for f in flags)} from typed_{table.name} t) t\n"
             f") t"
         )
+
+    def _decide_later(self, source: TableSource, later: frozenset[str]) -> None:
+        """The rules :meth:`_check_rows` left, decided on the stored rows. They read only the
+        typed values, which are stored: a claim's enrollment, known once enrollment is built."""
+        table = source.table
+        errors, _ = self._rule_checks(table, set(source.columns))
+        for check in (c for c in errors if c.rule in later):
+            self.con.execute(
+                f"update {table.name} as t set _broken = true,"
+                f" _errors = list_append(coalesce(t._errors, []), {check.hit()})"
+                f" where {check.broken()}"
+            )
+
+    def _split_checked(self, source: TableSource) -> None:
+        """The quarantine and the warnings split from a table :meth:`_check_rows` stored, its
+        counts recorded, and the broken rows and the verdict's columns taken out."""
+        table = source.table
+        name = table.name
+        columns = ", ".join(f"t.{quote_ident(c.name)}" for c in table.columns)
         # The file's name from its number: a name a row would have cost a string a row.
         files = {"files": list(source.parquet_list)}
         self.con.execute(
@@ -572,17 +604,6 @@ class Validator:
     def _claims_rules(
         self, hit: Any, errors: list[RuleCheck], warnings: list[RuleCheck]
     ) -> None:
-        # hmb.enrollment_scan decides every claim key of the years it has enrollment for and
-        # lists those without an accepted enrollment: a claim of another year has none either.
-        hit(
-            errors,
-            "claim_without_enrollment",
-            "t.member_id is not null and t.policy_year is not null and (case"
-            " when not exists (select 1 from _claim_years y where y.policy_year = t.policy_year)"
-            " then true else exists (select 1 from _claimants_without_enrollment e"
-            " where e.policy_year = t.policy_year and e.member_id = t.member_id) end)",
-            "member_id",
-        )
         hit(errors, "service_outside_year", "year(t.service_date) <> t.policy_year", "service_date")
         hit(errors, "report_before_service", "t.report_date < t.service_date", "report_date")
         hit(errors, "settle_before_report", "t.settle_date < t.report_date", "settle_date")
@@ -597,6 +618,18 @@ class Validator:
             "unpaid_with_amount",
             "t.status in ('denied', 'pending') and t.paid_amount > 0",
             "paid_amount",
+        )
+        # Last: Validator.run decides it after the others (_AFTER_ENROLLMENT).
+        # hmb.enrollment_scan decides every claim key of the years it has enrollment for and
+        # lists those without an accepted enrollment: a claim of another year has none either.
+        hit(
+            errors,
+            "claim_without_enrollment",
+            "t.member_id is not null and t.policy_year is not null and (case"
+            " when not exists (select 1 from _claim_years y where y.policy_year = t.policy_year)"
+            " then true else exists (select 1 from _claimants_without_enrollment e"
+            " where e.policy_year = t.policy_year and e.member_id = t.member_id) end)",
+            "member_id",
         )
         hit(warnings, "paid_exceeds_eligible", "t.paid_amount > t.eligible_amount", "paid_amount")
         hit(
@@ -657,34 +690,41 @@ class Validator:
             )
         if problems:
             raise InputError(problems)
-        for table in VALIDATION_ORDER:
-            found = self.sources.get(table.name)
-            if found is None:
-                self._create_empty(table)
-                continue
-            try:
-                if table.name == "enrollment":
-                    enrollment_scan.build(
-                        self, found, self.sources.get("claims"), self.segments, self.version
-                    )
-                else:
-                    self._check_table(found)
-            except duckdb.Error as exc:
-                # The footers looked fine but the rows could not be read (a truncated page, a
-                # partition folder that contradicts a column): say which table and files.
-                raise InputError(
-                    [
-                        Problem(
-                            "unreadable_file",
-                            f"读取数据表 {table.name} 时出错：{exc}。 Reading table"
-                            f" '{table.name}' ({', '.join(found.parquet_list[:3])}) failed:"
-                            f" {exc}. Re-export the table; if it is hive-partitioned, the"
-                            " partition folder names must not repeat a column of the files.",
-                            table=table.name,
-                            file=found.parquet_list[0],
+        # The claims are checked on a second connection while enrollment is built (the
+        # enrollment scans leave one core idle about a fifth of the time); only the rule that
+        # needs the enrollment is decided afterwards, on the stored claims.
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            claims_rows: Future[None] | None = None
+            for table in VALIDATION_ORDER:
+                found = self.sources.get(table.name)
+                if found is None:
+                    self._create_empty(table)
+                    continue
+                with _unreadable_as_input_error(table, found):
+                    if table.name == "enrollment":
+                        claims = self.sources.get("claims")
+                        if claims is not None:
+                            claims_rows = beside.submit(self._claim_rows_beside, claims)
+                        enrollment_scan.build(
+                            self, found, claims, self.segments, self.version
                         )
-                    ]
-                ) from exc
+                    elif table.name == "claims" and claims_rows is not None:
+                        claims_rows.result()
+                        self._decide_later(found, _AFTER_ENROLLMENT)
+                        self._split_checked(found)
+                    else:
+                        self._check_table(found)
+
+    def _claim_rows_beside(self, claims: TableSource) -> None:
+        """:meth:`_check_rows` of the claims on a connection of its own (its own raw and typed
+        views: the enrollment scan narrows the shared ones to one year)."""
+        beside = copy.copy(self)
+        beside.con = self.con.cursor()
+        try:
+            beside._create_raw_view(claims, temp=True)
+            beside._check_rows(claims, later=_AFTER_ENROLLMENT)
+        finally:
+            beside.con.close()
 
     def _create_empty(self, table: Table) -> None:
         from hmb import enrollment_scan  # noqa: PLC0415 (it builds on this module)
@@ -702,6 +742,32 @@ class Validator:
             f"create or replace table warned_{table.name} ({columns}, _file varchar, "
             '_row bigint, _warnings struct(rule varchar, "column" varchar)[])'
         )
+
+
+# The claims' rule that reads the enrollment: decided once enrollment is built.
+_AFTER_ENROLLMENT = frozenset({"claim_without_enrollment"})
+
+
+@contextlib.contextmanager
+def _unreadable_as_input_error(table: Table, found: TableSource) -> Iterator[None]:
+    """The footers looked fine but the rows could not be read (a truncated page, a partition
+    folder that contradicts a column): say which table and files."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise InputError(
+            [
+                Problem(
+                    "unreadable_file",
+                    f"读取数据表 {table.name} 时出错：{exc}。 Reading table"
+                    f" '{table.name}' ({', '.join(found.parquet_list[:3])}) failed:"
+                    f" {exc}. Re-export the table; if it is hive-partitioned, the"
+                    " partition folder names must not repeat a column of the files.",
+                    table=table.name,
+                    file=found.parquet_list[0],
+                )
+            ]
+        ) from exc
 
 
 # Enrollment needs accepted basic_insured, claims accepted enrollment, expenses accepted insurers.

@@ -11,9 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from hmb.dataset import open_dataset
+from hmb.profiles import load_profile
 from tests.builders import (
     REQUIRED_TABLES,
     Row,
@@ -130,6 +133,10 @@ def gallery_tables() -> dict[str, list[Row]]:
         claim_row(member_id="Z9", claim_id="W1"),  # never enrolled
         claim_row(member_id="E1", claim_id="W2"),  # enrolled in 2023, claim of 2024
         claim_row(member_id="V1", claim_id="W3"),  # its only enrolment is quarantined
+        # never enrolled, and reported before service: the enrolment rule is decided after the
+        # others (on the stored claims), its row still lists both
+        claim_row(member_id="Z8", claim_id="W4", service_date="2024-03-10",
+                  report_date="2024-03-09"),
         claim_row(member_id="A1", claim_id="R1", service_date="2023-12-31",
                   report_date="2024-01-02", settle_date="2024-01-10"),
         claim_row(member_id="A1", claim_id="R2", service_date="2025-01-01",
@@ -188,6 +195,7 @@ QUARANTINED = {
         "CD": "duplicate_key",  # twice
         "W1": "claim_without_enrollment", "W2": "claim_without_enrollment",
         "W3": "claim_without_enrollment",
+        "W4": "claim_without_enrollment,report_before_service",
         "R1": "service_outside_year", "R2": "service_outside_year",
         "R3": "report_before_service",
         "R4": "settle_before_report",
@@ -230,9 +238,9 @@ def rule_rows(report: dict[str, Any], kind: str, table: str, rule: str) -> int:
         ("claims", "invalid_value", 1),  # V6
         ("claims", "negative_amount", 1),  # G3
         ("claims", "duplicate_key", 2),  # both copies of CD
-        ("claims", "claim_without_enrollment", 3),  # W1, W2, W3 (not C3: cancelled, accepted)
+        ("claims", "claim_without_enrollment", 4),  # W1-W4 (not C3: cancelled, accepted)
         ("claims", "service_outside_year", 2),  # R1, R2
-        ("claims", "report_before_service", 1),  # R3
+        ("claims", "report_before_service", 2),  # R3, W4
         ("claims", "settle_before_report", 1),  # R4
         ("claims", "paid_without_settle_date", 1),  # R5
         ("claims", "unpaid_with_amount", 2),  # R6, R7
@@ -282,6 +290,22 @@ def test_quarantine_lists_each_rows_rules_sorted(
         assert got == want, table
 
 
+def test_a_row_breaking_rules_decided_at_different_times_lists_each_with_its_column(
+    gallery: Path, gallery_report: dict[str, Any]
+) -> None:
+    # claim_without_enrollment is decided after enrollment is built, the others beside it.
+    dataset = open_dataset(gallery, load_profile("sanming-2024").liability_codes)
+    with duckdb.connect(str(dataset.store), read_only=True) as con:
+        errors, rules = con.execute(
+            "select _errors, _rules from quarantine_claims where claim_id = 'W4'"
+        ).fetchall()[0]
+    assert errors == [
+        {"rule": "report_before_service", "column": "report_date"},
+        {"rule": "claim_without_enrollment", "column": "member_id"},
+    ]
+    assert rules == "claim_without_enrollment,report_before_service"
+
+
 def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
     gallery: Path, gallery_report: dict[str, Any]
 ) -> None:
@@ -312,7 +336,7 @@ def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
     ("table", "read", "accepted", "quarantined"),
     [
         ("enrollment", 18, 5, 13),  # A1-A4 and E1 accepted
-        ("claims", 24, 9, 15),  # C1-C3, B1, B2, K1-K3, L1 accepted
+        ("claims", 25, 9, 16),  # C1-C3, B1, B2, K1-K3, L1 accepted
         ("basic_insured", 6, 5, 1),
         ("insurers", 5, 4, 1),
         ("expenses", 5, 3, 2),
