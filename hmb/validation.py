@@ -309,7 +309,7 @@ def typed_items(
     return items
 
 
-# The columns a table is made with beside its own while it is checked (Validator._check_table).
+# The columns a table is made with beside its own while it is checked (Validator._check_rows).
 _VERDICT_COLUMNS = ("_file_index", "_row", "_broken", "_warned", "_errors", "_warnings")
 
 
@@ -468,7 +468,7 @@ class Validator:
             if col.kind == "amount" or col.name in ("insured_count", "eligible_count"):
                 hit(errors, "negative_amount", f"{ident} < 0", col.name)
         if table.key:
-            # _duplicates_<table> (made by _check_table) holds the keys seen more than once.
+            # _duplicates_<table> (made by _check_rows) holds the keys seen more than once.
             same = " and ".join(f"d.{quote_ident(k)} = t.{quote_ident(k)}" for k in table.key)
             hit(
                 errors,
