@@ -675,8 +675,6 @@ class Validator:
     # -- the whole folder -------------------------------------------------------------------
     def run(self) -> None:
         """Create raw views, run column checks (raising InputError), then build every table."""
-        from hmb import enrollment_scan  # noqa: PLC0415 (it builds on this module)
-
         problems: list[Problem] = []
         self.con.execute(
             "create or replace table _counts (table_name varchar, rows_read bigint,"
@@ -693,27 +691,36 @@ class Validator:
         # The claims are checked on a second connection while enrollment is built (the
         # enrollment scans leave one core idle about a fifth of the time); only the rule that
         # needs the enrollment is decided afterwards, on the stored claims.
+        claims = self.sources.get("claims")
         with ThreadPoolExecutor(max_workers=1) as beside:
-            claims_rows: Future[None] | None = None
+            claims_rows = (
+                beside.submit(self._claim_rows_beside, claims)
+                if claims is not None and "enrollment" in self.sources
+                else None
+            )
             for table in VALIDATION_ORDER:
                 found = self.sources.get(table.name)
                 if found is None:
                     self._create_empty(table)
                     continue
                 with _unreadable_as_input_error(table, found):
-                    if table.name == "enrollment":
-                        claims = self.sources.get("claims")
-                        if claims is not None:
-                            claims_rows = beside.submit(self._claim_rows_beside, claims)
-                        enrollment_scan.build(
-                            self, found, claims, self.segments, self.version
-                        )
-                    elif table.name == "claims" and claims_rows is not None:
-                        claims_rows.result()
-                        self._decide_later(found, _AFTER_ENROLLMENT)
-                        self._split_checked(found)
-                    else:
-                        self._check_table(found)
+                    self._build_table(found, claims_rows)
+
+    def _build_table(self, found: TableSource, claims_rows: Future[None] | None) -> None:
+        """One table checked and stored: enrollment by hmb.enrollment_scan, the claims checked
+        beside it finished here (``claims_rows``), every other table by :meth:`_check_table`."""
+        from hmb import enrollment_scan  # noqa: PLC0415 (it builds on this module)
+
+        if found.table.name == "enrollment":
+            enrollment_scan.build(
+                self, found, self.sources.get("claims"), self.segments, self.version
+            )
+        elif found.table.name == "claims" and claims_rows is not None:
+            claims_rows.result()
+            self._decide_later(found, _AFTER_ENROLLMENT)
+            self._split_checked(found)
+        else:
+            self._check_table(found)
 
     def _claim_rows_beside(self, claims: TableSource) -> None:
         """:meth:`_check_rows` of the claims on a connection of its own (its own raw and typed
