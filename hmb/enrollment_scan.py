@@ -644,14 +644,21 @@ def _broken_rows(
     the typed values of the rows to check only (:func:`_rows_to_check`), read by their file and
     row number. The duplicate keys among them are exact, because every copy of a duplicated key
     has the same hash and is among them."""
-    typed = ", ".join(typed_items(ENROLLMENT.columns, set(source.columns), raw_types))
-    select = (f"select {typed}, filename as _file, file_row_number as _row"
+    # Read as exported, then typed: the reader hands over whole vectors of rows, and typing
+    # them before the row numbers are matched would cost more than reading them.
+    present = [quote_ident(c.name) for c in ENROLLMENT.columns if c.name in source.columns]
+    select = (f"select {', '.join(present)}, filename, file_row_number"
               " from raw_enrollment where ")
-    con.execute(f"create or replace temp table _picked as {select} false")
+    con.execute(f"create or replace temp table _picked_raw as {select} false")
     files = rows >> 32
     places = [(int(f), rows[files == f] & 0xFFFFFFFF) for f in np.unique(files)]
     for statement, params in reads_by_place(select, "_file_index", places):
-        con.execute(f"insert into _picked\n{statement}", params)
+        con.execute(f"insert into _picked_raw\n{statement}", params)
+    typed = ", ".join(typed_items(ENROLLMENT.columns, set(source.columns), raw_types))
+    con.execute(
+        f"create or replace temp table _picked as select {typed},"
+        " filename as _file, file_row_number as _row from _picked_raw"
+    )
     con.execute(
         "create or replace temp table _duplicate_keys as\n"
         "select policy_year, member_id from _picked\n"
