@@ -128,6 +128,8 @@ def integers(series: pd.Series) -> pd.Series:
     """Whole numbers (a hive partition key arrives as a categorical); bad text is null."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(series.cat.categories.dtype)
+    if pd.api.types.is_string_dtype(series.dtype):
+        series = text(series)
     return pd.to_numeric(series, errors="coerce").astype("Int64")
 
 
@@ -138,15 +140,23 @@ def policy_years(folder: Path, name: str) -> list[int]:
 
 # --- cleaning: the typed value the rules look at --------------------------------------------------
 
+# What the contract trims from either end of a text value (docs/tables.md): the Unicode space
+# separators (category Zs: the space, the no-break space, the full-width space U+3000, ...) and
+# the tab, line feed and carriage return. Not str.strip()'s broader idea of white space.
+SPACES = (
+    " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u202f\u205f\u3000\t\n\r"
+)
+
 
 def text(series: pd.Series) -> pd.Series:
     """Trimmed text; blank is null."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.cat.rename_categories(lambda c: str(c).strip()) if (
-            series.cat.categories.str.strip().is_unique
-        ) else series.astype("str").str.strip()
+        series = series.cat.rename_categories(lambda c: str(c).strip(SPACES)) if (
+            series.cat.categories.str.strip(SPACES).is_unique
+        ) else series.astype("str").str.strip(SPACES)
     elif len(series) and series.notna().any():
-        series = series.astype("str").str.strip()
+        series = series.astype("str").str.strip(SPACES)
     return series.mask(series.isna() | (series == ""))
 
 
@@ -154,6 +164,10 @@ def fen(series: pd.Series) -> pd.Series:
     """Yuan (decimal, double or text) as nullable integer fen."""
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_decimal(series.dtype.pyarrow_dtype):
         return (series * 100).astype("int64[pyarrow]").astype("Int64")
+    if pd.api.types.is_string_dtype(series.dtype) or isinstance(
+        series.dtype, pd.CategoricalDtype
+    ):
+        series = text(series)
     numbers = pd.to_numeric(series, errors="coerce")
     return (numbers * 100).round().astype("Int64")
 

@@ -205,7 +205,10 @@ def demo_data(
     planted = folder / ROW_ERRORS_RECORD
     if planted.is_file() and not row_errors:
         measure([sys.executable, ROW_ERRORS, folder, "--remove"])
-    elif row_errors and not planted.is_file():
+    elif row_errors and subprocess.run([sys.executable, ROW_ERRORS, folder, "--current"],
+                                       check=False).returncode != 0:
+        if planted.is_file():  # planted by an earlier version of the script
+            measure([sys.executable, ROW_ERRORS, folder, "--remove"])
         measure([sys.executable, ROW_ERRORS, folder, "--seed", str(SEED)])
     rows = dict(json.loads(summary_file.read_text(encoding="utf-8"))["row_counts"])
     errors: dict[str, int] = {}

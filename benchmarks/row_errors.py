@@ -12,14 +12,15 @@ year's enrolment and claims one file, ``part-errors.parquet``, of rows that brea
 - enrolment: copies of existing rows (each key then duplicated: both copies quarantined), blank
   member IDs, a county that is not in basic_insured, a payment channel outside the enumeration,
   a negative refund, and rows that are valid once trimmed (a channel and a county code with stray
-  spaces);
+  spaces: the ASCII space, the full-width space of Chinese input, a tab, a carriage return);
 - claims: claims of members with no enrolment, copies of existing claims (duplicate claim_id),
   a report date before the service date, paid claims without a settlement date, and valid
-  claims whose member ID has a trailing space.
+  claims whose member ID has a trailing space (ASCII or full-width).
 
 Deterministic for a folder and seed. The folder's ``row_errors.json`` records what was planted;
 planting twice is refused (the folder would no longer be the one that file describes), and
-``--remove`` takes the planted files out again.
+``--remove`` takes the planted files out again; ``--current`` tells whether a folder holds the
+rows this version plants (the benchmark plants them again when it does not).
 """
 
 from __future__ import annotations
@@ -45,14 +46,17 @@ FILE = "part-errors.parquet"
 Kinds = dict[str, tuple[float, dict[str, str]]]
 ENROLMENT_KINDS: Kinds = {
     "duplicate_key": (0.40, {}),
-    "blank_member": (0.10, {"member_id": "'  '"}),
+    "blank_member": (0.10, {"member_id": "case _n % 2 when 0 then '  ' else chr(12288) end"}),
     # A code of the right shape in no province's list (9x is not a province code).
     "unknown_county": (0.15, {"member_id": "{new_id}",
                                "county_code": "'9' || substr(county_code, 2, 5)"}),
     "invalid_channel": (0.10, {"member_id": "{new_id}", "channel": "'fax'"}),
     "negative_refund": (0.05, {"member_id": "{new_id}", "refund_amount": "-1.00"}),
-    "valid_padded_channel": (0.10, {"member_id": "{new_id}", "channel": "' ' || channel || ' '"}),
-    "valid_padded_county": (0.10, {"member_id": "{new_id}", "county_code": "' ' || county_code"}),
+    "valid_padded_channel": (0.10, {"member_id": "{new_id}",
+                                     "channel": "' ' || channel || chr(12288)"}),
+    "valid_padded_county": (0.10, {"member_id": "{new_id}", "county_code": "case _n % 2"
+                                    " when 0 then ' ' || county_code"
+                                    " else chr(12288) || county_code || chr(9) || chr(13) end"}),
 }
 CLAIM_KINDS: Kinds = {
     "claim_without_enrollment": (0.30, {"claim_id": "{new_id}", "member_id": "'NOBODY-' || _n"}),
@@ -61,8 +65,21 @@ CLAIM_KINDS: Kinds = {
                                      "report_date": "service_date - interval 1 day"}),
     "paid_without_settle_date": (0.15, {"claim_id": "{new_id}", "status": "'paid'",
                                         "settle_date": "null"}),
-    "valid_padded_member": (0.15, {"claim_id": "{new_id}", "member_id": "member_id || ' '"}),
+    "valid_padded_member": (0.15, {"claim_id": "{new_id}", "member_id": "member_id"
+                                   " || case _n % 2 when 0 then ' ' else chr(12288) end"}),
 }
+
+# What a record of planted rows must show for a folder to be reused as it is.
+KINDS = {"enrollment": ENROLMENT_KINDS, "claims": CLAIM_KINDS}
+
+
+def current(folder: Path) -> bool:
+    """Whether the rows planted in ``folder`` are the ones this version of the script plants."""
+    record = folder / RECORD
+    if not record.is_file():
+        return False
+    kinds = json.loads(record.read_text(encoding="utf-8")).get("kinds")
+    return kinds == json.loads(json.dumps(KINDS))
 
 
 def year_folders(folder: Path, table: str) -> list[Path]:
@@ -79,7 +96,8 @@ def plant(folder: Path, seed: int = 0) -> dict[str, Any]:
         raise SystemExit(f"{folder} already has planted row errors ({RECORD})")
     # A seeded sample is the same every time only when one thread draws it.
     con = duckdb_files.connect(config={"threads": 1})
-    planted: dict[str, Any] = {"seed": seed, "rows_per_error": ROWS_PER_ERROR, "files": {}}
+    planted: dict[str, Any] = {"seed": seed, "rows_per_error": ROWS_PER_ERROR,
+                               "kinds": KINDS, "files": {}}
     for table, kinds in (("enrollment", ENROLMENT_KINDS), ("claims", CLAIM_KINDS)):
         for year_folder in year_folders(folder, table):
             counts = _plant_year(con, year_folder, kinds, seed)
@@ -133,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--remove", action="store_true", help="take planted rows out again")
+    parser.add_argument("--current", action="store_true",
+                        help="exit 0 when the folder holds the rows this script plants, else 1")
     args = parser.parse_args(argv)
+    if args.current:
+        return 0 if current(args.folder) else 1
     if args.remove:
         remove(args.folder)
         return 0

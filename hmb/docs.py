@@ -40,6 +40,14 @@ def render_tables() -> str:
         " exact to the fen), *date* is DATE or an ISO `YYYY-MM-DD` string, *county_code* is the"
         " 6-digit GB/T 2260 code.",
         "",
+        "Text is read trimmed (首尾空白去除): the Unicode space separators (the space, the"
+        " full-width space `U+3000` of Chinese input, the no-break space `U+00A0`, ...) and the"
+        " tab, line feed and carriage return are removed at either end of a value, before it is"
+        " checked, so `350402　` is the county 350402 and `A1\\t` the member A1. Spaces inside"
+        " a value are kept, and no other character is removed (a zero-width space or a vertical"
+        " tab makes an enumeration value invalid). A value that is empty once trimmed is blank,"
+        " that is null. The ID-number check (`raw_id_number`) looks at the trimmed value too.",
+        "",
     ]
     for table in TABLES:
         optional = " (optional 可选)" if table.optional else ""

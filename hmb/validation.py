@@ -34,6 +34,15 @@ Severity = Literal["error", "warning"]
 
 RAW_ID_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 
+# What trimming removes at either end of a text value (contract §2: a value is read trimmed, and
+# blank is null): the Unicode space separators (category Zs: the space, the no-break space, the
+# full-width space U+3000 of Chinese input methods, ...), which DuckDB's trim() removes, and the
+# tab, line feed and carriage return that spreadsheets and CSV line ends leave behind.
+SPACES = (
+    " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u202f\u205f\u3000\t\n\r"
+)
+
 
 @dataclass(frozen=True)
 class RuleCheck:
@@ -193,12 +202,14 @@ def _typed_expr(
     elif col.kind == "date" and raw_type is not None and raw_type.startswith("TIMESTAMP"):
         expr = f"cast({ident} as date)"
     elif col.kind in ("string", "county_code"):
-        expr = f"nullif(trim(cast({ident} as varchar)), '')"
+        expr = f"nullif({_trimmed(f'cast({ident} as varchar)')}, '')"
     elif col.kind == "date":
         # DATE columns, ISO strings, and timestamps exported where a date was meant.
-        expr = f"coalesce(try_cast({ident} as date), cast(try_cast({ident} as timestamp) as date))"
+        text = _trimmed(ident) if raw_type == "VARCHAR" else ident
+        expr = f"coalesce(try_cast({text} as date), cast(try_cast({text} as timestamp) as date))"
     else:
-        expr = f"try_cast({ident} as {SQL_TYPE[col.kind]})"
+        text = _trimmed(ident) if raw_type == "VARCHAR" else ident
+        expr = f"try_cast({text} as {SQL_TYPE[col.kind]})"
     if col.default is not None and default:
         expr = f"coalesce({expr}, {col.default})"
     return expr
@@ -208,7 +219,7 @@ def raw_id_sql(expr: str) -> str:
     """True when a value looks like a resident ID number; the cheap length tests go first (a
     value shorter than 18 bytes is not trimmed at all: trimming only shortens)."""
     text = f"cast({expr} as varchar)"
-    value = f"trim({text})"
+    value = _trimmed(text)
     # A CASE, not AND: DuckDB may evaluate every side of an AND for every row.
     return (
         f"(case when strlen({text}) < 18 then false else strlen({value}) = 18"
@@ -248,13 +259,29 @@ def _hive_values_cast(source: TableSource, col: Column) -> bool:
     return all(v.strip().lstrip("-").isdigit() and int(v) in _INTEGER for v in values)
 
 
-def _trimmed(ident: str) -> str:
-    """``trim(x)``, paid for only by the values that start or end with a space: trimming every
-    value of a 40-million-row column costs seconds, comparing its first and last byte does not."""
-    # A value that starts with a space sorts before '!': one comparison of the first byte.
+def _trimmed(text: str) -> str:
+    """``text`` without the :data:`SPACES` at either end, paid for only by the values that may
+    have some: trimming every value of a 40-million-row column costs seconds, looking for a
+    byte does not. DuckDB's ``trim(x)`` removes exactly the space separators (Zs); given the
+    characters, it removes the tab and line breaks too, but about fifty times slower, so that
+    form is kept for the values that hold one of those or start with a control byte."""
+    # A value that starts with a space or a control character sorts before '!' (one comparison
+    # of the first byte); one with a space separator elsewhere holds ' ' or a byte above 127
+    # (its length in characters then differs from its length in bytes).
     return (
-        f"(case when {ident} < '!' or ends_with({ident}, ' ') then trim({ident})"
-        f" else {ident} end)"
+        f"(case when {text} < '!' or contains({text}, chr(9)) or contains({text}, chr(10))"
+        f" or contains({text}, chr(13)) then trim({text}, {sql_string(SPACES)})"
+        f" when contains({text}, ' ') or length({text}) <> strlen({text}) then trim({text})"
+        f" else {text} end)"
+    )
+
+
+def _blank(text: str) -> str:
+    """True when ``text`` (not null) is empty once trimmed. Only a value that starts with a
+    space, a control byte or a byte above 127 can be: the others are compared once."""
+    return (
+        f"(case when {text} < '!' or {text} >= {sql_string(chr(0xA0))}"
+        f" then trim({text}, {sql_string(SPACES)}) = '' else false end)"
     )
 
 
@@ -264,12 +291,8 @@ def _raw_is_null(col: Column, raw_type: str | None = None, prefix: str = "") -> 
         return f"({ident} is null)"  # only text can be blank
     # CASEs, not OR and AND: DuckDB may evaluate every side of those for every row, and trimming
     # every value of a column costs far more than comparing its first byte.
-    if raw_type == "VARCHAR":
-        return (
-            f"(case when {ident} is null then true when {ident} < '!' then trim({ident}) = ''"
-            " else false end)"
-        )
-    return f"(case when {ident} is null then true else trim(cast({ident} as varchar)) = '' end)"
+    text = ident if raw_type == "VARCHAR" else f"cast({ident} as varchar)"
+    return f"(case when {ident} is null then true else {_blank(text)} end)"
 
 
 def typed_items(
@@ -380,7 +403,9 @@ class Validator:
         if has_member:
             looks_raw = raw_id_sql("member_id")
             checks.append(f"count(*) filter (where {looks_raw})")
-            checks.append(f"any_value(trim(cast(member_id as varchar))) filter (where {looks_raw})")
+            checks.append(
+                f"any_value({_trimmed('cast(member_id as varchar)')}) filter (where {looks_raw})"
+            )
             checks.append(f"any_value(filename) filter (where {looks_raw})")
         if not checks:
             return []

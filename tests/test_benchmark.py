@@ -308,7 +308,9 @@ def test_planted_row_errors_are_caught_by_their_rules(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     write_demo(folder, "sanming-2024", seed=0, scale=0.05)
     clean = metrics_json(folder)
+    assert not row_errors.current(folder)
     planted = row_errors.plant(folder, seed=0)
+    assert row_errors.current(folder)  # the benchmark reuses the folder as it is
     assert set(planted["files"]) == {
         f"{table}/policy_year={year}/part-errors.parquet"
         for table in ("enrollment", "claims") for year in (2022, 2023, 2024)
@@ -342,4 +344,5 @@ def test_planted_row_errors_are_caught_by_their_rules(tmp_path: Path) -> None:
     assert product != clean
     assert province.compare(product, baseline.metrics(folder, load_profile("sanming-2024"))) == []
     row_errors.remove(folder)
+    assert not row_errors.current(folder)
     assert metrics_json(folder) == clean

@@ -4,7 +4,9 @@ segments that are reused when other years' files change."""
 from __future__ import annotations
 
 import os
+import sys
 import time
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks import pandas_baseline
 from hmb import enrollment_scan, validation
 from hmb.dataset import open_dataset
 from hmb.loading import discover
@@ -170,7 +173,7 @@ def _oracle_cube(folder: Path, quarantined: set[tuple[str, int]]) -> list[tuple[
             if (file.resolve().as_posix(), number) in quarantined:
                 continue
             enrolled = row["enroll_date"]
-            text = {k: (row[k] or "").strip() or None
+            text = {k: (row[k] or "").strip(validation.SPACES) or None
                     for k in ("county_code", "status", "health_status", "subsidy_group")}
             key = (row.get("policy_year", hive_year), text["county_code"],
                    enrolled if isinstance(enrolled, date) else date.fromisoformat(enrolled),
@@ -265,6 +268,65 @@ def test_values_with_stray_spaces_are_decided_on_their_trimmed_values(
         "P5": "invalid_value", "P6": "invalid_value", "P7": "negative_amount",
         "P8": "null_required"}
     assert cube == _oracle_cube(folder, quarantined)
+
+
+@pytest.mark.parametrize("dates", ["date", "string"])
+def test_white_space_is_trimmed_as_the_contract_says(tmp_path: Path, dates: str) -> None:
+    """Trimming removes the space separators (the full-width space of Chinese input, the
+    no-break space, ...) and the tab, line feed and carriage return at either end, nothing
+    inside a value and no other control character; on the grouped columns, on the columns
+    decided per distinct value and on the member IDs alike."""
+    tables = clean_tables()
+    tables["enrollment"] += [
+        enrollment_row(member_id="W1", county_code="350402\u3000"),
+        enrollment_row(member_id="W2", channel="\u00a0bank", sex="M\u2003"),
+        enrollment_row(member_id="W3", status="active\r", health_status="healthy\t"),
+        enrollment_row(member_id="W4", scheme="\tresident\r\n", subsidy_group="dibao\u3000 "),
+        enrollment_row(member_id="W5\u3000"),  # the claim of W5 has an enrolment
+        enrollment_row(member_id="W6"),
+        enrollment_row(member_id="\u3000W6\t"),  # W6 again: both copies quarantined
+        enrollment_row(member_id="W 7"),  # a space inside is part of the ID
+        enrollment_row(member_id="W8", health_status="\u3000\u00a0"),  # blank
+        enrollment_row(member_id="W9", channel="bank\x0b"),  # a vertical tab is not trimmed
+        enrollment_row(member_id="W10", channel="bank\u200b"),  # nor a zero-width space
+    ]
+    tables["claims"] += [
+        claim_row(member_id="W5", claim_id="CW5"),
+        claim_row(member_id="W7\r", claim_id="CW7"),  # W7 is "W 7": no enrolment
+        claim_row(member_id="\u3000W 7", claim_id="CW8"),
+    ]
+    folder = write_folder(tmp_path, dates=dates, **tables)  # type: ignore[arg-type]
+    dataset = open_dataset(folder, cache_dir=tmp_path / "cache")
+    with dataset.connect() as con:
+        # The quarantine keeps each row's values as typed: both copies of W6 read "W6".
+        assert con.execute(
+            "select member_id, _rules from quarantine_enrollment where member_id like 'W%'"
+            " order by all"
+        ).fetchall() == [("W10", "invalid_value"), ("W6", "duplicate_key"),
+                         ("W6", "duplicate_key"), ("W8", "null_required"),
+                         ("W9", "invalid_value")]
+        quarantined, cube = _quarantine_and_cube(con)
+        claims = dict(con.execute("select claim_id, _rules from quarantine_claims").fetchall())
+        accepted = {r[0] for r in con.execute("select member_id from claims").fetchall()}
+    assert cube == _oracle_cube(folder, quarantined)
+    assert claims == {"CW7": "claim_without_enrollment"}
+    assert {"W5", "W 7"} <= accepted
+
+
+def test_the_spaces_trimmed_are_the_unicode_space_separators_and_three_controls() -> None:
+    """SPACES is every character of Unicode category Zs (what DuckDB's trim() removes by
+    itself) and the tab, line feed and carriage return; the benchmark's pandas baseline trims
+    the same characters."""
+    zs = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
+    assert set(validation.SPACES) == zs | {"\t", "\n", "\r"}
+    assert len(validation.SPACES) == len(set(validation.SPACES))
+    assert pandas_baseline.SPACES == validation.SPACES
+    with duckdb.connect() as con:
+        kept = con.execute(
+            "select list(c) from (select unnest($chars) as c) where trim(c) = ''",
+            {"chars": sorted(zs | {"\t", "\n", "\r", "\x0b", "\u200b", "\ufeff"})},
+        ).fetchall()[0][0]
+    assert set(kept) == zs
 
 
 @pytest.mark.parametrize(

@@ -561,15 +561,31 @@ def test_raw_id_number_is_never_printed_in_full(tmp_path: Path) -> None:
                    for path in folder.rglob("*") if path.is_file() and "_quarantine" in str(path))
 
 
-def test_raw_id_number_in_claims_is_fatal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("padding", ["", "\t", "\u3000", " \r\n"])
+def test_raw_id_number_in_claims_is_fatal(tmp_path: Path, padding: str) -> None:
+    """Also with the white space that trimming removes around it (a tab, a full-width space,
+    a line end): the value would be read as the bare ID number."""
     tables = clean_tables()
-    tables["claims"][0]["member_id"] = "110105194912310021"  # 17 digits then a digit
+    tables["claims"][0]["member_id"] = "110105194912310021" + padding  # 17 digits, a digit
     folder = write_folder(tmp_path, **tables)
     exit_code, report = validate(folder)
     assert exit_code == 2
     [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
     assert fatal["table"] == "claims"
     assert "110105194912310021" not in str(report)
+
+
+def test_raw_id_number_in_enrollment_is_fatal_with_white_space_around_it(
+    tmp_path: Path,
+) -> None:
+    tables = clean_tables()
+    tables["enrollment"][1]["member_id"] = "\u3000" + RAW_ID + "\t"
+    folder = write_folder(tmp_path, **tables)
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert fatal["table"] == "enrollment"
+    assert RAW_ID[:17] not in str(report)
 
 
 def test_pseudonymous_ids_of_eighteen_characters_are_fine(tmp_path: Path) -> None:
