@@ -93,6 +93,40 @@ def test_each_years_counts_are_its_own_with_or_without_segment_files(tmp_path: P
     assert without == _counts(folder, tmp_path / "segments")
 
 
+def _stored(folder: Path, segments: Path | None) -> dict[str, list[Any]]:
+    """Every table of a build of ``folder``, its rows sorted."""
+    with duckdb.connect() as con:
+        validation.Validator(con, discover(folder), segments=segments, version="t").run()
+        names = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'memory'"
+            " order by all").fetchall()]
+        return {n: con.execute(f"select * from {n} order by all").fetchall() for n in names}
+
+
+def test_years_built_at_once_store_what_one_at_a_time_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Years whose segment is missing are built two at a time, each on a connection of its own
+    with its own views; the store must be the one a build year after year makes, without
+    segment files and with them."""
+    tables = _two_years()
+    tables["basic_insured"] += [{**row, "policy_year": 2026} for row in clean_tables()[
+        "basic_insured"]]
+    tables["enrollment"] += [
+        enrollment_row(member_id="A1", policy_year=2026, enroll_date="2025-12-01"),
+        enrollment_row(member_id="A1", policy_year=2026, enroll_date="2025-12-02"),
+        enrollment_row(member_id="A9", policy_year=2026, channel="fax"),
+        enrollment_row(member_id="A2", policy_year=2026, enroll_date="2025-12-01"),
+    ]
+    folder = write_folder(tmp_path, layout="hive", files=2, **tables)  # type: ignore[arg-type]
+    at_once = _stored(folder, tmp_path / "two")
+    assert any(r[0] == 2026 for r in at_once["enrollment_cube"])
+    assert len(at_once["quarantine_enrollment"]) == 3 + 3
+    monkeypatch.setattr(enrollment_scan, "_YEARS_AT_ONCE", 1)
+    assert _stored(folder, tmp_path / "one") == at_once
+    assert _stored(folder, None) == at_once
+
+
 @pytest.mark.parametrize("layout", ["file", "hive", "folder"])
 def test_duplicates_and_orphan_claims_are_caught_exactly(tmp_path: Path, layout: str) -> None:
     folder = write_folder(tmp_path, layout=layout, files=2, **_two_years())  # type: ignore[arg-type]
