@@ -129,7 +129,7 @@ def build(
     # Two years at a time, each on a connection of its own: a year's scans leave a core idle
     # for about a quarter of its time (the rows read again by place, the claim keys, the glue).
     with ThreadPoolExecutor(max_workers=_YEARS_AT_ONCE) as years:
-        for done in [years.submit(_build_segment_beside, validator, *m) for m in missing]:
+        for done in [years.submit(_build_segment, validator, *m) for m in missing]:
             done.result()
     for target in targets:
         con.execute(f"attach {sql_string(str(target))} as segment (read_only)")
@@ -150,22 +150,6 @@ def build(
 _YEARS_AT_ONCE = 2
 
 
-def _build_segment_beside(
-    validator: Validator,
-    source: TableSource,
-    claims: TableSource | None,
-    year: int | None,
-    target: Path,
-) -> None:
-    """:func:`_build_segment` on a connection of its own, with its own raw and typed views, so
-    that two years can be built at once."""
-    beside = validator.beside()
-    try:
-        _build_segment(beside, source, claims, year, target)
-    finally:
-        beside.con.close()
-
-
 def _build_segment(
     validator: Validator,
     source: TableSource,
@@ -173,21 +157,23 @@ def _build_segment(
     year: int | None,
     target: Path,
 ) -> None:
-    """Build one year's segment file under a private name, then rename it into place."""
-    con = validator.con
+    """Build one year's segment file under a private name, then rename it into place. On a
+    connection of its own, with its own raw and typed views: two years are built at once."""
+    beside = validator.beside()
     partial = target.with_name(f"{target.stem}.{os.getpid()}.{threading.get_ident()}.partial")
-    # The file's own name in the catalog: another year may be built at the same time.
+    # The file's own name in the catalog: another year is built at the same time.
     catalog = "segment_" + hashlib.sha256(target.name.encode()).hexdigest()[:12]
     with contextlib.suppress(FileNotFoundError):
         partial.unlink()
     try:
-        con.execute(f"attach {sql_string(str(partial))} as {catalog}")
+        beside.con.execute(f"attach {sql_string(str(partial))} as {catalog}")
         try:
-            _build_into(validator, source, claims, year, catalog)
+            _build_into(beside, source, claims, year, catalog)
         finally:
-            con.execute(f"detach {catalog}")
+            beside.con.execute(f"detach {catalog}")
         os.replace(partial, target)
     finally:
+        beside.con.close()
         for leftover in (partial, partial.with_name(partial.name + ".wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
