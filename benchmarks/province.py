@@ -453,11 +453,9 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
             say(f"{size.name}: hmb {command}, cold ×{repeat} then warm ×{repeat}")
             # Each cold run starts from an empty cache; the last one's store stays for the rest.
             colds = []
-            for attempt in range(repeat):
+            for _ in range(repeat):
                 shutil.rmtree(cache, ignore_errors=True)
                 colds.append(measure(argv, env=env, stdout=out / f"{size.name}.{command}.json"))
-                if attempt < repeat - 1:
-                    shutil.rmtree(cache, ignore_errors=True)
             runs[f"{command}_cold"] = asdict(median_run(colds))
             runs[f"{command}_warm"] = asdict(median_run([
                 measure(argv, env=env, stdout=out / f"{size.name}.{command}.warm.json")

@@ -98,7 +98,7 @@ def plant(folder: Path, seed: int = 0) -> dict[str, Any]:
     con = duckdb_files.connect(config={"threads": 1})
     planted: dict[str, Any] = {"seed": seed, "rows_per_error": ROWS_PER_ERROR,
                                "kinds": KINDS, "files": {}}
-    for table, kinds in (("enrollment", ENROLMENT_KINDS), ("claims", CLAIM_KINDS)):
+    for table, kinds in KINDS.items():
         for year_folder in year_folders(folder, table):
             counts = _plant_year(con, year_folder, kinds, seed)
             planted["files"][str((year_folder / FILE).relative_to(folder))] = counts

@@ -195,20 +195,19 @@ def _typed_expr(
     if not present:
         return f"cast({col.default or 'null'} as {SQL_TYPE[col.kind]})"
     ident = quote_ident(prefix + col.name)
-    if raw_type == SQL_TYPE[col.kind] and col.kind not in ("string", "county_code"):
+    # Text is trimmed before it is read as anything else.
+    text = _trimmed(ident) if raw_type == "VARCHAR" else ident
+    if col.kind in ("string", "county_code"):
+        as_text = text if raw_type == "VARCHAR" else _trimmed(f"cast({ident} as varchar)")
+        expr = f"nullif({as_text}, '')"
+    elif raw_type == SQL_TYPE[col.kind]:
         expr = ident
-    elif col.kind in ("string", "county_code") and raw_type == "VARCHAR":
-        expr = f"nullif({_trimmed(ident)}, '')"
     elif col.kind == "date" and raw_type is not None and raw_type.startswith("TIMESTAMP"):
         expr = f"cast({ident} as date)"
-    elif col.kind in ("string", "county_code"):
-        expr = f"nullif({_trimmed(f'cast({ident} as varchar)')}, '')"
     elif col.kind == "date":
         # DATE columns, ISO strings, and timestamps exported where a date was meant.
-        text = _trimmed(ident) if raw_type == "VARCHAR" else ident
         expr = f"coalesce(try_cast({text} as date), cast(try_cast({text} as timestamp) as date))"
     else:
-        text = _trimmed(ident) if raw_type == "VARCHAR" else ident
         expr = f"try_cast({text} as {SQL_TYPE[col.kind]})"
     if col.default is not None and default:
         expr = f"coalesce({expr}, {col.default})"
@@ -313,7 +312,6 @@ def typed_items(
     for col in columns:
         raw_type = raw_types.get(col.name)
         is_present = col.name in present
-        ident = quote_ident(prefix + col.name)
         expr = _typed_expr(col, is_present, raw_type, prefix)
         items.append(f"{expr} as {quote_ident(col.name)}")
         if is_present:
@@ -321,11 +319,9 @@ def typed_items(
             # Whether the value casts, before a default fills the gap: an amount of "abc" is
             # unparseable, not zero.
             cast = _typed_expr(col, is_present, raw_type, prefix, default=False)
-            # Taken as exported, or text kept as text (trimmed, it is empty only when it was
-            # blank): such a value always casts.
-            always = (expr == ident and raw_type is not None) or (
-                raw_type == "VARCHAR" and col.kind in ("string", "county_code")
-            )
+            # A type in the files that always casts (the contract's own, text kept as text)
+            # cannot be unparseable.
+            always = raw_type is not None and _always_casts(raw_type, col.kind)
             bad = "false" if always else f"(not {raw_null} and {cast} is null)"
             items.append(f"{raw_null} as {quote_ident('_null:' + col.name)}")
             items.append(f"{bad} as {quote_ident('_bad:' + col.name)}")
