@@ -86,10 +86,15 @@ SEGMENT_TABLES = ("enrollment_cube", "_claim_years", "_claimants_without_enrollm
 _WHILE_BUILDING = ("_claim_years", "_claimants_without_enrollment")
 
 
+def _temporary(catalog: str, name: str) -> bool:
+    """Whether a table of the build is kept only while the store is built (in the store
+    itself, the tables of :data:`_WHILE_BUILDING`)."""
+    return catalog == "main" and name in _WHILE_BUILDING
+
+
 def _table(catalog: str, name: str) -> str:
-    """Where a table of the build goes: into ``catalog``, or, in the store itself, the
-    tables needed only while it is built into its temporary schema."""
-    return f"temp.{name}" if catalog == "main" and name in _WHILE_BUILDING else f"{catalog}.{name}"
+    """Where a table of the build goes: into ``catalog``, or into the temporary schema."""
+    return f"temp.{name}" if _temporary(catalog, name) else f"{catalog}.{name}"
 
 
 def build(
@@ -343,9 +348,8 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
     for name, columns_of in (("_claim_years", "(policy_year integer)"),
                              ("_claimants_without_enrollment",
                               "(policy_year integer, member_id varchar)")):
-        where = _table(catalog, name)
-        temp = "temp " if where.startswith("temp.") else ""
-        con.execute(f"create or replace {temp}table {where} {columns_of}")
+        temp = "temp " if _temporary(catalog, name) else ""
+        con.execute(f"create or replace {temp}table {_table(catalog, name)} {columns_of}")
     con.execute(
         f"create or replace table {catalog}.quarantine_enrollment ({columns}, _file varchar,"
         ' _row bigint, _rules varchar, _errors struct(rule varchar, "column" varchar)[])'
