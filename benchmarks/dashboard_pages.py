@@ -39,12 +39,12 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.app import PAGES
 from dashboard.session import TOKEN_KEY
-from hmb.auth import UserStore
-from hmb.counties import counties
-from hmb.dataset import open_dataset
-from hmb.demo import DEMO_PROFILES, ensure_demo
-from hmb.paths import DEMO_DIR, PROJECT_ROOT
-from hmb.profiles import load_profile
+from hmb.access.auth import UserStore
+from hmb.core.counties import counties
+from hmb.core.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.ingest.dataset import open_dataset
+from hmb.rulebook.profiles import load_profile
+from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
 RESULTS = PROJECT_ROOT / "benchmarks" / "results"

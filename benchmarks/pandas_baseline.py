@@ -6,7 +6,8 @@ Prints the same JSON object as ``hmb metrics DIR --profile NAME --format json`` 
 the two can be compared figure by figure. It is written independently of the product: it reads
 the parquet files with pandas, applies the row ERROR rules of contract §2 that decide which rows
 count (every rule, every copy of a duplicated key), and computes contract §3 with boolean masks,
-groupby and division. Only the rulebook parameters (margin, pool) come from ``hmb.profiles``.
+groupby and division. Only the rulebook parameters (margin, pool) come from
+``hmb.rulebook.profiles``.
 
 How it stays within memory at province scale (tens of millions of enrolment rows): it reads only
 the columns the rules and metrics need, low-cardinality text as categoricals and amounts as
@@ -39,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmb.profiles import Profile, load_profile
+from hmb.rulebook.profiles import Profile, load_profile
 
 # Enumerations of contract §1 (and the product's sex codes, which it checks as well).
 ALLOWED: dict[str, tuple[str, ...]] = {

@@ -64,7 +64,7 @@ SEED = 0
 
 # The floor's columns. (a) what the metric values are computed from, including the dates that
 # set the default as-of date; (b) adds every column a §2 row rule reads: all contract columns but
-# birth_year (sex is in: hmb/schema.py gives it an enumeration that quarantines a row).
+# birth_year (sex is in: hmb/core/schema.py gives it an enumeration that quarantines a row).
 METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "enrollment": ("policy_year", "county_code", "premium", "refund_amount", "enroll_date",
                    "status"),
@@ -90,7 +90,8 @@ FLOORS = {"metric_columns": METRIC_COLUMNS, "acceptance_columns": ACCEPTANCE_COL
 
 class Call(NamedTuple):
     """One thing a page asks for: a named query of queries/ (``kind`` "query"), or
-    hmb.metrics.participation / finance, hmb.rules.evaluate ("check"), or the quarantined rows
+    hmb.measure.metrics.participation / finance, hmb.judge.rules.evaluate ("check"), or the
+    quarantined rows
     kept in the store ("quarantine")."""
 
     kind: str
@@ -243,7 +244,7 @@ def table_files(folder: Path, table: str) -> list[Path]:
 
 def floor_scan(folder: Path, columns: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     """One DuckDB scan per table of exactly ``columns``: every value is read, nothing grouped."""
-    from hmb import duckdb_files  # noqa: PLC0415 (only the child needs it)
+    from hmb.core import duckdb_files  # noqa: PLC0415 (only the child needs it)
 
     con = duckdb_files.connect()
     result: dict[str, Any] = {}
@@ -283,7 +284,7 @@ def page_timings(folder: Path, profile_name: str, page: str) -> dict[str, Any]:
     imports = time.perf_counter() - begin
     import dashboard_pages  # noqa: PLC0415 (the script's own folder)
 
-    from hmb.dataset import default_cache_dir  # noqa: PLC0415
+    from hmb.ingest.dataset import default_cache_dir  # noqa: PLC0415
 
     before = stores(default_cache_dir())
     county = dashboard_pages.first_county(profile_name)
@@ -315,9 +316,10 @@ def page_query_timings(folder: Path, profile_name: str, page: str) -> dict[str, 
     import pyarrow  # noqa: PLC0415, F401 (what DuckDB hands results to Polars through)
 
     import queries  # noqa: PLC0415
-    from hmb import metrics, rules  # noqa: PLC0415
-    from hmb.dataset import default_cache_dir, open_dataset  # noqa: PLC0415
-    from hmb.profiles import load_profile  # noqa: PLC0415
+    from hmb.ingest.dataset import default_cache_dir, open_dataset  # noqa: PLC0415
+    from hmb.judge import rules  # noqa: PLC0415
+    from hmb.measure import metrics  # noqa: PLC0415
+    from hmb.rulebook.profiles import load_profile  # noqa: PLC0415
 
     before = stores(default_cache_dir())
     start = time.perf_counter()

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from hmb import duckdb_files
+from hmb.core import duckdb_files
 
 ROWS_PER_ERROR = 20_000
 RECORD = "row_errors.json"

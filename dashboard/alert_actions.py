@@ -1,7 +1,8 @@
 """Acknowledging and waiving from the alerts page, checked on the server and audited.
 
 The page shows the forms only to a role that may act on the alert; these handlers check again
-against the alert as stored (``hmb.access.may_act``), so a crafted request cannot act for a role
+against the alert as stored (``hmb.access.scoping.may_act``), so a crafted request cannot act for
+a role
 that may not. The actor is the signed-in user, never a name typed in the form.
 """
 
@@ -13,9 +14,9 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.i18n import Lang, t
-from hmb import access, auth
-from hmb.access import DataScope
-from hmb.alert_store import AlertRecord, AlertStateError, AlertStore
+from hmb.access import auth, scoping
+from hmb.access.scoping import DataScope
+from hmb.state.alert_store import AlertRecord, AlertStateError, AlertStore
 
 
 def _permitted(
@@ -24,7 +25,7 @@ def _permitted(
     """The signed-in user and the stored alert, when she may act on it; else refused, audited."""
     user = session.current_user()
     record = store.get(alert_id)
-    if user is None or record is None or not access.may_act(scope, record):
+    if user is None or record is None or not scoping.may_act(scope, record):
         session.record("alert_refused", {"alert": alert_id, "action": action})
         st.error(t("not_permitted", lang))
         return None

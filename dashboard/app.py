@@ -1,5 +1,6 @@
 """The app frame: page config, sign-in, the sidebar view, and navigation between the pages the
-user's role may open (hmb.access.ROLE_PAGES; a page left out cannot be reached by its URL)."""
+user's role may open (hmb.access.scoping.ROLE_PAGES; a page left out cannot be reached by its
+URL)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import streamlit as st
 
 from dashboard import session, view
 from dashboard.i18n import t
-from hmb.access import user_scope
+from hmb.access.scoping import user_scope
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # A local file: an emoji or material icon as favicon is fetched from a CDN, and bureaus are offline.

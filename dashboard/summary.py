@@ -9,11 +9,11 @@ from typing import Literal
 import polars as pl
 
 from dashboard.i18n import Lang
-from hmb.access import DataScope
-from hmb.alerts import Alert
-from hmb.counties import county_name
-from hmb.formatting import percent, points, wan_yuan
-from hmb.profiles import Profile
+from hmb.access.scoping import DataScope
+from hmb.core.counties import county_name
+from hmb.core.formatting import percent, points, wan_yuan
+from hmb.judge.alerts import Alert
+from hmb.rulebook.profiles import Profile
 
 DeltaColor = Literal["normal", "inverse", "off"]
 INSURER_FINANCE_CARDS = frozenset({"combined_ratio", "profit_rate"})

@@ -18,11 +18,11 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.i18n import LANGS, Lang, t
-from hmb.access import DataScope, may_open_jurisdiction
-from hmb.counties import county_name
-from hmb.dataset import Dataset
-from hmb.loading import InputError
-from hmb.profiles import Profile, load_profile
+from hmb.access.scoping import DataScope, may_open_jurisdiction
+from hmb.core.counties import county_name
+from hmb.ingest.dataset import Dataset
+from hmb.ingest.loading import InputError
+from hmb.rulebook.profiles import Profile, load_profile
 
 VIEW_KEY = "_view"
 ALL_COUNTIES = ""  # the county selector's "all" option (None would show as no selection)

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmb.cli import main
+from hmb.cli.main import main
 
 Row = dict[str, Any]
 Layout = Literal["file", "folder", "hive"]

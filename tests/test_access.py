@@ -1,4 +1,5 @@
-"""The query layer's scoping (hmb.access) on real validated stores: every query of queries/ run
+"""The query layer's scoping (hmb.access.scoping) on real validated stores: every query of
+queries/ run
 through a county supervisor's scope gives exactly what the same query gives on a folder holding
 only her county; member IDs are masked or absent by role; an empty scope sees nothing."""
 
@@ -15,12 +16,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import queries
-from hmb import access
-from hmb.access import NOTHING, DataScope, may_act, scope_for, scoped_connection
-from hmb.alerts import Alert, Citation, Scope
-from hmb.dataset import Dataset, open_dataset
-from hmb.roles import ROLES
-from hmb.validation import mask_member_id
+from hmb.access import scoping
+from hmb.access.roles import ROLES
+from hmb.access.scoping import NOTHING, DataScope, may_act, scope_for, scoped_connection
+from hmb.core.member_ids import mask_member_id
+from hmb.ingest.dataset import Dataset, open_dataset
+from hmb.judge.alerts import Alert, Citation, Scope
 from tests.builders import (
     claim_row,
     clean_tables,
@@ -53,7 +54,7 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
 
 def _only(tables: dict[str, list[dict[str, Any]]], county: str) -> dict[str, list[Any]]:
     """The same export, had it held one county and no insurer finance."""
-    return {name: ([] if name in access.FINANCE_TABLES
+    return {name: ([] if name in scoping.FINANCE_TABLES
                    else [r for r in rows if r.get("county_code") == county])
             for name, rows in tables.items()}
 
@@ -213,28 +214,28 @@ def test_who_sees_and_acts_on_which_alert(role: str, visible: Any, acts_on: set[
     alerts = {"hers": PARTICIPATION_HERS, "other": PARTICIPATION_OTHER, "tier": CITY_TIER,
               "profit": PROFIT, "premium": PREMIUM, "gone": GONE}
     scope = scope_for(role, ["350426"] if role == "county_supervisor" else [])  # type: ignore[arg-type]
-    seen = {k for k, a in alerts.items() if a in access.visible_alerts(scope, alerts.values())}
+    seen = {k for k, a in alerts.items() if a in scoping.visible_alerts(scope, alerts.values())}
     assert seen == (set(alerts) if visible == "all" else visible)
     assert {k for k, a in alerts.items() if may_act(scope, a)} == acts_on
 
 
 def test_nobody_signed_in_sees_no_alert_and_no_jurisdiction() -> None:
-    assert access.visible_alerts(NOTHING, [PARTICIPATION_HERS, CITY_TIER]) == []
+    assert scoping.visible_alerts(NOTHING, [PARTICIPATION_HERS, CITY_TIER]) == []
     assert not may_act(NOTHING, PARTICIPATION_HERS)
-    assert not access.may_open_jurisdiction(NOTHING, "350400")
+    assert not scoping.may_open_jurisdiction(NOTHING, "350400")
     youxi = scope_for("county_supervisor", ["350426"])  # 尤溪县, 三明
-    assert access.may_open_jurisdiction(youxi, "350400")
-    assert not access.may_open_jurisdiction(youxi, "430000")
-    assert access.may_open_jurisdiction(scope_for("leadership"), "430000")
+    assert scoping.may_open_jurisdiction(youxi, "350400")
+    assert not scoping.may_open_jurisdiction(youxi, "430000")
+    assert scoping.may_open_jurisdiction(scope_for("leadership"), "430000")
 
 
 def test_the_page_table_is_complete() -> None:
     for role in ROLES:
-        pages = access.ROLE_PAGES[role]
-        assert "overview" in pages and pages <= set(access.ALL_PAGES)
+        pages = scoping.ROLE_PAGES[role]
+        assert "overview" in pages and pages <= set(scoping.ALL_PAGES)
         assert ("audit" in pages) == (role == "admin")
-    assert "costs" not in access.ROLE_PAGES["county_supervisor"]
-    assert "data_quality" not in access.ROLE_PAGES["financial_regulator"]
+    assert "costs" not in scoping.ROLE_PAGES["county_supervisor"]
+    assert "data_quality" not in scoping.ROLE_PAGES["financial_regulator"]
 
 
 # -- the data-quality page's loaders (dashboard.data) over the same scoped connection ----------

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from hmb.alert_store import (
+from hmb.judge.alerts import Alert, Citation, Scope, Severity
+from hmb.state.alert_store import (
     SCHEMA_VERSION,
     SYSTEM_ACTOR,
     AlertRecord,
@@ -25,7 +26,6 @@ from hmb.alert_store import (
     AlertStore,
     EvaluationContext,
 )
-from hmb.alerts import Alert, Citation, Scope, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = "mingzhou-2025"

@@ -19,16 +19,17 @@ from streamlit.testing.v1 import AppTest
 from dashboard import alert_actions, session
 from dashboard.app import ADMIN_PAGES, PAGES
 from dashboard.session import TOKEN_KEY
-from hmb import auth, metrics
-from hmb.access import scope_for
-from hmb.alert_store import AlertStore
-from hmb.audit import AuditTrail
-from hmb.counties import counties
-from hmb.dataset import open_dataset
-from hmb.demo import DEMO_PROFILES, ensure_demo
-from hmb.formatting import percent, wan_yuan
-from hmb.paths import DEMO_DIR, default_alert_store
-from hmb.profiles import load_profile
+from hmb.access import auth
+from hmb.access.scoping import scope_for
+from hmb.core.counties import counties
+from hmb.core.formatting import percent, wan_yuan
+from hmb.core.paths import DEMO_DIR, default_alert_store
+from hmb.ingest.dataset import open_dataset
+from hmb.measure import metrics
+from hmb.rulebook.profiles import load_profile
+from hmb.state.alert_store import AlertStore
+from hmb.state.audit import AuditTrail
+from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 

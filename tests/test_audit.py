@@ -1,4 +1,4 @@
-"""The audit trail (hmb.audit): append-only, and every event kept with who, when and where."""
+"""The audit trail (hmb.state.audit): append-only, and every event kept with who, when and where."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hmb.audit import AuditTrail, Origin, export_csv
+from hmb.state.audit import AuditTrail, Origin, export_csv
 from tests.builders import run_cli
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""Accounts, passwords, lockout and sessions (hmb.auth), with a clock the tests move by hand."""
+"""Accounts, passwords, lockout and sessions (hmb.access.auth), with a clock the tests move by
+hand."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from hmb import auth
-from hmb.auth import Session, SessionRefused, UserError, UserStore
+from hmb.access import auth
+from hmb.access.auth import Session, SessionRefused, UserError, UserStore
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

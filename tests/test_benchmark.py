@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from hmb.dataset import open_dataset
-from hmb.paths import PROJECT_ROOT
-from hmb.profiles import load_profile
+from hmb.core.paths import PROJECT_ROOT
+from hmb.ingest.dataset import open_dataset
+from hmb.rulebook.profiles import load_profile
 from tests.builders import (
     basic_insured_row,
     claim_row,
@@ -303,7 +303,7 @@ def test_planted_row_errors_are_caught_by_their_rules(tmp_path: Path) -> None:
     """benchmarks/row_errors.py makes the benchmark's export realistic: each kind of planted row
     is quarantined by the rule it breaks, the rows that are valid once trimmed are accepted,
     the product still equals the baseline, and --remove gives the generated demo back."""
-    from hmb.demo import write_demo  # noqa: PLC0415
+    from hmb.tools.demo import write_demo  # noqa: PLC0415
 
     folder = tmp_path / "demo"
     write_demo(folder, "sanming-2024", seed=0, scale=0.05)

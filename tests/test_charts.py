@@ -1,6 +1,6 @@
 """The dashboard's charts, tested on the figures themselves (AppTest cannot look inside them).
 
-Inputs are tiny frames with the columns of the queries and of ``hmb.metrics.finance``; every
+Inputs are tiny frames with the columns of the queries and of ``hmb.measure.metrics.finance``; every
 expected number is worked out by hand in the comment next to it.
 """
 
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboard import charts
-from hmb.counties import counties
+from hmb.core.counties import counties
 
 AS_OF = date(2024, 6, 30)
 SANMING = "350400"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hmb.cli import main
+from hmb.cli.main import main
 from tests.builders import (
     CliResult,
     clean_tables,
@@ -153,10 +153,10 @@ def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
     (the pages' frames), the rule engine, the alert store or the accounts' password hashing."""
     script = (
         "import sys\n"
-        "from hmb.cli import main\n"
+        "from hmb.cli.main import main\n"
         f"main(['metrics', {str(folder)!r}, '--profile', 'hunan-2024', '--format', 'json'])\n"
-        "print(sorted(m for m in ('polars', 'pyarrow', 'hmb.rules', 'hmb.alert_store',"
-        " 'hmb.auth', 'argon2') if m in sys.modules), file=sys.stderr)\n"
+        "print(sorted(m for m in ('polars', 'pyarrow', 'hmb.judge.rules', 'hmb.state.alert_store',"
+        " 'hmb.access.auth', 'argon2') if m in sys.modules), file=sys.stderr)\n"
     )
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                              timeout=120, check=False)
@@ -166,8 +166,8 @@ def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
 
 def test_an_empty_folder_setting_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """HMB_CACHE_DIR= (set, but empty) must not put stores and maps in the current folder."""
-    from hmb.dataset import default_cache_dir  # noqa: PLC0415
-    from hmb.paths import PROJECT_ROOT, state_dir  # noqa: PLC0415
+    from hmb.core.paths import PROJECT_ROOT, state_dir  # noqa: PLC0415
+    from hmb.ingest.dataset import default_cache_dir  # noqa: PLC0415
 
     monkeypatch.setenv("HMB_CACHE_DIR", "")
     monkeypatch.setenv("HMB_STATE_DIR", "")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import queries
-from hmb.docs import rendered_pages
+from hmb.tools.docs import rendered_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -37,7 +37,7 @@ def test_sql_binds_parameters_never_formats_them(name: str) -> None:
 @pytest.mark.parametrize("page", sorted(rendered_pages(), key=str), ids=lambda p: p.name)
 def test_generated_docs_are_current(page: Path) -> None:
     assert page.read_text(encoding="utf-8") == rendered_pages()[page], (
-        f"{page} is stale: run `uv run python -m hmb.docs`"
+        f"{page} is stale: run `uv run python -m hmb.tools.docs`"
     )
 
 
@@ -56,8 +56,8 @@ def test_mypy_strict_is_clean() -> None:
 def test_every_duckdb_connection_is_opened_quietly() -> None:
     """DuckDB draws a progress bar on standard output during a long statement, which would land
     in the middle of `hmb metrics --format json`: the product opens its DuckDB connections only
-    through hmb.duckdb_files, which turns the bar off."""
-    from hmb import duckdb_files  # noqa: PLC0415
+    through hmb.core.duckdb_files, which turns the bar off."""
+    from hmb.core import duckdb_files  # noqa: PLC0415
 
     with duckdb_files.connect() as con:
         assert con.execute("select current_setting('enable_progress_bar')").fetchall() == [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hmb.counties import County, counties, county_name, geometry_path
+from hmb.core.counties import County, counties, county_name, geometry_path
 
 
 def test_sanming_has_its_eleven_current_counties() -> None:

@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hmb import schema
-from hmb.demo import DEMO_PROFILES, PLANS, DemoSummary, ensure_demo, write_demo
-from hmb.profiles import available_profiles, load_profile
+from hmb.core import schema
+from hmb.rulebook.profiles import available_profiles, load_profile
+from hmb.tools.demo import DEMO_PROFILES, PLANS, DemoSummary, ensure_demo, write_demo
 
 SMALL = 0.05
 

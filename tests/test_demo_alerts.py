@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from hmb.cli import main
-from hmb.demo import write_demo
+from hmb.cli.main import main
+from hmb.tools.demo import write_demo
 
 Breach = tuple[str, int, str | None, str | None, str]  # rule, year, county, group, severity
 

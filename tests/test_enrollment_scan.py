@@ -1,4 +1,5 @@
-"""The province-scale enrollment path (hmb.enrollment_scan): exact despite hashes, and per-year
+"""The province-scale enrollment path (hmb.ingest.enrollment_scan): exact despite hashes, and
+per-year
 segments that are reused when other years' files change."""
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import pandas_baseline
-from hmb import enrollment_scan, validation
-from hmb.dataset import open_dataset
-from hmb.loading import discover
+from hmb.ingest import enrollment_scan, typed_sql, validation
+from hmb.ingest.dataset import open_dataset
+from hmb.ingest.loading import discover
 from tests.builders import (
     basic_insured_row,
     claim_row,
@@ -207,7 +208,7 @@ def _oracle_cube(folder: Path, quarantined: set[tuple[str, int]]) -> list[tuple[
             if (file.resolve().as_posix(), number) in quarantined:
                 continue
             enrolled = row["enroll_date"]
-            text = {k: (row[k] or "").strip(validation.SPACES) or None
+            text = {k: (row[k] or "").strip(typed_sql.SPACES) or None
                     for k in ("county_code", "status", "health_status", "subsidy_group")}
             key = (row.get("policy_year", hive_year), text["county_code"],
                    enrolled if isinstance(enrolled, date) else date.fromisoformat(enrolled),
@@ -352,9 +353,9 @@ def test_the_spaces_trimmed_are_the_unicode_space_separators_and_three_controls(
     itself) and the tab, line feed and carriage return; the benchmark's pandas baseline trims
     the same characters."""
     zs = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
-    assert set(validation.SPACES) == zs | {"\t", "\n", "\r"}
-    assert len(validation.SPACES) == len(set(validation.SPACES))
-    assert pandas_baseline.SPACES == validation.SPACES
+    assert set(typed_sql.SPACES) == zs | {"\t", "\n", "\r"}
+    assert len(typed_sql.SPACES) == len(set(typed_sql.SPACES))
+    assert pandas_baseline.SPACES == typed_sql.SPACES
     with duckdb.connect() as con:
         kept = con.execute(
             "select list(c) from (select unnest($chars) as c) where trim(c) = ''",

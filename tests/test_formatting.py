@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hmb.formatting import people, percent, points, wan_yuan
+from hmb.core.formatting import people, percent, points, wan_yuan
 
 
 def test_wan_yuan_has_thousands_separators_and_two_decimals() -> None:

@@ -14,7 +14,7 @@ import plotly.io as pio
 import pytest
 
 from dashboard import geo
-from hmb.counties import counties
+from hmb.core.counties import counties
 
 SANMING, HUNAN = "350400", "430000"
 # Sizes of the compact JSON (bytes), measured at 4 decimals and a 0.001° tolerance: Sanming

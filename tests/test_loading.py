@@ -1,4 +1,4 @@
-"""Reading the tables' footers (hmb.loading): one DuckDB call per table for every file."""
+"""Reading the tables' footers (hmb.ingest.loading): one DuckDB call per table for every file."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmb import duckdb_files
-from hmb.loading import Footer, Problem, _read_footers
+from hmb.core import duckdb_files
+from hmb.ingest.loading import Footer, Problem, _read_footers
 
 
 def test_footers_give_each_files_columns_and_year(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hmb import metrics
-from hmb.dataset import open_dataset
-from hmb.profiles import load_profile
+from hmb.ingest.dataset import open_dataset
+from hmb.measure import metrics
+from hmb.rulebook.profiles import load_profile
 from tests.builders import (
     Row,
     basic_insured_row,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hmb.paths import SEEDS_DIR
-from hmb.profiles import Profile, ProfileError, available_profiles, load_profile
-from hmb.rules import METRICS
+from hmb.core.paths import SEEDS_DIR
+from hmb.judge.rules import METRICS
+from hmb.rulebook.profiles import Profile, ProfileError, available_profiles, load_profile
 
 PROFILES = ("hunan-2024", "nantong-2021", "sanming-2024", "shenyang-2021", "wenzhou-2021")
 

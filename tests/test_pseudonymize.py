@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hmb.cli import main
+from hmb.cli.main import main
 
 RAW_A = "11010119900307123X"
 RAW_B = "330302198512240016"

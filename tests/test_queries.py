@@ -44,7 +44,7 @@ import polars as pl
 import pytest
 
 import queries
-from hmb.dataset import open_dataset
+from hmb.ingest.dataset import open_dataset
 from tests.builders import (
     Row,
     basic_insured_row,

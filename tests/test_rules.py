@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from hmb.alerts import SEVERITY_ORDER, Alert, Scope, alert_id
-from hmb.dataset import Dataset, open_dataset
-from hmb.profiles import load_profile
-from hmb.rules import CheckResult, evaluate
+from hmb.ingest.dataset import Dataset, open_dataset
+from hmb.judge.alerts import SEVERITY_ORDER, Alert, Scope, alert_id
+from hmb.judge.rules import CheckResult, evaluate
+from hmb.rulebook.profiles import load_profile
 from tests.builders import (
     Row,
     basic_insured_row,

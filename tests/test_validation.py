@@ -15,8 +15,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from hmb.dataset import open_dataset
-from hmb.profiles import load_profile
+from hmb.ingest.dataset import open_dataset
+from hmb.rulebook.profiles import load_profile
 from tests.builders import (
     REQUIRED_TABLES,
     Row,

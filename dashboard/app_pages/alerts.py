@@ -11,8 +11,8 @@ import streamlit as st
 
 from dashboard import alert_actions, data, view, widgets
 from dashboard.i18n import SEVERITIES, STATES, pick, t
-from hmb import access
-from hmb.counties import county_name
+from hmb.access import scoping
+from hmb.core.counties import county_name
 
 v = view.current()
 assert v is not None
@@ -21,7 +21,7 @@ store = data.record_alerts(v.dataset, v.profile.name)
 st.title(t("page_alerts", lang))
 st.caption(t("evaluated_latest", lang))
 
-records = access.visible_alerts(v.scope, store.list(v.profile.name))
+records = scoping.visible_alerts(v.scope, store.list(v.profile.name))
 rules = {rule.id: rule for rule in v.profile.rules}
 f1, f2, f3, f4 = st.columns(4)
 severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
@@ -90,7 +90,7 @@ if record.citation.local_parameter:
     st.caption(record.citation.local_parameter)
 st.caption(f"{t('state', lang)}: {pick(STATES[record.state], lang)} · id {record.id}")
 
-if access.may_act(v.scope, record):
+if scoping.may_act(v.scope, record):
     ack_col, waive_col = st.columns(2)
     with ack_col.form("acknowledge", clear_on_submit=True):
         comment = st.text_area(t("comment", lang), key="ack_comment")

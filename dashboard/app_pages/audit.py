@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import session, view, widgets
 from dashboard.i18n import t
-from hmb.audit import ACTIONS, to_csv
+from hmb.state.audit import ACTIONS, to_csv
 
 v = view.current()
 assert v is not None

@@ -10,9 +10,9 @@ import streamlit as st
 
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import t
-from hmb.counties import county_name
-from hmb.formatting import percent
-from hmb.metrics import earned_premium
+from hmb.core.counties import county_name
+from hmb.core.formatting import percent
+from hmb.measure.metrics import earned_premium
 
 v = view.current()
 assert v is not None

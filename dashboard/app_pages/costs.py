@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import t
-from hmb.formatting import percent, wan_yuan
-from hmb.rules import DESTINATION_EN, DESTINATION_ZH
+from hmb.core.formatting import percent, wan_yuan
+from hmb.judge.rules import DESTINATION_EN, DESTINATION_ZH
 
 v = view.current()
 assert v is not None

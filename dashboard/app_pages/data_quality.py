@@ -3,7 +3,7 @@ quarantined per table and rule, examples, and the quarantined rows to download.
 
 A user limited to counties sees the rows quarantined in her counties only (the report's
 jurisdiction-wide counts and examples are outside her scope). Every download holds only rows of
-the user's scope, member IDs masked (hmb.access).
+the user's scope, member IDs masked (hmb.access.scoping).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import data, view, widgets
 from dashboard.i18n import t
-from hmb.validation import RULES_BY_ID
+from hmb.ingest.row_rules import RULES_BY_ID
 
 v = view.current()
 assert v is not None

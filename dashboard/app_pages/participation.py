@@ -11,11 +11,11 @@ import streamlit as st
 
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import Lang, t
-from hmb.access import DataScope
-from hmb.counties import county_name
-from hmb.formatting import people, percent
-from hmb.rules import campaign_deadline, run_rate_projection
-from hmb.schema import SUBSIDY_GROUP_ZH
+from hmb.access.scoping import DataScope
+from hmb.core.counties import county_name
+from hmb.core.formatting import people, percent
+from hmb.core.schema import SUBSIDY_GROUP_ZH
+from hmb.judge.rules import campaign_deadline, run_rate_projection
 
 v = view.current()
 assert v is not None

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import view
 from dashboard.i18n import t
-from hmb.docs import render_rulebook
+from hmb.tools.docs import render_rulebook
 
 v = view.current()
 assert v is not None

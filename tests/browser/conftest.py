@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from hmb.demo import ensure_demo
-from hmb.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.core.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.tools.demo import ensure_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -23,10 +23,10 @@ from playwright.sync_api import Locator, Page, expect
 from dashboard.app import PAGES
 from dashboard.data import Source
 from dashboard.i18n import STATES, Lang, t
-from hmb.auth import DEMO_PASSWORD
-from hmb.counties import counties, county_name
-from hmb.paths import PROJECT_ROOT
-from hmb.profiles import load_profile
+from hmb.access.auth import DEMO_PASSWORD
+from hmb.core.counties import counties, county_name
+from hmb.core.paths import PROJECT_ROOT
+from hmb.rulebook.profiles import load_profile
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """The roles an account may hold (docs/access.md), with their names in both languages.
 
-Kept apart from hmb.auth so the command line can offer them without loading the accounts and
+Kept apart from hmb.access.auth so the command line can offer them without loading the accounts and
 their password hashing.
 """
 

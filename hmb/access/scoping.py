@@ -10,7 +10,8 @@ and can only see what the scope allows:
 
 - a table with a ``county_code`` column keeps the rows of the scope's counties (none for an
   empty scope: default deny);
-- a ``member_id`` column is masked as hmb.validation.mask_member_id does (first two and last two
+- a ``member_id`` column is masked as hmb.core.member_ids.mask_member_id does (first two and
+  last two
   characters) for roles with member access, and null for the others;
 - the insurer finance tables (``insurers``, ``expenses`` and their copies such as
   ``quarantine_insurers``) are empty without finance access, and for any scope limited to
@@ -35,13 +36,14 @@ from typing import Protocol, TypeVar
 
 import duckdb
 
-from hmb import duckdb_files
-from hmb.alerts import Scope
-from hmb.auth import User
-from hmb.counties import counties as counties_of
-from hmb.profiles import ProfileError, load_profile
-from hmb.roles import Role
-from hmb.validation import quote_ident, sql_string
+from hmb.access.auth import User
+from hmb.access.roles import Role
+from hmb.core import duckdb_files
+from hmb.core.counties import counties as counties_of
+from hmb.core.member_ids import masked_member_id_sql
+from hmb.core.sql import quote_ident, sql_string
+from hmb.judge.alerts import Scope
+from hmb.rulebook.profiles import ProfileError, load_profile
 
 FINANCE_TABLES = frozenset({"insurers", "expenses"})
 
@@ -189,19 +191,14 @@ def _rows_sql(table: str, columns: list[str], scope: DataScope) -> str:
 def _member_id_sql(scope: DataScope) -> str:
     if not scope.may_see_members:
         return "cast(null as varchar)"
-    # hmb.validation.mask_member_id, in SQL: keep two characters at each end.
-    value = "cast(member_id as varchar)"
-    return (f"case when {value} is null then null"
-            f" when length({value}) <= 4 then repeat('*', length({value}))"
-            f" else left({value}, 2) || repeat('*', length({value}) - 4) || right({value}, 2)"
-            f" end")
+    return masked_member_id_sql("member_id")
 
 
 # -- alerts ----------------------------------------------------------------------------------
 
 
 class AlertLike(Protocol):
-    """An alert (hmb.alerts.Alert) or a recorded one (hmb.alert_store.AlertRecord)."""
+    """An alert (hmb.judge.alerts.Alert) or a recorded one (hmb.state.alert_store.AlertRecord)."""
 
     @property
     def profile(self) -> str: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 QUERIES_DIR = PROJECT_ROOT / "queries"
 RULEBOOKS_DIR = PROJECT_ROOT / "data" / "rulebooks"
 # An empty setting counts as unset (not as the current folder).

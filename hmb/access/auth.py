@@ -1,6 +1,6 @@
 """Local accounts, password checks with lockout, and signed session tokens (docs/access.md).
 
-Accounts live in ``state_dir()/users.sqlite``: a username, a role (hmb.roles), the counties
+Accounts live in ``state_dir()/users.sqlite``: a username, a role (hmb.access.roles), the counties
 of a county supervisor, an Argon2id hash of the password (argon2-cffi's ``PasswordHasher``: salted
 and deliberately slow), the failed-attempt counter and lockout, and a *session version* that is
 bumped whenever the password is reset or the account disabled, so every token issued before
@@ -37,9 +37,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from hmb import sqlite_files
-from hmb.paths import state_dir
-from hmb.roles import ROLE_NAMES, ROLES, Role
+from hmb.access.roles import ROLE_NAMES, ROLES, Role
+from hmb.core.paths import state_dir
+from hmb.state import sqlite_files
 
 MAX_FAILED_ATTEMPTS = 5  # consecutive wrong passwords before the account is locked
 LOCKOUT = timedelta(minutes=15)
@@ -171,7 +171,7 @@ def _stamp(moment: datetime) -> str:
 
 class UserStore:
     """The accounts in one SQLite file, and the sessions signed for them. Safe to share between
-    threads: each call opens its own short connection (as hmb.alert_store does)."""
+    threads: each call opens its own short connection (as hmb.state.alert_store does)."""
 
     def __init__(
         self,

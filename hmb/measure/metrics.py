@@ -24,7 +24,7 @@ import queries
 if TYPE_CHECKING:
     import polars as pl
 
-    from hmb.profiles import Profile
+    from hmb.rulebook.profiles import Profile
 
 FEN = Decimal("0.01")
 ZERO = Decimal(0)

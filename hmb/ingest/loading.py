@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from hmb import duckdb_files
-from hmb.schema import TABLES, Table
+from hmb.core import duckdb_files
+from hmb.core.schema import TABLES, Table
 
 HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 

@@ -20,16 +20,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hmb import cli_admin
-from hmb.alerts import ALERT_STATES, SEVERITY_ORDER
-from hmb.formatting import percent, wan_yuan
-from hmb.loading import InputError
-from hmb.paths import default_alert_store
-from hmb.profiles import ProfileError, available_profiles, load_profile, rulebook_version
+from hmb.cli import admin
+from hmb.core.formatting import percent, wan_yuan
+from hmb.core.paths import default_alert_store
+from hmb.ingest.loading import InputError
+from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
+from hmb.rulebook.profiles import ProfileError, available_profiles, load_profile, rulebook_version
 
 if TYPE_CHECKING:
-    from hmb.dataset import Dataset
-    from hmb.profiles import Profile
+    from hmb.ingest.dataset import Dataset
+    from hmb.rulebook.profiles import Profile
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     pseudo.add_argument(
         "--create-key", action="store_true", help="create the key file if it does not exist"
     )
-    cli_admin.register(sub)
+    admin.register(sub)
     return parser
 
 
@@ -159,8 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
-        "users": cli_admin.users_command,
-        "audit": cli_admin.audit_command,
+        "users": admin.users_command,
+        "audit": admin.audit_command,
     }
     try:
         return commands[args.command](args)
@@ -185,7 +185,7 @@ def _liability_codes(profile_name: str | None) -> frozenset[str] | None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hmb.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
+    from hmb.tools.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
 
     started = time.perf_counter()
     summary = write_demo(args.out, args.profile, seed=args.seed, scale=args.scale)
@@ -202,7 +202,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from hmb.dataset import open_dataset, write_quarantine  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest.dataset import open_dataset, write_quarantine  # noqa: PLC0415 (see the docstring)
 
     try:
         dataset = open_dataset(args.folder, _liability_codes(args.profile))
@@ -285,7 +285,7 @@ class NoDates(Exception):
 
 def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]:
     """The profile, the validated folder and the as-of date (given, or the data's latest)."""
-    from hmb.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
 
     profile = load_profile(args.profile)
     dataset = open_dataset(args.folder, profile.liability_codes)
@@ -299,7 +299,7 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from hmb import metrics  # noqa: PLC0415 (see the docstring)
+    from hmb.measure import metrics  # noqa: PLC0415 (see the docstring)
 
     profile, dataset, as_of = _open_for_profile(args)
     with dataset.connect() as con:
@@ -319,12 +319,12 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from hmb import rules  # noqa: PLC0415 (see the docstring)
+    from hmb.judge import rules  # noqa: PLC0415 (see the docstring)
 
     profile, dataset, as_of = _open_for_profile(args)
     store = None
     if args.record:
-        from hmb.alert_store import AlertStore  # noqa: PLC0415 (only to record)
+        from hmb.state.alert_store import AlertStore  # noqa: PLC0415 (only to record)
 
         store = AlertStore(args.record)
     previously = (
@@ -338,7 +338,7 @@ def _check(args: argparse.Namespace) -> int:
         result = rules.evaluate(con, profile, as_of, previously)
     states: dict[str, str] = {}
     if store is not None:
-        from hmb.alert_store import EvaluationContext  # noqa: PLC0415
+        from hmb.state.alert_store import EvaluationContext  # noqa: PLC0415
 
         context = EvaluationContext(
             profile.name, rulebook_version(profile.name), dataset.fingerprint, as_of
@@ -374,7 +374,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from hmb.alert_store import AlertStateError, AlertStore  # noqa: PLC0415 (see the docstring)
+    from hmb.state.alert_store import AlertStateError, AlertStore  # noqa: PLC0415 (see the docstring)
 
     store = AlertStore(args.store)
     try:
@@ -474,7 +474,7 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
 
 
 def _pseudonymize(args: argparse.Namespace) -> int:
-    from hmb.pseudonymize import (  # noqa: PLC0415 (only this command needs it)
+    from hmb.ingest.pseudonymize import (  # noqa: PLC0415 (only this command needs it)
         KeyFileError,
         create_key,
         pseudonymize_folder,

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hmb.paths import RULEBOOKS_DIR
+from hmb.core.paths import RULEBOOKS_DIR
 
 SurplusDestination = Literal[
     "health_management_fund",  # 三明: 超过部分设立健康管理基金

@@ -26,12 +26,12 @@ import duckdb
 import polars as pl
 
 import queries
-from hmb import metrics
-from hmb.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
-from hmb.counties import county_name
-from hmb.formatting import people, percent, points, wan_yuan, yuan
-from hmb.profiles import Profile, Rule
-from hmb.schema import SUBSIDY_GROUP_ZH
+from hmb.core.counties import county_name
+from hmb.core.formatting import people, percent, points, wan_yuan, yuan
+from hmb.core.schema import SUBSIDY_GROUP_ZH
+from hmb.judge.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
+from hmb.measure import metrics
+from hmb.rulebook.profiles import Profile, Rule
 
 RUN_RATE_DAYS = 14
 MIN_DAYS_FOR_PROJECTION = 60

@@ -1,6 +1,7 @@
 """A validated data folder, kept in a DuckDB file keyed by a fingerprint of its inputs.
 
-``open_dataset(folder)`` finds the tables, validates them (hmb.validation) and stores the accepted
+``open_dataset(folder)`` finds the tables, validates them (hmb.ingest.validation) and stores the
+accepted
 rows, the quarantine and the report in ``<cache>/<fingerprint>.duckdb``. Opening the same unchanged
 folder again reuses that file instead of rescanning the exports; touching, adding or replacing any
 input file changes the fingerprint. Metric queries run against the accepted tables in that file.
@@ -23,10 +24,12 @@ from typing import Any
 
 import duckdb
 
-from hmb import duckdb_files, validation
-from hmb.loading import TableSource, discover, fingerprint, reads_by_place
-from hmb.paths import PROJECT_ROOT
-from hmb.schema import TABLES
+from hmb.core import duckdb_files
+from hmb.core.paths import PROJECT_ROOT
+from hmb.core.schema import TABLES
+from hmb.core.sql import sql_string
+from hmb.ingest import validation
+from hmb.ingest.loading import TableSource, discover, fingerprint, reads_by_place
 
 
 def default_cache_dir() -> Path:
@@ -35,10 +38,15 @@ def default_cache_dir() -> Path:
 
 
 # The store depends on the code that builds it: a change to validation invalidates old stores.
+_HMB = Path(__file__).resolve().parents[1]
 _CODE_VERSION = hashlib.sha256(
     b"".join(
-        (Path(__file__).parent / name).read_bytes()
-        for name in ("dataset.py", "loading.py", "validation.py", "schema.py", "enrollment_scan.py")
+        path.read_bytes()
+        for path in (
+            *sorted((_HMB / "ingest").glob("*.py")),
+            _HMB / "core" / "schema.py",
+            _HMB / "core" / "sql.py",
+        )
     )
 ).hexdigest()[:12]
 
@@ -203,7 +211,7 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with duckdb_files.connect() as con:
-        con.execute(f"attach {validation.sql_string(str(dataset.store))} as store (read_only)")
+        con.execute(f"attach {sql_string(str(dataset.store))} as store (read_only)")
         for table in TABLES:
             name = table.name
             info = dataset.report["tables"].get(name)
@@ -234,9 +242,9 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             )
             parquet = out_dir / f"{name}.parquet"
             csv = out_dir / f"{name}.csv"
-            con.execute(f"copy ({query}) to {validation.sql_string(str(parquet))} (format parquet)")
+            con.execute(f"copy ({query}) to {sql_string(str(parquet))} (format parquet)")
             con.execute(
-                f"copy ({query}) to {validation.sql_string(str(csv))} (header, delimiter ',')"
+                f"copy ({query}) to {sql_string(str(csv))} (header, delimiter ',')"
             )
             written += [parquet, csv]
     return written

@@ -3,7 +3,7 @@
 Every sign-in and failed attempt, lockout and sign-out, page view (with its filters), download
 and export (file name and rows), alert acknowledgement and waiver, and user-management command is
 one row of ``audit_events`` in ``state_dir()/audit.sqlite``. Triggers refuse UPDATE and DELETE, so
-a row once written stays as written (the same house pattern as hmb.alert_store: WAL, a short
+a row once written stays as written (the same house pattern as hmb.state.alert_store: WAL, a short
 connection per call, ``BEGIN IMMEDIATE`` for writes, so the dashboard's sessions and command-line
 runs can write at the same time).
 
@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from hmb import sqlite_files
-from hmb.paths import state_dir
+from hmb.core.paths import state_dir
+from hmb.state import sqlite_files
 
 Action = Literal[
     "sign_in", "sign_in_failed", "locked_out", "sign_out", "session_ended", "page_view",

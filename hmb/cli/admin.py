@@ -21,11 +21,11 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hmb.roles import ROLES
+from hmb.access.roles import ROLES
 
 if TYPE_CHECKING:
-    from hmb import auth
-    from hmb.audit import Action
+    from hmb.access import auth
+    from hmb.state.audit import Action
 
 EXIT_OK = 0
 EXIT_FATAL = 2
@@ -80,7 +80,7 @@ def _since(text: str) -> datetime:
 
 
 def users_command(args: argparse.Namespace) -> int:
-    from hmb import auth  # noqa: PLC0415 (see the docstring)
+    from hmb.access import auth  # noqa: PLC0415 (see the docstring)
 
     try:
         return _users(args)
@@ -90,7 +90,7 @@ def users_command(args: argparse.Namespace) -> int:
 
 
 def audit_command(args: argparse.Namespace) -> int:
-    from hmb.audit import CLI_ORIGIN, AuditTrail, export_csv  # noqa: PLC0415 (see the docstring)
+    from hmb.state.audit import CLI_ORIGIN, AuditTrail, export_csv  # noqa: PLC0415 (see the docstring)
 
     trail = AuditTrail()
     if args.action == "export":
@@ -118,8 +118,8 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
-    from hmb import auth  # noqa: PLC0415 (see the docstring)
-    from hmb.audit import CLI_ORIGIN, AuditTrail  # noqa: PLC0415
+    from hmb.access import auth  # noqa: PLC0415 (see the docstring)
+    from hmb.state.audit import CLI_ORIGIN, AuditTrail  # noqa: PLC0415
 
     store = auth.UserStore()
     trail = AuditTrail()
@@ -170,7 +170,7 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _password(from_stdin: bool) -> str:
-    from hmb import auth  # noqa: PLC0415 (see the docstring)
+    from hmb.access import auth  # noqa: PLC0415 (see the docstring)
 
     if from_stdin:
         return auth.check_password(sys.stdin.readline().rstrip("\r\n"))

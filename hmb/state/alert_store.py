@@ -1,6 +1,7 @@
 """The alert lifecycle: what happened to each alert, in an embedded store that outlives restarts.
 
-The rule engine produces alerts as values (hmb.alerts); this module remembers them. Each alert id
+The rule engine produces alerts as values (hmb.judge.alerts); this module remembers them. Each
+alert id
 has one row in ``alerts`` with its current state, and every change is appended to
 ``alert_history`` so a supervisor can see months later who did what, when, and on which numbers.
 
@@ -39,8 +40,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from hmb import sqlite_files
-from hmb.alerts import (
+from hmb.judge.alerts import (
     ALERT_STATES,
     SEVERITY_ORDER,
     Alert,
@@ -50,6 +50,7 @@ from hmb.alerts import (
     Scope,
     Severity,
 )
+from hmb.state import sqlite_files
 
 Event = Literal[
     "fired", "updated", "acknowledged", "waived", "waiver_expired", "resolved", "refired"
@@ -65,7 +66,7 @@ create table alerts (
     profile              text not null,
     rule_id              text not null,
     severity             text not null check (severity in ('critical', 'warning', 'info')),
-    scope                text not null,  -- JSON of hmb.alerts.Scope
+    scope                text not null,  -- JSON of hmb.judge.alerts.Scope
     policy_year          integer,        -- the scope again, as columns to filter on
     county_code          text,
     insurer_id           text,
@@ -78,7 +79,7 @@ create table alerts (
     gap_unit             text not null,
     message_zh           text not null,
     message_en           text not null,
-    citation             text not null,  -- JSON of hmb.alerts.Citation
+    citation             text not null,  -- JSON of hmb.judge.alerts.Citation
     projection           text,
     first_seen           text not null,
     last_seen            text not null,  -- the last evaluation that found the rule breached

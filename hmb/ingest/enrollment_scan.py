@@ -4,7 +4,7 @@ A province's enrollment exports run to tens of millions of rows, one per member 
 Every enrollment metric of the contract (§3) is a count or a sum over a handful of columns, so the
 store keeps the accepted rows *aggregated* (``enrollment_cube``) and only the rows that break a
 rule one by one (``quarantine_enrollment``). The contract's rules are the same as for every other
-table (hmb.validation builds their SQL); only the way they are applied is arranged for size:
+table (hmb.ingest.validation builds their SQL); only the way they are applied is arranged for size:
 
 1. **Member pass.** One scan of ``policy_year`` and ``member_id`` only. Per row: the 64-bit hash
    of the key; a code: the number of the claim key the row equals (an exact join on the IDs,
@@ -50,20 +50,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from hmb.loading import InputError, TableSource, reads_by_place
-from hmb.schema import SQL_TYPE, TABLES_BY_NAME
-from hmb.validation import (
-    _RULES_OF_ERRORS,
-    RAW_ID_PATTERN,
-    RuleCheck,
-    Validator,
-    _any_broken,
-    _hit_list,
-    _typed_expr,
-    quote_ident,
-    sql_string,
-    typed_items,
-)
+from hmb.core.member_ids import RAW_ID_PATTERN
+from hmb.core.schema import SQL_TYPE, TABLES_BY_NAME
+from hmb.core.sql import quote_ident, sql_string
+from hmb.ingest.loading import InputError, TableSource, reads_by_place
+from hmb.ingest.row_rules import RULES_OF_ERRORS, RuleCheck, any_broken, hit_list
+from hmb.ingest.table_checks import TableChecks
+from hmb.ingest.typed_sql import typed_expr, typed_items
 
 # The cube's grain: every enrollment query groups by a subset of these.
 CUBE_KEYS = (
@@ -98,7 +91,7 @@ def _table(catalog: str, name: str) -> str:
 
 
 def build(
-    validator: Validator,
+    validator: TableChecks,
     source: TableSource,
     claims: TableSource | None,
     segments: Path | None = None,
@@ -127,7 +120,7 @@ def build(
         target = segments / f"enrollment-{key}.duckdb"
         if target.exists():
             with contextlib.suppress(OSError):
-                os.utime(target)  # used: hmb.dataset.prune_cache keeps it
+                os.utime(target)  # used: hmb.ingest.dataset.prune_cache keeps it
         else:
             missing.append((part, year_claims, year, target))
         targets.append(target)
@@ -156,7 +149,7 @@ _YEARS_AT_ONCE = 2
 
 
 def _build_segment(
-    validator: Validator,
+    validator: TableChecks,
     source: TableSource,
     claims: TableSource | None,
     year: int | None,
@@ -185,7 +178,7 @@ def _build_segment(
 
 
 def _build_into(
-    validator: Validator,
+    validator: TableChecks,
     source: TableSource,
     claims: TableSource | None,
     year: int | None,
@@ -268,7 +261,7 @@ def _build_into(
     )
     con.execute(
         f"insert into {catalog}.quarantine_enrollment\n"
-        f"select * exclude (_errors), {_RULES_OF_ERRORS} as _rules, _errors\n"
+        f"select * exclude (_errors), {RULES_OF_ERRORS} as _rules, _errors\n"
         f"from _bad_enrollment order by _file, _row"
     )
     # This segment's rows only: without segment files every year goes into main, whose tables
@@ -284,7 +277,7 @@ def _build_into(
 
 
 def _split_by_year(source: TableSource) -> dict[int | None, tuple[Path, ...]]:
-    """The files of each policy year (hmb.loading.Footer: from a ``policy_year=Y`` folder or
+    """The files of each policy year (hmb.ingest.loading.Footer: from a ``policy_year=Y`` folder or
     the file's statistics), or everything under None when a file's year is unknown."""
     by_year: dict[int | None, list[Path]] = {}
     for file in source.files:
@@ -360,7 +353,7 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
     )
 
 
-def _claim_keys(validator: Validator, claims: TableSource | None, year: int | None) -> None:
+def _claim_keys(validator: TableChecks, claims: TableSource | None, year: int | None) -> None:
     """``_claim_keys``: the distinct (policy_year, member_id) of the claims, numbered; the
     member pass marks each enrollment row with the number of the key it equals."""
     con = validator.con
@@ -435,7 +428,7 @@ def _member_pass(
         # not AND: in a projection DuckDB evaluates both sides of an AND for every row.)
         f"  (case when (case when strlen(t.member_id) = 18 then regexp_full_match(t.member_id,"
         f" {sql_string(RAW_ID_PATTERN)}) else false end) then {_RAW_ID}\n"
-        f"    when {_any_broken(on_member)} then {_MEMBER_BAD}\n"
+        f"    when {any_broken(on_member)} then {_MEMBER_BAD}\n"
         f"    else coalesce(k.idx, {_NO_CLAIM}) end)::integer as code,\n"
         f"  t._file_index::bigint << 32 | t._row as rid\n"
         "from typed_enrollment t\n"
@@ -516,7 +509,7 @@ def _groups(
     its raw values (``_raw:`` + column), are kept for the rules on the cube's columns."""
     keys = _present_keys(source)
     refund = ENROLLMENT.column("refund_amount")
-    refund_sql = _typed_expr(refund, refund.name in source.columns, raw_types.get(refund.name))
+    refund_sql = typed_expr(refund, refund.name in source.columns, raw_types.get(refund.name))
     raw_keys = [f"{_raw_key(k, raw_types)} as {quote_ident(k)}" for k in keys]
     con.execute(
         f"create or replace temp table _raw_groups as\n"
@@ -688,7 +681,7 @@ def _broken_rows(
     con.execute(
         f"create or replace temp table _bad_enrollment as\n"
         f"select * from (\n"
-        f"  select {_typed_columns()}, t._file, t._row, {_hit_list(checks)} as _errors\n"
+        f"  select {_typed_columns()}, t._file, t._row, {hit_list(checks)} as _errors\n"
         f"  from _picked t\n"
         f"  left join _duplicate_keys d on d.policy_year = t.policy_year"
         f" and d.member_id = t.member_id\n"
@@ -704,7 +697,7 @@ def _warned(con: duckdb.DuckDBPyConnection, warnings: list[RuleCheck], catalog: 
     where = " or ".join(c.broken() for c in warnings) if warnings else "false"
     con.execute(
         f"insert into {catalog}.warned_enrollment\n"
-        f"select {_typed_columns()}, t._file, t._row, {_hit_list(warnings)} as _warnings\n"
+        f"select {_typed_columns()}, t._file, t._row, {hit_list(warnings)} as _warnings\n"
         f"from typed_enrollment t where {where} order by t._file, t._row"
     )
 

@@ -1,7 +1,8 @@
 """An alert: one rule breached (or about to be) in one scope, with the numbers and the clause.
 
-Alerts are values. The rule engine (hmb.rules) produces them from metrics; the alert store
-(hmb.alert_store) remembers what was done about them. An alert's ``id`` depends only on the rule
+Alerts are values. The rule engine (hmb.judge.rules) produces them from metrics; the alert store
+(hmb.state.alert_store) remembers what was done about them. An alert's ``id`` depends only on the
+rule
 and the scope, so evaluating the same data twice yields the same ids and never duplicates.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
 Severity = Literal["critical", "warning", "info"]
-# Where an alert stands in its lifecycle, which the alert store (hmb.alert_store) keeps.
+# Where an alert stands in its lifecycle, which the alert store (hmb.state.alert_store) keeps.
 AlertState = Literal["firing", "acknowledged", "waived", "resolved"]
 ALERT_STATES: tuple[AlertState, ...] = get_args(AlertState)
 GapUnit = Literal["pp", "yuan", "wan_yuan", "people", "count", "days", "insurers"]

@@ -1,0 +1,1 @@
+"""Accounts and roles, and the scope (role, counties) that every query runs under."""

@@ -1,0 +1,1 @@
+"""The ``hmb`` command line (contract §4)."""

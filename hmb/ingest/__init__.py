@@ -1,0 +1,1 @@
+"""Reading an export and validating it against the contract (§1–§2): the validated store."""

@@ -1,0 +1,1 @@
+"""The figures held against the rulebook: rules, alerts, projections."""

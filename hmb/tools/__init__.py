@@ -1,0 +1,1 @@
+"""Helpers that are not the product's runtime: demo data, generated documentation."""
