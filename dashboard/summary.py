@@ -39,14 +39,14 @@ class Card:
 
 
 def _rule_threshold(profile: Profile, metric: str, scope: str = "jurisdiction") -> str | None:
-    for rule in profile.rules:
-        if rule.metric == metric and rule.scope == scope and rule.when == "always":
-            value = rule.critical if rule.critical is not None else rule.warning
-            if value is None:
-                continue
-            sign = {"at_least": "≥", "at_most": "≤", "equal": "="}[rule.comparison]
-            return f"{sign} {value * 100:g}%" if rule.unit == "rate" else f"{sign} {value:g}"
-    return None
+    rule = profile.rule_on(metric, scope)
+    if rule is None:
+        return None
+    value = rule.critical if rule.critical is not None else rule.warning
+    if value is None:
+        return None
+    sign = {"at_least": "≥", "at_most": "≤", "equal": "="}[rule.comparison]
+    return f"{sign} {value * 100:g}%" if rule.unit == "rate" else f"{sign} {value:g}"
 
 
 def _row(frame: pl.DataFrame, **match: object) -> dict[str, object] | None:

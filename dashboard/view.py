@@ -161,21 +161,20 @@ def _write_url(view: View, source_key: str) -> None:
         st.query_params.from_dict(wanted)
 
 
-def participation_bands(profile: Profile) -> tuple[float, float]:
-    """The floor and the aim of county participation: the rulebook's (三明 20 %/30 %), else the
-    same bands as a reference line for jurisdictions whose document sets none."""
-    for rule in profile.rules:
-        if rule.metric == "participation_rate" and rule.scope == "county":
-            return float(rule.critical or 0.20), float(rule.warning or 0.30)
-    return 0.20, 0.30
+def participation_bands(profile: Profile) -> tuple[float | None, float | None]:
+    """The floor and the aim of county participation as the jurisdiction's rulebook sets them
+    (三明 三（七）1: 20 %, aiming at 30 %); (None, None) where it sets none: no jurisdiction
+    is drawn against another's numbers."""
+    rule = profile.rule_on("participation_rate", "county")
+    return (rule.critical, rule.warning) if rule is not None else (None, None)
 
 
 def rule_value(profile: Profile, metric: str) -> float | None:
     """The threshold of the jurisdiction's rule on ``metric`` (a line to draw), if it has one."""
-    for rule in profile.rules:
-        if rule.metric == metric and rule.scope == "jurisdiction" and rule.when == "always":
-            return rule.critical if rule.critical is not None else rule.warning
-    return None
+    rule = profile.rule_on(metric)
+    if rule is None:
+        return None
+    return rule.critical if rule.critical is not None else rule.warning
 
 
 def current() -> View | None:

@@ -323,11 +323,15 @@ def test_an_unknown_language_is_refused() -> None:
 
 
 def test_bands_at_the_thresholds() -> None:
-    assert charts.band_colour(0.19) == charts.RED
-    assert charts.band_colour(0.20) == charts.AMBER
-    assert charts.band_colour(0.2999) == charts.AMBER
-    assert charts.band_colour(0.30) == charts.GREEN
-    assert charts.band_colour(None) == charts.GREY
+    assert charts.band_colour(0.19, 0.20, 0.30) == charts.RED
+    assert charts.band_colour(0.20, 0.20, 0.30) == charts.AMBER
+    assert charts.band_colour(0.2999, 0.20, 0.30) == charts.AMBER
+    assert charts.band_colour(0.30, 0.20, 0.30) == charts.GREEN
+    assert charts.band_colour(None, 0.20, 0.30) == charts.GREY
+    # A floor without an aim: two bands; no floor at all: no band, one colour.
+    assert charts.band_colour(0.19, 0.20, None) == charts.RED
+    assert charts.band_colour(0.95, 0.20, None) == charts.GREEN
+    assert charts.band_colour(0.01, None, None) == charts.band_colour(0.99, None, None)
     red, amber, green = hex_rgb(charts.RED), hex_rgb(charts.AMBER), hex_rgb(charts.GREEN)
     assert red[0] > 2 * red[1] and red[0] > 2 * red[2]
     assert amber[0] > amber[1] > 2 * amber[2]
@@ -374,6 +378,20 @@ def test_map_bands_follow_the_rulebook_thresholds() -> None:
     z = dict(zip(trace.locations, trace.z, strict=True))
     assert (z[QINGLIU], z[MINGXI]) == (0, 1)
     assert list(trace.colorbar.ticktext) == ["< 25%", "25%–35%", "≥ 35%", "No data"]
+
+
+def test_without_a_rulebook_floor_no_band_line_or_target_is_drawn() -> None:
+    """A jurisdiction whose rulebook sets no participation floor inherits nobody's 20 %/30 %:
+    the map shades the rate itself, the ranking has no lines, the progress no target."""
+    (trace,) = charts.participation_map(participation(), SANMING, AS_OF, "zh").data
+    rates = dict(zip(trace.locations, trace.z, strict=True))
+    assert rates[QINGLIU] == pytest.approx(0.2469) and rates[SANYUAN] == pytest.approx(0.19)
+    assert trace.colorbar.ticktext is None
+    ranking = charts.participation_ranking(participation(), AS_OF, "zh")
+    assert not ranking.layout.shapes and not annotation_texts(ranking)
+    assert len(set(ranking.data[0].marker.color)) == 1
+    progress = charts.enrolment_progress(by_day(), 1_000, AS_OF, date(2024, 1, 31), "zh")
+    assert [trace.name for trace in progress.data] == ["累计参保人数"]
 
 
 def test_map_hover_names_the_county_with_rate_and_counts() -> None:
@@ -432,7 +450,7 @@ def test_enrolment_progress_by_hand() -> None:
 
 def test_no_projection_once_the_campaign_has_closed() -> None:
     fig = charts.enrolment_progress(by_day(), 1_000, AS_OF, date(2024, 1, 31), "en",
-                                    projection=300)
+                                    floor=0.20, projection=300)
     assert len(fig.data) == 2
     assert fig.data[1].name == "Floor 20% (200 people)"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.view import participation_bands
 from hmb.core.paths import SEEDS_DIR
 from hmb.judge.rules import METRICS
 from hmb.rulebook.profiles import Profile, ProfileError, available_profiles, load_profile
@@ -89,3 +90,11 @@ def test_a_misquoted_rule_would_be_caught() -> None:
     seed = _normalised((SEEDS_DIR / load_profile("hunan-2024").document.seed).read_text())
     assert _normalised("综合成本率不高于90%") not in seed
     assert _normalised("综合成本率不高于95%") in seed
+
+
+def test_participation_bands_come_from_the_jurisdictions_own_rulebook() -> None:
+    """Only 三明 sets a county participation floor and aim (三（七）1: 20 %, 30 %); every other
+    jurisdiction gets none, never 三明's numbers."""
+    bands = {name: participation_bands(load_profile(name)) for name in available_profiles()}
+    assert bands.pop("sanming-2024") == (0.20, 0.30)
+    assert bands and all(b == (None, None) for b in bands.values())

@@ -1,4 +1,5 @@
-"""参保 Participation: the county map and ranking against the 20 %/30 % bands, the enrolment
+"""参保 Participation: the county map and ranking against the rulebook's bands where it sets them
+(三明 20 %/30 %), the enrolment
 campaign against its target with the projection, subsidised groups, and one county's detail."""
 
 from __future__ import annotations

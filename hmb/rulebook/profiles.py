@@ -157,6 +157,16 @@ class Profile(Strict):
             raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
         return self
 
+    def rule_on(self, metric: str, scope: str = "jurisdiction") -> Rule | None:
+        """The rulebook's standing rule on ``metric`` at ``scope`` (not a campaign-time or
+        projection rule), if it has one: the one place a page or a chart asks for a threshold
+        to draw. A jurisdiction whose rulebook has none gets none, never another's."""
+        return next(
+            (r for r in self.rules
+             if r.metric == metric and r.scope == scope and r.when == "always"),
+            None,
+        )
+
     def margin(self, year: int) -> float | None:
         value = self.parameters.surplus_margin.for_year(year)
         return None if value is None else float(value)
