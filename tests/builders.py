@@ -40,8 +40,8 @@ from hmb.cli.main import main
 Row = dict[str, Any]
 Layout = Literal["file", "folder", "hive"]
 
-# Column kinds as the contract describes them (docs: /work/shared/contract.md §1). Columns a test
-# adds that are not listed here are written with the type pyarrow infers ("extra columns").
+# Column kinds as the contract describes them (docs/contract.md §1, docs/tables.md). Columns a
+# test adds that are not listed here are written with the type pyarrow infers ("extra columns").
 COLUMNS: dict[str, dict[str, str]] = {
     "enrollment": {
         "policy_year": "integer",
