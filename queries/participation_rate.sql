@@ -3,7 +3,7 @@
 -- grain:       one row per policy year and county found in basic_insured, plus one
 --              whole-jurisdiction row per policy year (county_code null)
 -- parameters:  $as_of (DATE): enrolments paid after it do not count yet
--- definition:  docs/metrics.md#participation (contract §3: enrolled, insured_base, rate)
+-- definition:  docs/metrics.md#participation-参保率 (contract §3: enrolled, insured_base, rate)
 -- serves:      明政办规〔2023〕5号 三（七）1 "各县（市、区）“三明普惠医联保”参保率不低于当地基本医保
 --              缴交人数的 20%，力争达到 30%"; 三（六）3 (the city-wide 20 %/30 % tiers)
 with base as (

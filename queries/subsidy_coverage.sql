@@ -2,7 +2,7 @@
 -- returns:     people entitled to subsidised enrolment, those enrolled, and the coverage
 -- grain:       one row per policy year, county and subsidy group found in subsidy_eligible
 -- parameters:  $as_of (DATE): enrolments paid after it do not count yet
--- definition:  docs/metrics.md#subsidised-groups
+-- definition:  docs/metrics.md#subsidised-groups-资助参保
 -- serves:      明政办规〔2023〕5号 三（三）4 (特困、“五老”、低保、孤儿 "确保及时缴费投保");
 --              温医保联发〔2021〕1号 三（三）3 "低收入农户以县（市、区）为单位统一参保"
 with enrolled as (
