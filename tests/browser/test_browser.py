@@ -3,7 +3,7 @@ county only, on the map and in the tables), every page through the top navigatio
 link, the sidebar kept in the URL, acknowledging an alert, a CSV download, the English switch
 and a deep link. Every page load is a new session, so each one signs in (demo accounts). Each
 page is saved as a screenshot in tests/artifacts/ (and, with HMB_UPDATE_SCREENSHOTS=1,
-in docs/screenshots/ for the README).
+in docs/screenshots/ for docs/app.md).
 
 Waits are on the app being idle (the script finished, nothing stale, charts drawn), never on a
 fixed sleep; every wait is bounded.
@@ -36,7 +36,7 @@ YOUXI = "350426"  # 尤溪县, a county of 三明
 PAGE_NAMES = [name for name, _, _ in PAGES]
 TITLE_KEYS = {name: label for name, label, _ in PAGES}
 ARTIFACTS_DIR = PROJECT_ROOT / "tests" / "artifacts"  # gitignored
-SCREENSHOTS_DIR = PROJECT_ROOT / "docs" / "screenshots"  # shown in the README
+SCREENSHOTS_DIR = PROJECT_ROOT / "docs" / "screenshots"  # shown in docs/app.md
 VIEWPORT_W = 1600  # the context is 1600×1100 (conftest)
 IDLE_TIMEOUT_MS = 60_000
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -145,7 +145,7 @@ def screenshot(page: Page, name: str) -> None:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     image = page.screenshot(animations="disabled", caret="hide")
     (ARTIFACTS_DIR / f"{name}.png").write_bytes(image)
-    # The README's pictures are refreshed on request only, so a test run never dirties git:
+    # The pictures of docs/app.md are refreshed on request only, so a test run never dirties git:
     # HMB_UPDATE_SCREENSHOTS=1 uv run pytest tests/browser
     if os.environ.get("HMB_UPDATE_SCREENSHOTS"):
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
