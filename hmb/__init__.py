@@ -1,7 +1,6 @@
 """惠民保监测系统 HMB Monitor: the domain, in layers that follow the data.
 
-Each package imports only from the packages listed above it (tests/test_architecture.py holds
-it so):
+Each package imports only from the packages listed above it (tests/test_layers.py holds it so):
 
 - ``core``: what every layer shares: the contract's tables (schema), settings, labels in two
   languages, number formats, SQL quoting, member-ID masking, counties.
