@@ -41,7 +41,8 @@ from dashboard.app import PAGES
 from dashboard.session import TOKEN_KEY
 from hmb.access.auth import UserStore
 from hmb.core.counties import counties
-from hmb.core.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.core.paths import PROJECT_ROOT
+from hmb.core.settings import settings
 from hmb.ingest.dataset import open_dataset
 from hmb.rulebook.profiles import load_profile
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
@@ -68,7 +69,7 @@ BENCH_ADMIN = "benchmark-admin"
 
 
 def _signed_in_app() -> AppTest:
-    users = UserStore(allow_demo=not os.environ.get("HMB_DATA_DIR"))
+    users = UserStore(allow_demo=settings().data_dir is None)
     if users.allow_demo:
         users.ensure_demo_users()
         user = users.require("demo-admin")
@@ -100,7 +101,7 @@ def measure(profile: str, repeat: int, folder: Path | None = None) -> list[dict[
     """Page timings on the demo of ``profile``, or on ``folder`` (shown as a local source)."""
     source = profile
     if folder is None:
-        folder = ensure_demo(profile, DEMO_DIR)
+        folder = ensure_demo(profile, settings().demo_dir)
     else:
         os.environ["HMB_DATA_DIR"], os.environ["HMB_PROFILE"] = str(folder), profile
         source = f"local-{profile}"

@@ -11,7 +11,6 @@ page, and a URL, a download or an export can only show what the scope already ho
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ import streamlit as st
 import queries
 from hmb.access import scoping
 from hmb.access.scoping import DataScope
-from hmb.core.paths import DEMO_DIR, default_alert_store
+from hmb.core.settings import default_alert_store, settings
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.judge import rules
@@ -52,9 +51,9 @@ class Source:
 def sources() -> list[Source]:
     """The five demos, plus $HMB_DATA_DIR checked against $HMB_PROFILE when both are set."""
     found = [Source(name, name, None) for name in DEMO_PROFILES]
-    folder, profile = os.environ.get("HMB_DATA_DIR"), os.environ.get("HMB_PROFILE")
-    if folder and profile:
-        found.insert(0, Source(f"local-{profile}", profile, Path(folder)))
+    local = settings()
+    if local.data_dir is not None and local.profile is not None:
+        found.insert(0, Source(f"local-{local.profile}", local.profile, local.data_dir))
     return found
 
 
@@ -62,7 +61,8 @@ def source_folder(source: Source) -> Path:
     """The folder of a source; a missing demo is generated with a progress bar."""
     if source.folder is not None:
         return source.folder
-    target = DEMO_DIR / source.profile
+    demos = settings().demo_dir
+    target = demos / source.profile
     if target.exists():
         return target
     bar = st.progress(0.0, text=f"正在生成演示数据 Generating demo data: {source.profile}")
@@ -70,7 +70,7 @@ def source_folder(source: Source) -> Path:
     def progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-    path = ensure_demo(source.profile, DEMO_DIR, progress=progress)
+    path = ensure_demo(source.profile, demos, progress=progress)
     bar.empty()
     return path
 

@@ -11,7 +11,6 @@ a bureau's identity provider (``[auth]`` in .streamlit/secrets.toml), a user sig
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import streamlit as st
 
 from dashboard.i18n import Lang, t
 from hmb.access import auth
+from hmb.core.settings import settings
 from hmb.state.audit import Action, AuditTrail, Origin, default_audit_store
 
 TOKEN_KEY = "_auth_token"
@@ -30,7 +30,7 @@ LAST_VIEW_KEY = "_audited_view"
 
 def demo_allowed() -> bool:
     """Demo accounts work only while the app shows the embedded demo data."""
-    return not os.environ.get("HMB_DATA_DIR")
+    return settings().data_dir is None
 
 
 def users() -> auth.UserStore:

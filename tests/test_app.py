@@ -23,7 +23,7 @@ from hmb.access import auth
 from hmb.access.scoping import scope_for
 from hmb.core.counties import counties
 from hmb.core.formatting import percent, wan_yuan
-from hmb.core.paths import DEMO_DIR, default_alert_store
+from hmb.core.settings import default_alert_store, settings
 from hmb.ingest.dataset import open_dataset
 from hmb.measure import metrics
 from hmb.rulebook.profiles import load_profile
@@ -62,7 +62,7 @@ def test_every_page_runs_for_every_jurisdiction(profile: str, page: str) -> None
 
 def test_the_overview_shows_the_engine_figures() -> None:
     profile = load_profile("sanming-2024")
-    folder = ensure_demo(profile.name, DEMO_DIR)
+    folder = ensure_demo(profile.name, settings().demo_dir)
     dataset = open_dataset(folder, profile.liability_codes)
     as_of = dataset.default_as_of
     assert as_of is not None

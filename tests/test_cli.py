@@ -166,10 +166,11 @@ def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
 
 def test_an_empty_folder_setting_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """HMB_CACHE_DIR= (set, but empty) must not put stores and maps in the current folder."""
-    from hmb.core.paths import PROJECT_ROOT, state_dir  # noqa: PLC0415
+    from hmb.core.paths import PROJECT_ROOT  # noqa: PLC0415
+    from hmb.core.settings import default_alert_store  # noqa: PLC0415
     from hmb.ingest.dataset import default_cache_dir  # noqa: PLC0415
 
     monkeypatch.setenv("HMB_CACHE_DIR", "")
     monkeypatch.setenv("HMB_STATE_DIR", "")
     assert default_cache_dir() == PROJECT_ROOT / "data" / "cache"
-    assert state_dir() == PROJECT_ROOT / "data" / "state"
+    assert default_alert_store() == PROJECT_ROOT / "data" / "state" / "alerts.sqlite"

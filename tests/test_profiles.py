@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.view import participation_bands
-from hmb.core.paths import SEEDS_DIR
+from hmb.core.settings import settings
 from hmb.judge.rules import METRICS
 from hmb.rulebook.profiles import Profile, ProfileError, available_profiles, load_profile
 
@@ -27,7 +27,7 @@ def test_the_five_jurisdictions_ship() -> None:
 @pytest.mark.parametrize("name", PROFILES)
 def test_every_quote_is_in_the_seed_document(name: str) -> None:
     profile = load_profile(name)
-    seed = _normalised((SEEDS_DIR / profile.document.seed).read_text(encoding="utf-8"))
+    seed = _normalised((settings().seeds_dir / profile.document.seed).read_text(encoding="utf-8"))
     assert _normalised(profile.document.number) in seed
     for key, parameter in profile.parameters:
         if parameter is not None and parameter.quote:
@@ -75,7 +75,7 @@ def test_unknown_profile_lists_the_known_ones() -> None:
 @pytest.mark.parametrize("name", PROFILES)
 def test_every_rule_quotes_its_seed_and_names_a_metric_that_exists(name: str) -> None:
     profile = load_profile(name)
-    seed = _normalised((SEEDS_DIR / profile.document.seed).read_text(encoding="utf-8"))
+    seed = _normalised((settings().seeds_dir / profile.document.seed).read_text(encoding="utf-8"))
     for rule in profile.rules:
         assert rule.metric in METRICS, f"{name}: rule {rule.id} names unknown metric {rule.metric}"
         assert rule.citation.quote, f"{name}: rule {rule.id} quotes nothing"
@@ -87,7 +87,8 @@ def test_every_rule_quotes_its_seed_and_names_a_metric_that_exists(name: str) ->
 
 def test_a_misquoted_rule_would_be_caught() -> None:
     """The quote check is not vacuous: a sentence the document does not contain fails it."""
-    seed = _normalised((SEEDS_DIR / load_profile("hunan-2024").document.seed).read_text())
+    seed_file = settings().seeds_dir / load_profile("hunan-2024").document.seed
+    seed = _normalised(seed_file.read_text())
     assert _normalised("综合成本率不高于90%") not in seed
     assert _normalised("综合成本率不高于95%") in seed
 

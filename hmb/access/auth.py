@@ -1,13 +1,13 @@
 """Local accounts, password checks with lockout, and signed session tokens (docs/access.md).
 
-Accounts live in ``state_dir()/users.sqlite``: a username, a role (hmb.access.roles), the counties
+Accounts live in ``$HMB_STATE_DIR/users.sqlite``: a username, a role (hmb.access.roles), counties
 of a county supervisor, an Argon2id hash of the password (argon2-cffi's ``PasswordHasher``: salted
 and deliberately slow), the failed-attempt counter and lockout, and a *session version* that is
 bumped whenever the password is reset or the account disabled, so every token issued before
 stops working at once.
 
 A session token is ``{"u": username, "v": session version, "s": start}`` signed with
-itsdangerous' ``URLSafeTimedSerializer`` (HMAC with a secret kept in ``state_dir()/session.key``,
+itsdangerous' ``URLSafeTimedSerializer`` (HMAC with a secret kept in ``$HMB_STATE_DIR/session.key``,
 created with mode 0600 on first use). It carries the time it was signed: a token not refreshed
 for :data:`SESSION_IDLE` is refused, and any session older than :data:`SESSION_ABSOLUTE` is
 refused however busy. The dashboard verifies its token on every rerun and stores the refreshed
@@ -38,7 +38,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from hmb.access.roles import ROLE_NAMES, ROLES, Role
-from hmb.core.paths import state_dir
+from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
 MAX_FAILED_ATTEMPTS = 5  # consecutive wrong passwords before the account is locked
@@ -138,11 +138,11 @@ class SessionRefused:
 
 
 def default_user_store() -> Path:
-    return state_dir() / "users.sqlite"
+    return settings().state_dir / "users.sqlite"
 
 
 def default_secret_file() -> Path:
-    return state_dir() / "session.key"
+    return settings().state_dir / "session.key"
 
 
 def load_secret(path: Path) -> bytes:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hmb.cli import admin
 from hmb.core.formatting import percent, wan_yuan
-from hmb.core.paths import default_alert_store
+from hmb.core.settings import default_alert_store
 from hmb.ingest.loading import InputError
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
 from hmb.rulebook.profiles import ProfileError, available_profiles, load_profile, rulebook_version

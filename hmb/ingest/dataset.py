@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -25,8 +23,8 @@ from typing import Any
 import duckdb
 
 from hmb.core import duckdb_files
-from hmb.core.paths import PROJECT_ROOT
 from hmb.core.schema import TABLES
+from hmb.core.settings import settings
 from hmb.core.sql import sql_string
 from hmb.ingest import validation
 from hmb.ingest.loading import TableSource, discover, fingerprint, reads_by_place
@@ -34,7 +32,7 @@ from hmb.ingest.loading import TableSource, discover, fingerprint, reads_by_plac
 
 def default_cache_dir() -> Path:
     """Where stores are kept: $HMB_CACHE_DIR, or data/cache in the checkout."""
-    return Path(os.environ.get("HMB_CACHE_DIR") or PROJECT_ROOT / "data" / "cache")
+    return settings().cache_dir
 
 
 # The store depends on the code that builds it: a change to validation invalidates old stores.
@@ -106,33 +104,11 @@ def open_dataset(
     return Dataset(folder=folder, fingerprint=key, store=store, report=report)
 
 
-KEEP_DAYS = 30.0
-
-
 def keep_days() -> float:
     """How long an unused store or segment is kept: $HMB_CACHE_KEEP_DAYS, default 30 days. A
     setting that is not a number of days (0 or more) is said once on standard error and the
-    default used: housekeeping never stops a command."""
-    setting = os.environ.get("HMB_CACHE_KEEP_DAYS", "").strip()
-    if not setting:
-        return KEEP_DAYS
-    try:
-        days = float(setting)
-    except ValueError:
-        days = math.nan
-    if not (math.isfinite(days) and days >= 0):
-        if setting not in _said:
-            _said.add(setting)
-            print(
-                f"hmb: HMB_CACHE_KEEP_DAYS={setting!r} 不是天数 is not a number of days (0 or"
-                f" more); unused stores are kept {KEEP_DAYS:g} days.",
-                file=sys.stderr,
-            )
-        return KEEP_DAYS
-    return days
-
-
-_said: set[str] = set()
+    default used (hmb.core.settings): housekeeping never stops a command."""
+    return settings().cache_keep_days
 
 
 def mark_used(path: Path) -> None:

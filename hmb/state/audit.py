@@ -2,7 +2,7 @@
 
 Every sign-in and failed attempt, lockout and sign-out, page view (with its filters), download
 and export (file name and rows), alert acknowledgement and waiver, and user-management command is
-one row of ``audit_events`` in ``state_dir()/audit.sqlite``. Triggers refuse UPDATE and DELETE, so
+a row of ``audit_events`` in ``$HMB_STATE_DIR/audit.sqlite``. Triggers refuse UPDATE and DELETE, so
 a row once written stays as written (the same house pattern as hmb.state.alert_store: WAL, a short
 connection per call, ``BEGIN IMMEDIATE`` for writes, so the dashboard's sessions and command-line
 runs can write at the same time).
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from hmb.core.paths import state_dir
+from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
 Action = Literal[
@@ -90,7 +90,7 @@ class AuditEvent:
 
 
 def default_audit_store() -> Path:
-    return state_dir() / "audit.sqlite"
+    return settings().state_dir / "audit.sqlite"
 
 
 def _now() -> datetime:

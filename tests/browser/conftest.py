@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from hmb.core.paths import DEMO_DIR, PROJECT_ROOT
+from hmb.core.paths import PROJECT_ROOT
+from hmb.core.settings import settings
 from hmb.tools.demo import ensure_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,7 +88,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app's base URL: ``streamlit run streamlit_app.py`` on a free port, stopped at the end."""
     _require_chromium()
     for profile in DEMO_PROFILES_USED:
-        ensure_demo(profile, DEMO_DIR)
+        ensure_demo(profile, settings().demo_dir)
     root = tmp_path_factory.mktemp("browser-app")
     env = {
         **os.environ,
