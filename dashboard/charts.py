@@ -24,7 +24,8 @@ import polars as pl
 from dashboard.geo import center_and_zoom, county_features
 from hmb.core.counties import county_name
 from hmb.core.formatting import percent, wan_yuan
-from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUP_ZH, SUBSIDY_GROUPS
+from hmb.core.labels import label
+from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUPS
 from hmb.measure.metrics import earned_fraction
 
 ValueKind = Literal["money", "rate", "count"]
@@ -48,23 +49,6 @@ NO_SUBSIDY = ("暂无数据：尚无资助参保对象", "No data: no subsidised
 NO_POOL = ("暂无数据：未设结余滚存资金池", "No data: no carry-forward pool is kept")
 NO_ROWS = ("暂无数据：所选范围内没有记录", "No data: nothing recorded for this selection")
 
-EXPENSE_CATEGORY_NAMES = {
-    "operations": ("运营", "Operations"),
-    "promotion": ("宣传推广", "Promotion"),
-    "it": ("信息化", "IT"),
-    "staff": ("人员", "Staff"),
-    "reinsurance": ("再保", "Reinsurance"),
-    "other": ("其他", "Other"),
-}
-SUBSIDY_GROUP_EN = {
-    "tekun": "Destitute persons",
-    "dibao": "Minimum-allowance recipients",
-    "dibian": "Near-minimum-allowance households",
-    "low_income_farmer": "Low-income farmers",
-    "wulao": "Revolutionary veterans (五老)",
-    "orphan": "Orphans",
-    "other": "Other subsidised",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +108,7 @@ def participation_map(
             "zmax": NO_DATA_BAND + 0.5,
             "colorscale": _band_colourscale(),
             "colorbar": {
-                "title": {"text": _pick(lang, "参保率", "Rate")},
+                "title": {"text": label("metric", "participation_rate", lang)},
                 "tickvals": [0, 1, 2, NO_DATA_BAND] if aim is not None else [0, 2, NO_DATA_BAND],
                 "ticktext": _band_labels(floor, aim, lang),
             },
@@ -137,7 +121,8 @@ def participation_map(
             "zmin": 0,
             "zmax": max([r for r in rates if r is not None], default=1.0) or 1.0,
             "colorscale": "Blues",
-            "colorbar": {"title": {"text": _pick(lang, "参保率", "Rate")}, "tickformat": ".0%"},
+            "colorbar": {"title": {"text": label("metric", "participation_rate", lang)},
+                         "tickformat": ".0%"},
         }
     trace = go.Choroplethmap(
         geojson=geojson,
@@ -205,7 +190,7 @@ def participation_ranking(
     if aim is not None:
         _threshold_x(fig, aim, _pick(lang, f"目标 {percent(aim, 0)}", f"Aim {percent(aim, 0)}"))
     fig.update_xaxes(tickformat=".0%", range=[0, top * 1.15],
-                     title={"text": _pick(lang, "参保率", "Participation rate")})
+                     title={"text": label("metric", "participation_rate", lang)})
     fig.update_yaxes(type="category")
     return _finish(fig, title, height=max(360, 24 * len(rows) + 160))
 
@@ -279,7 +264,7 @@ def subsidy_coverage_chart(frame: pl.DataFrame, as_of: date, lang: str = "zh") -
     for group in groups:
         cells = {r["county_code"]: r for r in rows if r["subsidy_group"] == group}
         fig.add_trace(go.Bar(
-            name=_subsidy_group_name(group, lang),
+            name=label("subsidy_group", group, lang),
             x=[_county_label(code) for code in codes],
             y=[cells[code]["coverage"] if code in cells else None for code in codes],
             customdata=[_coverage_hover(cells.get(code), lang) for code in codes],
@@ -315,8 +300,8 @@ def loss_ratio_by_year(
     years = [str(r["policy_year"]) for r in rows]
     fig = go.Figure()
     for column, name, colour in (
-        ("loss_ratio", _pick(lang, "赔付率", "Loss ratio"), BLUE),
-        ("combined_ratio", _pick(lang, "综合成本率", "Combined ratio"), ORANGE),
+        ("loss_ratio", label("metric", "loss_ratio", lang), BLUE),
+        ("combined_ratio", label("metric", "combined_ratio", lang), ORANGE),
     ):
         values = [r[column] for r in rows]
         fig.add_trace(go.Bar(
@@ -331,7 +316,7 @@ def loss_ratio_by_year(
         _threshold_y(fig, ceiling, _pick(lang, f"综合成本率上限 {percent(ceiling, 0)}",
                                          f"Combined ratio ceiling {percent(ceiling, 0)}"))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(type="category", title={"text": _pick(lang, "保险年度", "Policy year")})
+    fig.update_xaxes(type="category", title={"text": label("column", "policy_year", lang)})
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return _finish(fig, title)
 
@@ -399,8 +384,8 @@ def paid_vs_earned(finance: pl.DataFrame, as_of: date, lang: str = "zh") -> go.F
     years = [str(r["policy_year"]) for r in rows]
     fig = go.Figure()
     for column, name, colour in (
-        ("earned_premium", _pick(lang, "已赚保费", "Earned premium"), BLUE),
-        ("claims_paid", _pick(lang, "已付赔款", "Claims paid"), ORANGE),
+        ("earned_premium", label("metric", "earned_premium", lang), BLUE),
+        ("claims_paid", label("metric", "claims_paid", lang), ORANGE),
     ):
         amounts = [to_wan(r[column]) for r in rows]
         fig.add_trace(go.Bar(
@@ -410,7 +395,7 @@ def paid_vs_earned(finance: pl.DataFrame, as_of: date, lang: str = "zh") -> go.F
             hovertemplate="%{x} · %{fullData.name}: %{customdata}<extra></extra>",
         ))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(type="category", title={"text": _pick(lang, "保险年度", "Policy year")})
+    fig.update_xaxes(type="category", title={"text": label("column", "policy_year", lang)})
     fig.update_yaxes(_money_axis(lang), rangemode="tozero")
     return _finish(fig, title)
 
@@ -486,14 +471,14 @@ def expense_breakdown(frame: pl.DataFrame, as_of: date, lang: str = "zh") -> go.
         totals: dict[str, Decimal] = {}
         for r in rows:
             if r["category"] == category:
-                label = insurers[(r["policy_year"], r["insurer_id"])]
-                totals[label] = totals.get(label, Decimal(0)) + Decimal(str(r["expenses"]))
+                insurer = insurers[(r["policy_year"], r["insurer_id"])]
+                totals[insurer] = totals.get(insurer, Decimal(0)) + Decimal(str(r["expenses"]))
         fig.add_trace(go.Bar(
-            name=_expense_category_name(category, lang),
+            name=label("expense_category", category, lang),
             orientation="h",
             y=order,
-            x=[to_wan(totals.get(label)) for label in order],
-            customdata=[wan_yuan(totals.get(label)) for label in order],
+            x=[to_wan(totals.get(insurer)) for insurer in order],
+            customdata=[wan_yuan(totals.get(insurer)) for insurer in order],
             hovertemplate="%{y} · %{fullData.name}: %{customdata}<extra></extra>",
         ))
     fig.update_layout(barmode="relative")
@@ -536,7 +521,7 @@ def combined_ratio_by_insurer(
                                          f"Ceiling {percent(ceiling, 0)}"))
     top = [ceiling or 0.0, *(v for v in ratios if v is not None)]
     fig.update_xaxes(tickformat=".0%", range=_padded_range(top),
-                     title={"text": _pick(lang, "综合成本率", "Combined ratio")})
+                     title={"text": label("metric", "combined_ratio", lang)})
     fig.update_yaxes(type="category")
     return _finish(fig, title, height=max(360, 40 * len(rows) + 200))
 
@@ -747,15 +732,6 @@ def _insurer_labels(
 def _ordered(values: set[str], known: Sequence[str]) -> list[str]:
     """Known values in their canonical order, then any others alphabetically."""
     return [v for v in known if v in values] + sorted(values - set(known))
-
-
-def _expense_category_name(category: str, lang: str) -> str:
-    zh, en = EXPENSE_CATEGORY_NAMES.get(category, (category, category))
-    return _pick(lang, zh, en)
-
-
-def _subsidy_group_name(group: str, lang: str) -> str:
-    return _pick(lang, SUBSIDY_GROUP_ZH.get(group, group), SUBSIDY_GROUP_EN.get(group, group))
 
 
 def _map_band(row: dict[str, Any] | None, floor: float, aim: float | None) -> int:

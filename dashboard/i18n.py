@@ -1,20 +1,21 @@
-"""Every label of the app in Chinese (first) and English. ``t(key, lang)`` looks one up."""
+"""The app's own text in Chinese (first) and English: page titles, headings, buttons and notes.
+``t(key, lang)`` looks one up. The names of codes (metrics, columns, tables, enumeration values
+such as severities and alert states) are not here but in hmb.core.labels, which the command line
+and the generated documents read too.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from hmb.core.labels import LANGS, Lang
 
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
+__all__ = ["LABELS", "LANGS", "Lang", "t"]
 
 LABELS: dict[str, tuple[str, str]] = {
     # app frame
     "app_title": ("惠民保监测", "HMB Monitor"),
     "language": ("语言", "Language"),
     "jurisdiction": ("统筹地区", "Jurisdiction"),
-    "policy_year": ("保险年度", "Policy year"),
     "as_of": ("统计截止日", "As of"),
-    "county": ("县（区、市）", "County"),
     "all_counties": ("全部", "All"),
     "data_source": ("数据来源", "Data source"),
     "demo_data": ("演示数据", "demo data"),
@@ -31,26 +32,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "page_alerts": ("预警", "Alerts"),
     "page_quality": ("数据质量", "Data quality"),
     "page_rulebook": ("规则", "Rulebook"),
-    # metrics
-    "participation": ("参保率", "Participation"),
-    "enrolled": ("参保人数", "Enrolled"),
-    "insured_base": ("基本医保缴交人数", "Basic-insurance base"),
-    "written_premium": ("签单保费", "Written premium"),
-    "earned_premium": ("已赚保费", "Earned premium"),
-    "claims_paid": ("已付赔款", "Claims paid"),
-    "expenses": ("运营费用", "Expenses"),
-    "loss_ratio": ("赔付率", "Loss ratio"),
-    "combined_ratio": ("综合成本率", "Combined ratio"),
-    "profit": ("利润", "Profit"),
-    "profit_rate": ("利润率", "Profit rate"),
-    "excess_surplus": ("超额结余", "Excess surplus"),
-    "pool_close": ("资金池余额", "Pool balance"),
+    # headline cards
     "vs_last_year": ("较上年", "vs last year"),
     "threshold": ("规定", "Rule"),
     # overview
     "open_alerts": ("未处理预警", "Open alerts"),
-    "critical": ("严重", "Critical"),
-    "warning": ("预警", "Warning"),
     "summary": ("需要关注", "What needs attention"),
     "all_clear": ("本年度未发现违反规则的情况。", "No rule is breached this year."),
     "notices": ("情况通报", "Notices"),
@@ -82,10 +68,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "pool_waterfall": ("结余资金池", "Carry-forward pool"),
     "no_pool": ("该规则不设结余资金池。", "This rulebook keeps no carry-forward pool."),
     # alerts
-    "severity": ("严重程度", "Severity"),
-    "rule": ("规则", "Rule"),
-    "state": ("状态", "State"),
-    "scope": ("范围", "Scope"),
     "select_alert": ("选择预警", "Alert"),
     "any": ("全部", "Any"),
     "acknowledge": ("确认", "Acknowledge"),
@@ -100,10 +82,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "evaluated_latest": ("预警状态按数据最新日期评估并记录；选择的截止日只影响下方的计算。",
                          "Alert states are evaluated and recorded at the data's latest date."),
     # data quality
-    "rows_read": ("读入行数", "Rows read"),
-    "rows_accepted": ("接受行数", "Accepted"),
-    "rows_quarantined": ("隔离行数", "Quarantined"),
-    "rows_with_warnings": ("警告行数", "With warnings"),
     "errors": ("隔离规则", "Errors (rows quarantined)"),
     "warnings": ("警告", "Warnings (rows kept)"),
     "download_quarantine": ("下载隔离数据", "Download quarantined rows"),
@@ -157,23 +135,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "empty": ("暂无数据", "No data"),
 }
 
-STATES: dict[str, tuple[str, str]] = {
-    "firing": ("待处理", "firing"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "waived": ("已豁免", "waived"),
-    "resolved": ("已解除", "resolved"),
-}
-SEVERITIES: dict[str, tuple[str, str]] = {
-    "critical": ("严重", "critical"),
-    "warning": ("预警", "warning"),
-    "info": ("提示", "info"),
-}
-
 
 def t(key: str, lang: Lang) -> str:
     zh, en = LABELS[key]
     return zh if lang == "zh" else en
-
-
-def pick(pair: tuple[str, str], lang: Lang) -> str:
-    return pair[0] if lang == "zh" else pair[1]

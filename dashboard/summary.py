@@ -21,7 +21,7 @@ INSURER_FINANCE_CARDS = frozenset({"combined_ratio", "profit_rate"})
 
 @dataclass(frozen=True)
 class Card:
-    label: str  # i18n key
+    metric: str  # its name is hmb.core.labels.METRICS[metric]
     value: float | None
     is_rate: bool
     delta: float | None  # change against last year (rate points as a fraction, or yuan)
@@ -78,7 +78,8 @@ def headline(
     floor = _rule_threshold(profile, "participation_rate", "county") or _rule_threshold(
         profile, "participation_rate")
     cards = [
-        Card("participation", _num(rate), True, change("rate", rate, last_rate), "normal", floor),
+        Card("participation_rate", _num(rate), True, change("rate", rate, last_rate), "normal",
+             floor),
     ]
     for key, is_rate, color, metric in (
         ("written_premium", False, "normal", None),

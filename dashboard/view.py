@@ -20,6 +20,7 @@ from dashboard import data
 from dashboard.i18n import LANGS, Lang, t
 from hmb.access.scoping import DataScope, may_open_jurisdiction
 from hmb.core.counties import county_name
+from hmb.core.labels import label
 from hmb.ingest.dataset import Dataset
 from hmb.ingest.loading import InputError
 from hmb.rulebook.profiles import Profile, load_profile
@@ -106,12 +107,12 @@ def sidebar(scope: DataScope) -> View | None:
     years = _policy_years(ds, as_of, scope)
     if st.session_state.get("year") not in years:
         st.session_state["year"] = years[_default_year_index(years, as_of)]
-    year = st.sidebar.selectbox(t("policy_year", lang), years, key="year")
+    year = st.sidebar.selectbox(label("column", "policy_year", lang), years, key="year")
     counties = _counties(ds, as_of, scope)
     if st.session_state.get("county") not in counties:
         st.session_state["county"] = ALL_COUNTIES
     chosen = st.sidebar.selectbox(
-        t("county", lang), [ALL_COUNTIES, *counties], key="county",
+        label("column", "county", lang), [ALL_COUNTIES, *counties], key="county",
         format_func=lambda c: t("all_counties", lang) if c == ALL_COUNTIES else (
             f"{county_name(c) or c} {c}"
         ),

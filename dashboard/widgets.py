@@ -4,7 +4,6 @@ state, and localised column headers."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import polars as pl
@@ -12,68 +11,17 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.i18n import Lang, t
+from hmb.core.labels import label
 
-# Column headers as regulators read them; unknown columns keep their names.
-HEADERS: dict[str, tuple[str, str]] = {
-    "policy_year": ("保险年度", "Policy year"),
-    "county_code": ("区划代码", "County code"),
-    "county": ("县（区、市）", "County"),
-    "enrolled": ("参保人数", "Enrolled"),
-    "insured_base": ("基本医保缴交人数", "Basic-insurance base"),
-    "rate": ("参保率", "Participation"),
-    "insurer_id": ("保险机构代码", "Insurer id"),
-    "insurer_name": ("保险机构", "Insurer"),
-    "share": ("共保份额", "Share"),
-    "written_premium": ("签单保费（元）", "Written premium (yuan)"),
-    "earned_premium": ("已赚保费（元）", "Earned premium (yuan)"),
-    "claims_paid": ("已付赔款（元）", "Claims paid (yuan)"),
-    "expenses": ("运营费用（元）", "Expenses (yuan)"),
-    "loss_ratio": ("赔付率", "Loss ratio"),
-    "combined_ratio": ("综合成本率", "Combined ratio"),
-    "profit": ("利润（元）", "Profit (yuan)"),
-    "profit_rate": ("利润率", "Profit rate"),
-    "excess_surplus": ("超额结余（元）", "Excess surplus (yuan)"),
-    "pool_open": ("资金池年初（元）", "Pool opening (yuan)"),
-    "pool_draw": ("资金池动用（元）", "Pool draw (yuan)"),
-    "pool_close": ("资金池年末（元）", "Pool closing (yuan)"),
-    "subsidy_group": ("资助类别", "Subsidised group"),
-    "eligible": ("应参保人数", "Eligible"),
-    "coverage": ("覆盖率", "Coverage"),
-    "liability": ("保险责任", "Liability"),
-    "paid_claims": ("已赔件数", "Paid claims"),
-    "claims": ("赔案件数", "Claims"),
-    "pending": ("未决件数", "Pending"),
-    "category": ("费用类别", "Category"),
-    "table": ("数据表", "Table"),
-    "rule": ("规则", "Rule"),
-    "column": ("列", "Column"),
-    "rows": ("行数", "Rows"),
-    "id": ("编号", "Id"),
-    "severity": ("严重程度", "Severity"),
-    "state": ("状态", "State"),
-    "scope": ("范围", "Scope"),
-    "message": ("说明", "What"),
-    "at": ("时间（UTC）", "At (UTC)"),
-    "event": ("事件", "Event"),
-    "from": ("原状态", "From"),
-    "to": ("新状态", "To"),
-    "actor": ("处理人", "By"),
-    "comment": ("意见", "Comment"),
-    "observed": ("观测值", "Observed"),
-    "threshold": ("阈值", "Threshold"),
-    "rulebook": ("规则版本", "Rulebook version"),
-    "data": ("数据指纹", "Data fingerprint"),
-    "members": ("参保人数", "Members"),
-    "eligible_amount": ("责任范围内费用（元）", "Eligible amount (yuan)"),
-}
 PERCENT_COLUMNS = {"rate", "loss_ratio", "combined_ratio", "profit_rate", "coverage", "share"}
 MONEY_COLUMNS = {"written_premium", "earned_premium", "claims_paid", "expenses", "profit",
                  "excess_surplus", "pool_open", "pool_draw", "pool_close"}
 
 
 def localised(frame: pl.DataFrame, lang: Lang) -> pl.DataFrame:
-    names = {c: HEADERS[c][0 if lang == "zh" else 1] for c in frame.columns if c in HEADERS}
-    return frame.rename(names)
+    """Columns headed as regulators read them (hmb.core.labels); unknown columns keep their
+    names."""
+    return frame.rename({c: label("column", c, lang) for c in frame.columns})
 
 
 def table(frame: pl.DataFrame, name: str, lang: Lang, key: str | None = None) -> None:
@@ -83,11 +31,11 @@ def table(frame: pl.DataFrame, name: str, lang: Lang, key: str | None = None) ->
         return
     config: dict[str, Any] = {}
     for column in frame.columns:
-        label = HEADERS.get(column, (column, column))[0 if lang == "zh" else 1]
+        header = label("column", column, lang)
         if column in PERCENT_COLUMNS:
-            config[label] = st.column_config.NumberColumn(label, format="percent")
+            config[header] = st.column_config.NumberColumn(header, format="percent")
         elif column in MONEY_COLUMNS:
-            config[label] = st.column_config.NumberColumn(label, format="localized")
+            config[header] = st.column_config.NumberColumn(header, format="localized")
     shown = localised(frame, lang)
     st.dataframe(shown, hide_index=True, column_config=config)
     left, right = st.columns(2)
@@ -135,7 +83,3 @@ def excel_bytes(frame: pl.DataFrame) -> bytes:
 def chart(figure: Any, key: str) -> None:
     """A Plotly figure; the builders already draw their own empty state."""
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
-
-
-def pairs(mapping: Mapping[str, tuple[str, str]], lang: Lang) -> dict[str, str]:
-    return {k: v[0 if lang == "zh" else 1] for k, v in mapping.items()}

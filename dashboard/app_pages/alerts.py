@@ -10,9 +10,11 @@ import polars as pl
 import streamlit as st
 
 from dashboard import alert_actions, data, view, widgets
-from dashboard.i18n import SEVERITIES, STATES, pick, t
+from dashboard.i18n import t
 from hmb.access import scoping
 from hmb.core.counties import county_name
+from hmb.core.labels import label
+from hmb.judge.alerts import ALERT_STATES
 
 v = view.current()
 assert v is not None
@@ -24,11 +26,12 @@ st.caption(t("evaluated_latest", lang))
 records = scoping.visible_alerts(v.scope, store.list(v.profile.name))
 rules = {rule.id: rule for rule in v.profile.rules}
 f1, f2, f3, f4 = st.columns(4)
-severity = f1.multiselect(t("severity", lang), list(SEVERITIES)[:2],
-                          format_func=lambda s: pick(SEVERITIES[s], lang), key="f_severity",
+severity = f1.multiselect(label("column", "severity", lang), ["critical", "warning"],
+                          format_func=lambda s: label("severity", s, lang), key="f_severity",
                           placeholder=t("any", lang))
-states = f2.multiselect(t("state", lang), list(STATES), default=["firing", "acknowledged"],
-                        format_func=lambda s: pick(STATES[s], lang), key="f_state")
+states = f2.multiselect(label("column", "state", lang), ALERT_STATES,
+                        default=["firing", "acknowledged"],
+                        format_func=lambda s: label("alert_state", s, lang), key="f_state")
 
 
 def rule_title(rule_id: str) -> str:
@@ -38,11 +41,11 @@ def rule_title(rule_id: str) -> str:
     return rule.title_zh if lang == "zh" else rule.title_en
 
 
-rule_ids = f3.multiselect(t("rule", lang), sorted({r.rule_id for r in records}),
+rule_ids = f3.multiselect(label("column", "rule", lang), sorted({r.rule_id for r in records}),
                           format_func=rule_title, key="f_rule", placeholder=t("any", lang))
-years = f4.multiselect(t("policy_year", lang), sorted({r.scope.policy_year for r in records
-                                                       if r.scope.policy_year}), key="f_year",
-                       placeholder=t("any", lang))
+years = f4.multiselect(label("column", "policy_year", lang),
+                       sorted({r.scope.policy_year for r in records if r.scope.policy_year}),
+                       key="f_year", placeholder=t("any", lang))
 shown = [
     r for r in records
     if (not severity or r.severity in severity) and (not states or r.state in states)
@@ -63,13 +66,14 @@ def where(record_scope: object) -> str:
         parts.append(county_name(code) or code)
     group = getattr(scope, "subsidy_group", None)
     if group:
-        parts.append(group)
+        parts.append(label("subsidy_group", group, lang))
     return " · ".join(parts)
 
 
 frame = pl.DataFrame([
-    {"severity": pick(SEVERITIES[r.severity], lang),
-     "state": pick(STATES[r.state], lang), "rule": rule_title(r.rule_id), "scope": where(r.scope),
+    {"severity": label("severity", r.severity, lang),
+     "state": label("alert_state", r.state, lang), "rule": rule_title(r.rule_id),
+     "scope": where(r.scope),
      "message": r.message_zh if lang == "zh" else r.message_en}
     for r in shown
 ])
@@ -88,7 +92,8 @@ st.markdown(
 )
 if record.citation.local_parameter:
     st.caption(record.citation.local_parameter)
-st.caption(f"{t('state', lang)}: {pick(STATES[record.state], lang)} · id {record.id}")
+st.caption(f"{label('column', 'state', lang)}: {label('alert_state', record.state, lang)}"
+           f" · id {record.id}")
 
 if scoping.may_act(v.scope, record):
     ack_col, waive_col = st.columns(2)

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import t
 from hmb.core.formatting import percent, wan_yuan
-from hmb.judge.rules import DESTINATION_EN, DESTINATION_ZH
+from hmb.core.labels import ENUMS, label
 
 v = view.current()
 assert v is not None
@@ -36,16 +36,18 @@ destination = str(v.profile.parameters.surplus_destination.value)
 if total.height:
     row = total.row(0, named=True)
     cards = st.columns(4)
-    cards[0].metric(t("profit", lang), wan_yuan(row["profit"]), border=True)
-    cards[1].metric(t("profit_rate", lang), percent(row["profit_rate"]), border=True,
-                    help=None if margin is None else f"m = {margin:.0%}")
-    cards[2].metric(t("excess_surplus", lang), wan_yuan(row["excess_surplus"]), border=True)
-    cards[3].metric(t("pool_close", lang), wan_yuan(row["pool_close"]), border=True)
+    cards[0].metric(label("metric", "profit", lang), wan_yuan(row["profit"]), border=True)
+    cards[1].metric(label("metric", "profit_rate", lang), percent(row["profit_rate"]),
+                    border=True, help=None if margin is None else f"m = {margin:.0%}")
+    cards[2].metric(label("metric", "excess_surplus", lang), wan_yuan(row["excess_surplus"]),
+                    border=True)
+    cards[3].metric(label("metric", "pool_close", lang), wan_yuan(row["pool_close"]), border=True)
     if margin is None:
         st.caption("该规则未规定利润率上限，超额结余不适用。" if lang == "zh"
                    else "The rulebook sets no margin: excess surplus does not apply.")
     elif row["excess_surplus"]:
-        where = (DESTINATION_ZH if lang == "zh" else DESTINATION_EN).get(destination, "")
+        where = (label("surplus_destination", destination, lang)
+                 if destination in ENUMS["surplus_destination"] else "")
         st.info(f"{wan_yuan(row['excess_surplus'])} {where}（{v.profile.document.number}）")
 
 st.subheader(t("pool_waterfall", lang))

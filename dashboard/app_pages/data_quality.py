@@ -41,8 +41,7 @@ else:
                                                  "rows_quarantined", "rows_with_warnings")}}
          for name, info in report["tables"].items()]
     )
-    widgets.table(counts.rename({c: t(c, lang) for c in counts.columns if c != "table"}),
-                  f"validation_counts_{v.profile.name}", lang, key="counts")
+    widgets.table(counts, f"validation_counts_{v.profile.name}", lang, key="counts")
     for title, items in ((t("errors", lang), report["errors"]),
                          (t("warnings", lang), report["warnings"])):
         st.subheader(title)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, summary, view
 from dashboard.i18n import t
+from hmb.core.labels import label
 
 v = view.current()
 assert v is not None
@@ -25,7 +26,7 @@ cards = summary.headline(part, fin, v.profile, v.year, v.county,
 columns = st.columns(4)
 for i, card in enumerate(cards):
     columns[i % 4].metric(
-        t(card.label, lang),
+        label("metric", card.metric, lang),
         card.value_text,
         delta=None if card.delta is None else summary.delta_text(card, lang),
         delta_color=card.delta_color,
@@ -41,8 +42,8 @@ with left:
                           schema={"severity": pl.String})
     critical = counts.filter(pl.col("severity") == "critical").height
     warning = counts.filter(pl.col("severity") == "warning").height
-    st.metric(t("critical", lang), critical)
-    st.metric(t("warning", lang), warning)
+    st.metric(label("severity", "critical", lang), critical)
+    st.metric(label("severity", "warning", lang), warning)
 with right:
     st.subheader(t("summary", lang))
     st.markdown(summary.attention(alerts, v.profile, v.year, lang,

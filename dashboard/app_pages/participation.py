@@ -15,7 +15,7 @@ from dashboard.i18n import Lang, t
 from hmb.access.scoping import DataScope
 from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent
-from hmb.core.schema import SUBSIDY_GROUP_ZH
+from hmb.core.labels import names
 from hmb.judge.rules import campaign_deadline, run_rate_projection
 
 v = view.current()
@@ -81,7 +81,7 @@ coverage_table = coverage.with_columns(
     pl.col("county_code").map_elements(lambda c: county_name(c) or c, return_dtype=pl.String)
     .alias("county"),
     pl.col("subsidy_group").replace_strict(
-        SUBSIDY_GROUP_ZH if lang == "zh" else {}, default=pl.col("subsidy_group")
+        names("subsidy_group", lang), default=pl.col("subsidy_group")
     ),
 )
 widgets.chart(charts.subsidy_coverage_chart(coverage, v.as_of, lang), "subsidy")

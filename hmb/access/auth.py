@@ -37,7 +37,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from hmb.access.roles import ROLE_NAMES, ROLES, Role
+from hmb.access.roles import ROLES, Role
+from hmb.core.labels import Lang, label
 from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
@@ -97,9 +98,8 @@ class User:
     has_password: bool
     created_at: datetime
 
-    def role_name(self, lang: str) -> str:
-        zh, en = ROLE_NAMES[self.role]
-        return zh if lang == "zh" else en
+    def role_name(self, lang: Lang) -> str:
+        return label("role", self.role, lang)
 
 
 Outcome = Literal["ok", "wrong_password", "unknown_user", "locked", "locked_now", "disabled",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hmb.cli import admin
 from hmb.core.formatting import percent, wan_yuan
+from hmb.core.labels import label
 from hmb.core.settings import default_alert_store
 from hmb.ingest.loading import InputError
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
@@ -405,7 +406,9 @@ def _alerts(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps([_jsonable(r) for r in records], ensure_ascii=False, indent=2))
         for r in records if args.format == "text" else ():
-            print(f"{r.id}  {r.state:<12} {r.severity:<8} {r.profile}  {r.message_zh}")
+            state = f"{label('alert_state', r.state, 'zh')} {r.state:<12}"
+            severity = f"{label('severity', r.severity, 'zh')} {r.severity:<8}"
+            print(f"{r.id}  {state} {severity} {r.profile}  {r.message_zh}")
     return EXIT_OK
 
 
@@ -417,7 +420,6 @@ def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:
 
 
 def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
-    label = {"critical": "严重 CRITICAL", "warning": "预警 WARNING", "info": "提示 INFO"}
     lines = [
         f"{jurisdiction}（{output['profile']}）规则检查 Rule check, as of {output['as_of']}",
         f"规则版本 rulebook {output['rulebook_version']} · 数据指纹 data"
@@ -428,7 +430,8 @@ def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
         lines.append("未发现违反规则的情况。 No rule is breached.")
     for alert in output["alerts"]:
         cite = alert["citation"]
-        lines.append(f"[{label[alert['severity']]}] {alert['rule_id']} ({alert['id']})")
+        severity = f"{label('severity', alert['severity'], 'zh')} {alert['severity'].upper()}"
+        lines.append(f"[{severity}] {alert['rule_id']} ({alert['id']})")
         lines.append(f"  {alert['message_zh']}")
         lines.append(f"  {alert['message_en']}")
         lines.append(f"  依据 {cite['document']} {cite['clause'] or ''}：“{cite['quote'] or ''}”")
@@ -444,12 +447,18 @@ def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
 
 
 def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
+    def name(metric: str) -> str:
+        return label("metric", metric, "zh")
+
     lines = [
         f"{jurisdiction}（{result['profile']}） 统计截至 as of {result['as_of']}",
         "",
-        "参保率 Participation",
+        f"{name('participation_rate')} {label('metric', 'participation_rate', 'en')}",
     ]
-    lines.append(f"{'年度':<8}{'区县':<10}{'参保人数':>14}{'基本医保缴交人数':>18}{'参保率':>10}")
+    lines.append(
+        f"{'年度':<8}{'区县':<10}{name('enrolled'):>14}{name('insured_base'):>18}"
+        f"{name('participation_rate'):>10}"
+    )
     for row in result["participation"]:
         county = row["county_code"] or "全域 all"
         lines.append(
@@ -458,8 +467,9 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
         )
     lines += ["", "经营情况 Finance"]
     lines.append(
-        f"{'年度':<8}{'机构':<10}{'已赚保费':>16}{'赔付':>16}{'费用':>14}{'赔付率':>10}"
-        f"{'综合成本率':>12}{'利润':>16}{'超额结余':>14}{'资金池余额':>14}"
+        f"{'年度':<8}{'机构':<10}{name('earned_premium'):>16}{name('claims_paid'):>16}"
+        f"{name('expenses'):>14}{name('loss_ratio'):>10}{name('combined_ratio'):>12}"
+        f"{name('profit'):>16}{name('excess_surplus'):>14}{name('pool_close'):>14}"
     )
     for row in result["finance"]:
         insurer = row["insurer_id"] or "合计 all"

@@ -2,7 +2,8 @@
 
 One place says which tables and columns exist, which are required, what type each is cast to and
 which values an enumeration allows. Loading, validation, the demo generator and the generated
-documentation all read it, so they cannot disagree.
+documentation all read it, so they cannot disagree. The names of tables, columns and values, in
+Chinese and English, are in hmb.core.labels.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ class Column:
 @dataclass(frozen=True)
 class Table:
     name: str
-    title_zh: str
     grain: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
@@ -67,19 +67,8 @@ INSURER_ROLES = ("lead", "member")
 EXPENSE_CATEGORIES = ("operations", "promotion", "it", "staff", "reinsurance", "other")
 SEXES = ("M", "F")
 
-SUBSIDY_GROUP_ZH = {
-    "tekun": "特困供养人员",
-    "dibao": "低保对象",
-    "dibian": "低保边缘人员",
-    "low_income_farmer": "低收入农户",
-    "wulao": "革命“五老”人员",
-    "orphan": "孤儿",
-    "other": "其他资助对象",
-}
-
 ENROLLMENT = Table(
     name="enrollment",
-    title_zh="参保（投保）明细",
     grain="one row per member per policy year",
     key=("policy_year", "member_id"),
     columns=(
@@ -136,7 +125,6 @@ ENROLLMENT = Table(
 
 CLAIMS = Table(
     name="claims",
-    title_zh="理赔明细",
     grain="one row per claim settlement",
     key=("claim_id",),
     columns=(
@@ -188,7 +176,6 @@ CLAIMS = Table(
 
 BASIC_INSURED = Table(
     name="basic_insured",
-    title_zh="基本医保参保（缴交）人数",
     grain="one row per policy year, county and scheme",
     key=("policy_year", "county_code", "scheme"),
     columns=(
@@ -207,7 +194,6 @@ BASIC_INSURED = Table(
 
 INSURERS = Table(
     name="insurers",
-    title_zh="共保体成员",
     grain="one row per policy year and insurer",
     key=("policy_year", "insurer_id"),
     columns=(
@@ -221,7 +207,6 @@ INSURERS = Table(
 
 EXPENSES = Table(
     name="expenses",
-    title_zh="运营费用",
     grain="one row per policy year, insurer and category (or finer)",
     columns=(
         Column("policy_year", "integer", True, "年度", "policy year"),
@@ -234,7 +219,6 @@ EXPENSES = Table(
 
 SUBSIDY_ELIGIBLE = Table(
     name="subsidy_eligible",
-    title_zh="资助参保应保对象人数",
     grain="one row per policy year, county and subsidised group",
     key=("policy_year", "county_code", "subsidy_group"),
     optional=True,

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from hmb.core import duckdb_files
+from hmb.core.labels import label
 from hmb.core.schema import TABLES, Table
 
 HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -223,8 +224,9 @@ def _table_source(
             problems.append(
                 Problem(
                     "missing_table",
-                    f"缺少数据表 {table.name}（{table.title_zh}）：在 {folder} 中既没有"
-                    f" {table.name}.parquet 也没有 {table.name}/ 文件夹。 Table '{table.name}'"
+                    f"缺少数据表 {table.name}（{label('table', table.name, 'zh')}）："
+                    f"在 {folder} 中既没有 {table.name}.parquet 也没有 {table.name}/ 文件夹。"
+                    f" Table '{table.name}'"
                     f" is missing from {folder}: add {table.name}.parquet or a folder"
                     f" {table.name}/ of parquet files (see docs/contract.md).",
                     table=table.name,

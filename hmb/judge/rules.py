@@ -28,7 +28,7 @@ import polars as pl
 import queries
 from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent, points, wan_yuan, yuan
-from hmb.core.schema import SUBSIDY_GROUP_ZH
+from hmb.core.labels import ENUMS, label
 from hmb.judge.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
 from hmb.measure import metrics
 from hmb.rulebook.profiles import Profile, Rule
@@ -452,46 +452,23 @@ def _insurer_count(ev: Evaluation, rule: Rule) -> list[Observation]:
     ]
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    compute: Callable[[Evaluation, Rule], list[Observation]]
-    zh: str
-    en: str
-
-
-METRICS: dict[str, MetricSpec] = {
-    "participation_rate": MetricSpec(_participation_rate, "参保率", "participation rate"),
-    "projected_participation_rate": MetricSpec(
-        _projected_participation_rate, "预测参保率", "projected participation rate"
-    ),
-    "loss_ratio": MetricSpec(_loss_ratio, "赔付率", "loss ratio"),
-    "projected_loss_ratio": MetricSpec(
-        _projected_loss_ratio, "预测全年赔付率", "projected full-year loss ratio"
-    ),
-    "combined_ratio": MetricSpec(_combined_ratio, "综合成本率", "combined ratio"),
-    "profit_rate": MetricSpec(_profit_rate, "利润率", "profit rate"),
-    "cost_and_profit_rate": MetricSpec(
-        _cost_and_profit_rate, "成本及盈利率", "cost and profit rate"
-    ),
-    "premium_mismatch_count": MetricSpec(
-        _premium_mismatch_count, "保费不符的保单数", "policies at another premium"
-    ),
-    "premium_to_contribution": MetricSpec(
-        _premium_to_contribution, "保费占居民个人缴费比例", "premium / resident contribution"
-    ),
-    "preexisting_premium_gap": MetricSpec(
-        _preexisting_premium_gap, "既往症人群与健康人群保费差", "pre-existing minus healthy premium"
-    ),
-    "late_enrolment_count": MetricSpec(
-        _late_enrolment_count, "截止日后缴费人数", "enrolments after the deadline"
-    ),
-    "enrolment_window_days": MetricSpec(
-        _enrolment_window_days, "投保期天数", "enrolment window in days"
-    ),
-    "subsidy_coverage": MetricSpec(
-        _subsidy_coverage, "资助对象参保覆盖率", "subsidised-group coverage"
-    ),
-    "insurer_count": MetricSpec(_insurer_count, "共保体保险公司家数", "insurers in the group"),
+# Each metric a rule can name, and the function that measures it; its name is in
+# hmb.core.labels.METRICS.
+METRICS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
+    "participation_rate": _participation_rate,
+    "projected_participation_rate": _projected_participation_rate,
+    "loss_ratio": _loss_ratio,
+    "projected_loss_ratio": _projected_loss_ratio,
+    "combined_ratio": _combined_ratio,
+    "profit_rate": _profit_rate,
+    "cost_and_profit_rate": _cost_and_profit_rate,
+    "premium_mismatch_count": _premium_mismatch_count,
+    "premium_to_contribution": _premium_to_contribution,
+    "preexisting_premium_gap": _preexisting_premium_gap,
+    "late_enrolment_count": _late_enrolment_count,
+    "enrolment_window_days": _enrolment_window_days,
+    "subsidy_coverage": _subsidy_coverage,
+    "insurer_count": _insurer_count,
 }
 
 
@@ -544,7 +521,7 @@ def evaluate(
     ev = Evaluation(con, profile, as_of)
     alerts: list[Alert] = []
     for rule in profile.rules:
-        for observation in METRICS[rule.metric].compute(ev, rule):
+        for observation in METRICS[rule.metric](ev, rule):
             firing = alert_id(profile.name, rule.id, observation.scope) in previously_firing
             verdict = classify(rule, observation.value, firing)
             if verdict is None:
@@ -575,7 +552,7 @@ def _where(ev: Evaluation, scope: Scope) -> tuple[str, str]:
         zh += f" {name}（{scope.county_code}）"
         en += f", {name} ({scope.county_code})"
     if scope.subsidy_group:
-        zh += f" {SUBSIDY_GROUP_ZH.get(scope.subsidy_group, scope.subsidy_group)}"
+        zh += f" {label('subsidy_group', scope.subsidy_group, 'zh')}"
         en += f", group {scope.subsidy_group}"
     if scope.insurer_id:
         zh += f" {scope.insurer_id}"
@@ -589,9 +566,9 @@ def _format_value(rule: Rule, value: float | None, english: bool = False) -> str
     if rule.unit == "rate":
         return percent(value)
     if rule.unit == "yuan":
-        return f"{value:,.2f} yuan" if english else yuan(value)
+        return f"{value:,.2f} {label('unit', 'yuan', 'en')}" if english else yuan(value)
     if rule.unit == "days":
-        return f"{value:,.0f} days" if english else f"{value:,.0f} 天"
+        return f"{value:,.0f} {label('unit', 'days', 'en' if english else 'zh')}"
     return f"{value:,.0f}"
 
 
@@ -602,6 +579,11 @@ def _gap(rule: Rule, value: float, threshold: float) -> tuple[float, GapUnit, st
         rule.unit
     ]  # type: ignore[assignment]
     return value - threshold, unit, f"{value - threshold:+,.2f}".rstrip("0").rstrip(".")
+
+
+def _in_sentence(name: str) -> str:
+    """A name written as a heading, inside a sentence: 'Loss ratio' → 'loss ratio'."""
+    return name[:1].lower() + name[1:]
 
 
 RELATION_ZH = {"at_least": "低于", "at_most": "高于", "equal": "不等于"}
@@ -617,13 +599,14 @@ def _alert(
     where_zh, where_en = _where(ev, obs.scope)
     gap, gap_unit, gap_text = _gap(rule, obs.value, threshold)
     extra_zh, extra_en, details = _consequence(ev, rule, obs, threshold)
+    metric_en = _in_sentence(label("metric", rule.metric, "en"))
     zh = (
-        f"{where_zh}{METRICS[rule.metric].zh}为 {_format_value(rule, obs.value)}，"
+        f"{where_zh}{label('metric', rule.metric, 'zh')}为 {_format_value(rule, obs.value)}，"
         f"{RELATION_ZH[rule.comparison]}规定的 {_format_value(rule, threshold)}"
         f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}）。{extra_zh}"
     )
     en = (
-        f"{where_en}: {METRICS[rule.metric].en} {_format_value(rule, obs.value, True)},"
+        f"{where_en}: {metric_en} {_format_value(rule, obs.value, True)},"
         f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)} set by the"
         f" rule ({gap_text.replace(' 个百分点', ' points')})."
     )
@@ -665,18 +648,6 @@ PROJECTION_EN = {
     "run_rate": "claims paid to date divided by the share of the year elapsed",
 }
 
-DESTINATION_ZH = {
-    "health_management_fund": "应设立健康管理基金",
-    "carry_forward_pool": "应结转资金池",
-    "premium_cut": "应下调下一年度保费或提高保障待遇",
-    "next_period_adjustment": "应在下一保险期间调节保险责任和待遇",
-}
-DESTINATION_EN = {
-    "health_management_fund": "owed to the health-management fund",
-    "carry_forward_pool": "to be carried into the pool",
-    "premium_cut": "to lower next year's premium or raise benefits",
-    "next_period_adjustment": "to be adjusted through next period's benefits",
-}
 
 
 Consequence = tuple[str, str, dict[str, Any]]
@@ -715,10 +686,11 @@ def _money_over(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) 
     earned = Decimal(str(obs.facts["earned_premium"]))
     over = (Decimal(str(obs.value)) - Decimal(str(threshold))) * earned
     destination = str(ev.profile.parameters.surplus_destination.value)
-    zh = f"超出部分 {wan_yuan(over)}" + DESTINATION_ZH.get(destination, "")
+    zh = f"超出部分 {wan_yuan(over)}"
     en = f"The excess is {metrics.to_fen(over):,.2f} yuan"
-    if destination in DESTINATION_EN:
-        en += " " + DESTINATION_EN[destination]
+    if destination in ENUMS["surplus_destination"]:
+        zh += label("surplus_destination", destination, "zh")
+        en += " " + label("surplus_destination", destination, "en")
     details: dict[str, Any] = {"excess_amount": float(metrics.to_fen(over))}
     enrolled = _enrolled(ev, obs.scope.policy_year)
     if destination == "premium_cut" and enrolled:

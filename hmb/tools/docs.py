@@ -9,25 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+from hmb.core.labels import COLUMN_ENUMS, ENUMS, label
 from hmb.core.paths import PROJECT_ROOT
 from hmb.core.schema import SQL_TYPE, TABLES
 from hmb.core.settings import Settings, env_name, shown_default
 from hmb.ingest.row_rules import ROW_RULES
-from hmb.judge.rules import METRICS
 from hmb.rulebook.profiles import Citation, Profile, Rule, available_profiles, load_profile
 
 TABLES_PAGE = PROJECT_ROOT / "docs" / "tables.md"
 SETTINGS_PAGE = PROJECT_ROOT / "docs" / "settings.md"
 RULEBOOK_PAGES = PROJECT_ROOT / "docs" / "rulebooks"
 
-COMPARISON_ZH = {"at_least": "不低于", "at_most": "不高于", "equal": "等于"}
-SCOPE_ZH = {
-    "jurisdiction": "全域（每个保险年度）",
-    "county": "每个县（区、市）",
-    "insurer": "每家保险公司",
-    "county_group": "每个县 × 资助类别",
-}
-WHEN_ZH = {"always": "", "campaign": "参保期内（预测）", "in_year": "保险年度内（预测）"}
 
 
 def render_tables() -> str:
@@ -54,7 +46,8 @@ def render_tables() -> str:
     ]
     for table in TABLES:
         optional = " (optional 可选)" if table.optional else ""
-        lines += [f"## `{table.name}` — {table.title_zh}{optional}", "", f"Grain: {table.grain}."]
+        title = f"{label('table', table.name, 'zh')} {label('table', table.name, 'en')}"
+        lines += [f"## `{table.name}` — {title}{optional}", "", f"Grain: {table.grain}."]
         if table.key:
             lines.append(f"Key (duplicates are quarantined): `{' + '.join(table.key)}`.")
         lines += [
@@ -63,7 +56,7 @@ def render_tables() -> str:
             "|---|---|---|---|---|---|",
         ]
         for col in table.columns:
-            allowed = ", ".join(f"`{v}`" for v in col.allowed)
+            allowed = _allowed(table.name, col.name, col.allowed)
             if col.default is not None:
                 allowed = (allowed + "; " if allowed else "") + f"default {col.default}"
             lines.append(
@@ -137,6 +130,15 @@ def _setting_type(name: str) -> str:
     return text + (", optional" if len(kinds) < len(get_args(info.annotation)) else "")
 
 
+def _allowed(table: str, column: str, values: tuple[str, ...]) -> str:
+    """An enumeration's values with their names: `dibao` 低保对象 Minimum-allowance recipients."""
+    kind = COLUMN_ENUMS.get((table, column))
+    named = ENUMS[kind] if kind else {}
+    return "<br>".join(
+        f"`{v}` {named[v].zh} {named[v].en}" if v in named else f"`{v}`" for v in values
+    )
+
+
 def _threshold(rule: Rule, value: float | None) -> str:
     if value is None:
         return "—"
@@ -185,12 +187,16 @@ def render_rulebook(profile: Profile) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for rule in profile.rules:
-        when = WHEN_ZH[rule.when]
-        metric = f"{METRICS[rule.metric].zh} `{rule.metric}` {COMPARISON_ZH[rule.comparison]}"
-        groups = f" ({', '.join(rule.groups)})" if rule.groups else ""
+        when = "" if rule.when == "always" else label("rule_when", rule.when, "zh")
+        metric = (
+            f"{label('metric', rule.metric, 'zh')} `{rule.metric}`"
+            f" {label('comparison', rule.comparison, 'zh')}"
+        )
+        groups = ", ".join(f"{label('subsidy_group', g, 'zh')} `{g}`" for g in rule.groups)
+        groups = f" ({groups})" if groups else ""
         lines.append(
             f"| `{rule.id}` | {rule.title_zh}<br>{rule.title_en} | {metric}"
-            f"{' · ' + when if when else ''} | {SCOPE_ZH[rule.scope]}{groups} |"
+            f"{' · ' + when if when else ''} | {label('rule_scope', rule.scope, 'zh')}{groups} |"
             f" {_threshold(rule, rule.critical)} | {_threshold(rule, rule.warning)} |"
             f" {_threshold(rule, rule.recovery)} |"
             f" {', '.join(map(str, rule.years)) or 'all'} | {_cite(rule.citation)} |"

@@ -22,9 +22,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from dashboard.app import PAGES
 from dashboard.data import Source
-from dashboard.i18n import STATES, Lang, t
+from dashboard.i18n import LANGS, Lang, t
 from hmb.access.auth import DEMO_PASSWORD
 from hmb.core.counties import counties, county_name
+from hmb.core.labels import label
 from hmb.core.paths import PROJECT_ROOT
 from hmb.rulebook.profiles import load_profile
 
@@ -223,7 +224,8 @@ def test_acknowledging_an_alert_is_recorded_in_its_history(page: Page) -> None:
 
     history = main.get_by_test_id("stDataFrame").last
     # An "acknowledged" row: the raw state, or its label should the page translate it.
-    expect(cells(history, "acknowledged", *STATES["acknowledged"]).first).to_be_attached()
+    acknowledged = [label("alert_state", "acknowledged", lang) for lang in LANGS]
+    expect(cells(history, "acknowledged", *acknowledged).first).to_be_attached()
     expect(cells(history, "demo-city")).to_have_count(1)  # the signed-in user, not a typed name
     expect(cells(history, "已督促县医保局")).to_have_count(1)
 
@@ -253,9 +255,10 @@ def test_english_switch(page: Page) -> None:
     wait_idle(page)
     assert_page_ok(page, "overview", lang="en")
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_test_id("stMetricLabel").filter(has_text=t("loss_ratio", "en"))) \
+    loss_ratio = {lang: label("metric", "loss_ratio", lang) for lang in LANGS}
+    expect(main.get_by_test_id("stMetricLabel").filter(has_text=loss_ratio["en"])) \
         .to_be_visible()
-    expect(main.get_by_test_id("stMetricLabel").filter(has_text=t("loss_ratio", "zh"))) \
+    expect(main.get_by_test_id("stMetricLabel").filter(has_text=loss_ratio["zh"])) \
         .to_have_count(0)
     expect(page.get_by_test_id("stTopNavLink").filter(has_text=t("page_claims", "en"))) \
         .to_be_visible()
