@@ -14,7 +14,7 @@ from hmb.core import labels
 from hmb.core.labels import COLUMN_ENUMS, ENUMS, Label, label, names
 from hmb.core.schema import TABLES, Table
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER, GapUnit
-from hmb.judge.rules import METRICS
+from hmb.judge.rules import OBSERVERS
 from hmb.measure.metrics import FinanceRow
 from hmb.rulebook.profiles import (
     Comparison,
@@ -66,7 +66,7 @@ def test_the_enumeration_kinds_are_the_ones_the_type_lists() -> None:
 
 
 def test_every_metric_a_rule_can_name_has_names() -> None:
-    assert set(METRICS) <= set(labels.METRICS), set(METRICS) - set(labels.METRICS)
+    assert set(OBSERVERS) <= set(labels.METRICS), set(OBSERVERS) - set(labels.METRICS)
 
 
 def test_every_unit_a_rule_or_an_alert_gives_has_names() -> None:

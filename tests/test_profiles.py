@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.view import participation_bands
 from hmb.core.settings import settings
-from hmb.judge.rules import METRICS
+from hmb.judge.rules import OBSERVERS
 from hmb.rulebook.profiles import Profile, ProfileError, available_profiles, load_profile
 
 PROFILES = ("hunan-2024", "nantong-2021", "sanming-2024", "shenyang-2021", "wenzhou-2021")
@@ -77,7 +77,9 @@ def test_every_rule_quotes_its_seed_and_names_a_metric_that_exists(name: str) ->
     profile = load_profile(name)
     seed = _normalised((settings().seeds_dir / profile.document.seed).read_text(encoding="utf-8"))
     for rule in profile.rules:
-        assert rule.metric in METRICS, f"{name}: rule {rule.id} names unknown metric {rule.metric}"
+        assert rule.metric in OBSERVERS, (
+            f"{name}: rule {rule.id} names unknown metric {rule.metric}"
+        )
         assert rule.citation.quote, f"{name}: rule {rule.id} quotes nothing"
         assert _normalised(rule.citation.quote) in seed, f"{name}: {rule.id} misquotes the seed"
     for duty in profile.not_checked:

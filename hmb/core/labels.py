@@ -228,7 +228,7 @@ METRICS: dict[str, Label] = {
     "pool_open": Label("资金池年初余额", "Pool opening balance"),
     "pool_draw": Label("资金池动用", "Pool drawn"),
     "pool_close": Label("资金池年末余额", "Pool closing balance"),
-    # The metrics a rule can name (hmb.judge.rules.METRICS); some are figures above too.
+    # The metrics a rule can name (hmb.judge.rules.OBSERVERS); some are figures above too.
     "participation_rate": Label("参保率", "Participation rate"),
     "projected_participation_rate": Label("预测参保率", "Projected participation rate"),
     "loss_ratio": Label("赔付率", "Loss ratio"),

@@ -1,6 +1,6 @@
 """The rule engine: every rule of a rulebook, over every scope, in one pass.
 
-A rule (data/rulebooks/*.toml) names a metric from :data:`METRICS`, a scope, a comparison and its
+A rule (data/rulebooks/*.toml) names a metric from :data:`OBSERVERS`, a scope, a comparison and its
 thresholds. Each metric function turns the validated store into observations (a scope and a
 value, plus the figures a message needs); :func:`evaluate` compares each observation with the
 rule's thresholds and returns the alerts, sorted by severity. Everything here is pure over the
@@ -452,9 +452,9 @@ def _insurer_count(ev: Evaluation, rule: Rule) -> list[Observation]:
     ]
 
 
-# Each metric a rule can name, and the function that measures it; its name is in
-# hmb.core.labels.METRICS.
-METRICS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
+# Each metric a rule can name, and the function that observes it per scope (from the figures of
+# hmb.measure, or computed here for judging only); its name is in hmb.core.labels.METRICS.
+OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
     "participation_rate": _participation_rate,
     "projected_participation_rate": _projected_participation_rate,
     "loss_ratio": _loss_ratio,
@@ -521,7 +521,7 @@ def evaluate(
     ev = Evaluation(con, profile, as_of)
     alerts: list[Alert] = []
     for rule in profile.rules:
-        for observation in METRICS[rule.metric](ev, rule):
+        for observation in OBSERVERS[rule.metric](ev, rule):
             firing = alert_id(profile.name, rule.id, observation.scope) in previously_firing
             verdict = classify(rule, observation.value, firing)
             if verdict is None:
