@@ -6,7 +6,8 @@ input gives a figure with no traces and a centred note saying why, never an exce
 here fetches anything: the map is a ``Choroplethmap`` on a blank ``white-bg`` style with the
 county boundaries of :mod:`dashboard.geo` (``go.Choropleth`` would fetch a topojson from a CDN).
 
-Rates stay fractions (0.2) and are shown with a % axis; money is converted to 万元 here.
+Rates stay fractions (0.2) and are shown with a % axis; money is shown in 万元
+(:func:`hmb.core.formatting.to_wan`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import calendar
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 
 import plotly.graph_objects as go
@@ -23,7 +24,7 @@ import polars as pl
 
 from dashboard.geo import center_and_zoom, county_features
 from hmb.core.counties import county_name
-from hmb.core.formatting import percent, wan_yuan
+from hmb.core.formatting import percent, to_wan, wan_yuan
 from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUP_ZH, SUBSIDY_GROUPS
 from hmb.measure.metrics import earned_fraction
 
@@ -34,9 +35,6 @@ RED, AMBER, GREEN, GREY = "#d73027", "#f4a300", "#1a9850", "#cccccc"
 BLUE, ORANGE = "#4c78a8", "#f58518"
 BAND_COLOURS = (RED, AMBER, GREEN)
 NO_DATA_BAND = 3  # the map's fourth colour: a county without a rate
-
-WAN = Decimal(10_000)
-FEN = Decimal("0.01")
 
 # Empty states: (zh, en).
 NO_MEMBERS = ("暂无数据：尚无参保人员", "No data: nobody has enrolled yet")
@@ -610,13 +608,6 @@ def _threshold_y(fig: go.Figure, y: float, label: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Helpers: numbers
-
-
-def to_wan(amount: float | Decimal | None) -> float | None:
-    """Yuan to 万元, rounded half-up to 2 decimals: 1,234,567.89 → 123.46; None stays None."""
-    if amount is None:
-        return None
-    return float((Decimal(str(amount)) / WAN).quantize(FEN, rounding=ROUND_HALF_UP))
 
 
 def _wan_text(amount: float | None, signed: bool = False) -> str:

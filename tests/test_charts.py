@@ -454,13 +454,6 @@ def test_subsidy_coverage_groups_bars_by_county_with_the_full_coverage_line() ->
 # --- loss ratio, premium, claims -------------------------------------------------------------
 
 
-def test_wan_yuan_conversion() -> None:
-    assert charts.to_wan(1_234_567.89) == 123.46  # 123.456789 万元, half-up to the cent of 万
-    assert charts.to_wan(Decimal("5000")) == 0.5
-    assert charts.to_wan(50.0) == 0.01  # 0.005 万元 rounds half up, not to the even 0.00
-    assert charts.to_wan(None) is None
-
-
 def test_paid_vs_earned_in_wan_yuan() -> None:
     fig = charts.paid_vs_earned(finance(), AS_OF, "zh")
     earned, paid = fig.data
