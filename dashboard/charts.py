@@ -6,16 +6,16 @@ input gives a figure with no traces and a centred note saying why, never an exce
 here fetches anything: the map is a ``Choroplethmap`` on a blank ``white-bg`` style with the
 county boundaries of :mod:`dashboard.geo` (``go.Choropleth`` would fetch a topojson from a CDN).
 
-Rates stay fractions (0.2) and are shown with a % axis; money is converted to 万元 here.
+Rates stay fractions (0.2) and are shown with a % axis; money is shown in 万元
+(:func:`hmb.core.formatting.to_wan`).
 """
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 import plotly.graph_objects as go
@@ -23,10 +23,9 @@ import polars as pl
 
 from dashboard.geo import center_and_zoom, county_features
 from hmb.core.counties import county_name
-from hmb.core.formatting import percent, wan_yuan
+from hmb.core.formatting import percent, to_wan, wan_yuan
 from hmb.core.labels import label
 from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUPS
-from hmb.measure.metrics import earned_fraction
 
 ValueKind = Literal["money", "rate", "count"]
 
@@ -35,9 +34,6 @@ RED, AMBER, GREEN, GREY = "#d73027", "#f4a300", "#1a9850", "#cccccc"
 BLUE, ORANGE = "#4c78a8", "#f58518"
 BAND_COLOURS = (RED, AMBER, GREEN)
 NO_DATA_BAND = 3  # the map's fourth colour: a county without a rate
-
-WAN = Decimal(10_000)
-FEN = Decimal("0.01")
 
 # Empty states: (zh, en).
 NO_MEMBERS = ("暂无数据：尚无参保人员", "No data: nobody has enrolled yet")
@@ -322,39 +318,29 @@ def loss_ratio_by_year(
 
 
 def cumulative_loss_ratio_by_month(
-    monthly: pl.DataFrame,
-    written_by_year: Mapping[int, float | Decimal],
-    as_of: date,
-    lang: str = "zh",
+    series: pl.DataFrame, as_of: date, lang: str = "zh"
 ) -> go.Figure:
-    """Cumulative claims paid ÷ premium earned, month by month of each policy year.
-
-    ``monthly``: policy_year, settle_month (a date in the month, or ``"YYYY-MM"``), claims_paid.
-    Month k of year Y ends on its last day, or on ``as_of`` for the current month; earned premium
-    to that day is written × :func:`hmb.measure.metrics.earned_fraction`. Years without written
-    premium
-    are left out; months run from January of the policy year to the month of ``as_of``.
-    """
+    """Cumulative claims paid ÷ premium earned, month by month of each policy year: one line per
+    year of :func:`hmb.measure.breakdowns.cumulative_loss_ratio_by_month` (policy_year, month,
+    month_end, claims_paid, earned_premium, loss_ratio); a year without a ratio (no premium
+    written) is left out."""
     title = _title(lang, "累计赔付率（按月）", "Cumulative loss ratio by month", as_of)
-    rows = _dicts(monthly)
+    rows = _dicts(series)
     if not rows:
         return _empty(title, lang, NO_CLAIMS)
-    years = sorted({int(r["policy_year"]) for r in rows})
     fig = go.Figure()
-    for year in years:
-        written = written_by_year.get(year)
-        if not written:
-            continue
-        paid = _paid_by_month(r for r in rows if int(r["policy_year"]) == year)
-        points = _cumulative_ratio_points(year, Decimal(str(written)), paid, as_of)
-        if not points:
+    for year in sorted({int(r["policy_year"]) for r in rows}):
+        points = [r for r in rows if r["policy_year"] == year]
+        if all(r["loss_ratio"] is None for r in points):
             continue
         fig.add_trace(go.Scatter(
             name=_pick(lang, f"{year} 年度", str(year)),
-            x=[p[0] for p in points],
-            y=[p[1] for p in points],
+            x=[r["month"] for r in points],
+            y=[r["loss_ratio"] for r in points],
             mode="lines+markers",
-            customdata=[p[2] for p in points],
+            customdata=[f"{r['month_end']:%Y-%m}: {wan_yuan(r['claims_paid'])} / "
+                        f"{wan_yuan(r['earned_premium'])} = {percent(r['loss_ratio'])}"
+                        for r in points],
             hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
         ))
     if not fig.data:
@@ -365,14 +351,6 @@ def cumulative_loss_ratio_by_month(
     fig.update_yaxes(tickformat=".0%", rangemode="tozero",
                      title={"text": _pick(lang, "累计赔付率", "Cumulative loss ratio")})
     return _finish(fig, title)
-
-
-def cumulative_loss_ratios(
-    year: int, written: float | Decimal, paid_by_month: Mapping[date, float | Decimal], as_of: date
-) -> list[float | None]:
-    """The y values of :func:`cumulative_loss_ratio_by_month` for one year (first of month keys)."""
-    paid = {month: Decimal(str(amount)) for month, amount in paid_by_month.items()}
-    return [p[1] for p in _cumulative_ratio_points(year, Decimal(str(written)), paid, as_of)]
 
 
 def paid_vs_earned(finance: pl.DataFrame, as_of: date, lang: str = "zh") -> go.Figure:
@@ -441,7 +419,8 @@ def breakdown_bar(  # noqa: PLR0917 (the call reads as a sentence: what, by what
 
 def settlement_lag_chart(frame: pl.DataFrame, as_of: date, lang: str = "zh") -> go.Figure:
     """Paid claims per settlement-lag bucket (policy_year, lag_bucket, bucket_order,
-    paid_claims); one series per policy year."""
+    paid_claims, and the share of :func:`hmb.measure.breakdowns.paid_claim_shares`); one series
+    per policy year."""
     title = _title(lang, "结案时效分布", "Time to settle paid claims", as_of, _single_year(frame))
     return _bucket_chart(frame, "lag_bucket", title, lang,
                          _pick(lang, "结案时长", "Time to settle"))
@@ -449,7 +428,8 @@ def settlement_lag_chart(frame: pl.DataFrame, as_of: date, lang: str = "zh") -> 
 
 def claim_size_chart(frame: pl.DataFrame, as_of: date, lang: str = "zh") -> go.Figure:
     """Paid claims per size bucket (policy_year, size_bucket, bucket_order, paid_claims,
-    claims_paid): bars count the claims, the hover adds the amount paid."""
+    claims_paid, share): bars count the claims, the hover adds their share and the amount
+    paid."""
     title = _title(lang, "赔案金额分布", "Paid claims by size", as_of, _single_year(frame))
     return _bucket_chart(frame, "size_bucket", title, lang,
                          _pick(lang, "单案赔付金额（元）", "Amount paid per claim (yuan)"))
@@ -623,13 +603,6 @@ def _threshold_y(fig: go.Figure, y: float, label: str) -> None:
 # Helpers: numbers
 
 
-def to_wan(amount: float | Decimal | None) -> float | None:
-    """Yuan to 万元, rounded half-up to 2 decimals: 1,234,567.89 → 123.46; None stays None."""
-    if amount is None:
-        return None
-    return float((Decimal(str(amount)) / WAN).quantize(FEN, rounding=ROUND_HALF_UP))
-
-
 def _wan_text(amount: float | None, signed: bool = False) -> str:
     if amount is None:
         return "—"
@@ -782,12 +755,11 @@ def _bucket_chart(frame: pl.DataFrame, bucket_col: str, title: str, lang: str,
     fig = go.Figure()
     for year in sorted({r["policy_year"] for r in rows}):
         cells = {r[bucket_col]: r for r in rows if r["policy_year"] == year}
-        total = sum(int(r["paid_claims"]) for r in cells.values())
         fig.add_trace(go.Bar(
             name=_pick(lang, f"{year} 年度", str(year)),
             x=[names[b] for b in buckets],
             y=[int(cells[b]["paid_claims"]) if b in cells else 0 for b in buckets],
-            customdata=[_bucket_hover(cells.get(b), total, lang) for b in buckets],
+            customdata=[_bucket_hover(cells.get(b), lang) for b in buckets],
             hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(barmode="group")
@@ -797,12 +769,11 @@ def _bucket_chart(frame: pl.DataFrame, bucket_col: str, title: str, lang: str,
     return _finish(fig, title)
 
 
-def _bucket_hover(row: dict[str, Any] | None, total: int, lang: str) -> str:
+def _bucket_hover(row: dict[str, Any] | None, lang: str) -> str:
     if row is None:
         return "0"
-    count = int(row["paid_claims"])
-    text = _pick(lang, f"{count:,} 件（占 {percent(count / total, 1)}）",
-                 f"{count:,} claims ({percent(count / total, 1)})")
+    count, share = int(row["paid_claims"]), percent(row["share"], 1)
+    text = _pick(lang, f"{count:,} 件（占 {share}）", f"{count:,} claims ({share})")
     if row.get("claims_paid") is not None:
         text += _pick(lang, f"，赔款 {wan_yuan(row['claims_paid'])}",
                       f", paid {wan_yuan(row['claims_paid'])}")
@@ -817,37 +788,3 @@ def bucket_label_en(label: str) -> str:
     text = re.sub(r"(\d+)千", r"\1k", text)
     text = re.sub(r"(\d+)万", lambda m: f"{int(m.group(1)) * 10}k", text)
     return re.sub(r"^([<>≥≤])\s*", r"\1 ", text)
-
-
-def _month_start(value: date | str) -> date:
-    if isinstance(value, str):
-        return date.fromisoformat(f"{value[:7]}-01")
-    return date(value.year, value.month, 1)
-
-
-def _paid_by_month(rows: Iterable[dict[str, Any]]) -> dict[date, Decimal]:
-    paid: dict[date, Decimal] = {}
-    for r in rows:
-        month = _month_start(r["settle_month"])
-        paid[month] = paid.get(month, Decimal(0)) + Decimal(str(r["claims_paid"] or 0))
-    return paid
-
-
-def _cumulative_ratio_points(
-    year: int, written: Decimal, paid: Mapping[date, Decimal], as_of: date
-) -> list[tuple[int, float | None, str]]:
-    """(month number, cumulative loss ratio, hover text) from January of ``year`` to as_of."""
-    months = (as_of.year - year) * 12 + as_of.month
-    points: list[tuple[int, float | None, str]] = []
-    cumulative = Decimal(0)
-    for index in range(months):
-        start = date(year + index // 12, index % 12 + 1, 1)
-        end = min(start + timedelta(days=calendar.monthrange(start.year, start.month)[1] - 1),
-                  as_of)
-        cumulative += paid.get(start, Decimal(0))
-        fraction = earned_fraction(year, end)
-        earned = written * fraction.numerator / fraction.denominator
-        ratio = float(cumulative / earned) if earned else None
-        hover = f"{start:%Y-%m}: {wan_yuan(cumulative)} / {wan_yuan(earned)} = {percent(ratio)}"
-        points.append((index + 1, ratio, hover))
-    return points

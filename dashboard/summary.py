@@ -11,7 +11,7 @@ import polars as pl
 from dashboard.i18n import Lang
 from hmb.access.scoping import DataScope
 from hmb.core.counties import county_name
-from hmb.core.formatting import percent, points, wan_yuan
+from hmb.core.formatting import in_wan, percent, points, wan_yuan
 from hmb.judge.alerts import Alert
 from hmb.rulebook.profiles import Profile
 
@@ -120,7 +120,7 @@ def delta_text(card: Card, lang: Lang) -> str:
     assert card.delta is not None
     if card.is_rate:
         return points(card.delta) if lang == "zh" else f"{card.delta * 100:+.2f} pts"
-    return wan_yuan(card.delta) if lang == "zh" else f"{card.delta / 10_000:+,.2f} ×10k yuan"
+    return wan_yuan(card.delta) if lang == "zh" else f"{in_wan(card.delta):+,.2f} ×10k yuan"
 
 
 def _num(value: object) -> float | None:

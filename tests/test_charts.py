@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -45,15 +44,16 @@ SUBSIDY_SCHEMA: dict[str, Any] = {
     "eligible": pl.Int64, "enrolled": pl.Int64, "coverage": pl.Float64,
 }
 MONTHLY_SCHEMA: dict[str, Any] = {
-    "policy_year": pl.Int32, "settle_month": pl.Date, "claims_paid": pl.Float64,
+    "policy_year": pl.Int32, "month": pl.Int32, "month_end": pl.Date, "claims_paid": pl.Float64,
+    "earned_premium": pl.Float64, "loss_ratio": pl.Float64,
 }
 LAG_SCHEMA: dict[str, Any] = {
     "policy_year": pl.Int32, "lag_bucket": pl.String, "bucket_order": pl.Int32,
-    "paid_claims": pl.Int64,
+    "paid_claims": pl.Int64, "share": pl.Float64,
 }
 SIZE_SCHEMA: dict[str, Any] = {
     "policy_year": pl.Int32, "size_bucket": pl.String, "bucket_order": pl.Int32,
-    "paid_claims": pl.Int64, "claims_paid": pl.Float64,
+    "paid_claims": pl.Int64, "claims_paid": pl.Float64, "share": pl.Float64,
 }
 EXPENSE_SCHEMA: dict[str, Any] = {
     "policy_year": pl.Int32, "insurer_id": pl.String, "insurer_name": pl.String,
@@ -139,26 +139,39 @@ def subsidy() -> pl.DataFrame:
 
 
 def monthly() -> pl.DataFrame:
+    """2023 to 15 March, 365,000 written (1,000 earned a day): January 15,500 / 31,000 = 0.5,
+    February 29,500 / 59,000 = 0.5, March 29,500 / 74,000; 2024 has no premium written."""
     return frame([
-        {"policy_year": 2023, "settle_month": date(2023, 1, 1), "claims_paid": 15_500.0},
-        {"policy_year": 2023, "settle_month": date(2023, 2, 1), "claims_paid": 14_000.0},
+        {"policy_year": 2023, "month": 1, "month_end": date(2023, 1, 31), "claims_paid": 15_500.0,
+         "earned_premium": 31_000.0, "loss_ratio": 0.5},
+        {"policy_year": 2023, "month": 2, "month_end": date(2023, 2, 28), "claims_paid": 29_500.0,
+         "earned_premium": 59_000.0, "loss_ratio": 0.5},
+        {"policy_year": 2023, "month": 3, "month_end": date(2023, 3, 15), "claims_paid": 29_500.0,
+         "earned_premium": 74_000.0, "loss_ratio": 29_500 / 74_000},
+        {"policy_year": 2024, "month": 1, "month_end": date(2024, 1, 31), "claims_paid": 100.0,
+         "earned_premium": 0.0, "loss_ratio": None},
     ], MONTHLY_SCHEMA)
 
 
 def lags() -> pl.DataFrame:
+    # 100 paid claims: 60 %, 30 % and 10 %.
     return frame([
-        {"policy_year": 2024, "lag_bucket": "8–15天", "bucket_order": 2, "paid_claims": 30},
-        {"policy_year": 2024, "lag_bucket": "0–7天", "bucket_order": 1, "paid_claims": 60},
-        {"policy_year": 2024, "lag_bucket": "90天以上", "bucket_order": 3, "paid_claims": 10},
+        {"policy_year": 2024, "lag_bucket": "8–15天", "bucket_order": 2, "paid_claims": 30,
+         "share": 0.3},
+        {"policy_year": 2024, "lag_bucket": "0–7天", "bucket_order": 1, "paid_claims": 60,
+         "share": 0.6},
+        {"policy_year": 2024, "lag_bucket": "90天以上", "bucket_order": 3, "paid_claims": 10,
+         "share": 0.1},
     ], LAG_SCHEMA)
 
 
 def sizes() -> pl.DataFrame:
+    # 4 paid claims: 3 / 4 = 75 % and 1 / 4 = 25 %.
     return frame([
         {"policy_year": 2024, "size_bucket": "<1千", "bucket_order": 1, "paid_claims": 3,
-         "claims_paid": 1_500.0},
+         "claims_paid": 1_500.0, "share": 0.75},
         {"policy_year": 2024, "size_bucket": "≥50万", "bucket_order": 2, "paid_claims": 1,
-         "claims_paid": 1_234_567.89},
+         "claims_paid": 1_234_567.89, "share": 0.25},
     ], SIZE_SCHEMA)
 
 
@@ -190,7 +203,7 @@ BUILDERS: dict[str, Callable[[str], go.Figure]] = {
     "loss_ratio_by_year": lambda lang: charts.loss_ratio_by_year(
         finance(), AS_OF, lang, floor=0.85, ceiling=0.95),
     "cumulative_loss_ratio_by_month": lambda lang: charts.cumulative_loss_ratio_by_month(
-        monthly(), {2023: 365_000.0}, AS_OF, lang),
+        monthly(), AS_OF, lang),
     "paid_vs_earned": lambda lang: charts.paid_vs_earned(finance(), AS_OF, lang),
     "breakdown_bar": lambda lang: charts.breakdown_bar(
         liability_breakdown(), "liability", "claims_paid", "各责任已付赔款",
@@ -218,7 +231,7 @@ EMPTY: dict[str, tuple[Callable[[str], go.Figure], tuple[str, str]]] = {
     "loss_ratio_by_year": (lambda lang: charts.loss_ratio_by_year(
         frame([], FINANCE_SCHEMA), AS_OF, lang, floor=0.85), charts.NO_PREMIUM),
     "cumulative_loss_ratio_by_month": (lambda lang: charts.cumulative_loss_ratio_by_month(
-        frame([], MONTHLY_SCHEMA), {2024: 1_000.0}, AS_OF, lang), NO_CLAIMS),
+        frame([], MONTHLY_SCHEMA), AS_OF, lang), NO_CLAIMS),
     "paid_vs_earned": (lambda lang: charts.paid_vs_earned(
         frame([], FINANCE_SCHEMA), AS_OF, lang), charts.NO_PREMIUM),
     "breakdown_bar": (lambda lang: charts.breakdown_bar(
@@ -302,7 +315,7 @@ def test_frames_without_columns_do_not_raise_either() -> None:
         charts.enrolment_progress(nothing, 0, AS_OF, AS_OF),
         charts.subsidy_coverage_chart(nothing, AS_OF),
         charts.loss_ratio_by_year(nothing, AS_OF),
-        charts.cumulative_loss_ratio_by_month(nothing, {}, AS_OF),
+        charts.cumulative_loss_ratio_by_month(nothing, AS_OF),
         charts.paid_vs_earned(nothing, AS_OF),
         charts.breakdown_bar(nothing, "x", "y", "甲", "A", AS_OF),
         charts.settlement_lag_chart(nothing, AS_OF),
@@ -472,13 +485,6 @@ def test_subsidy_coverage_groups_bars_by_county_with_the_full_coverage_line() ->
 # --- loss ratio, premium, claims -------------------------------------------------------------
 
 
-def test_wan_yuan_conversion() -> None:
-    assert charts.to_wan(1_234_567.89) == 123.46  # 123.456789 万元, half-up to the cent of 万
-    assert charts.to_wan(Decimal("5000")) == 0.5
-    assert charts.to_wan(50.0) == 0.01  # 0.005 万元 rounds half up, not to the even 0.00
-    assert charts.to_wan(None) is None
-
-
 def test_paid_vs_earned_in_wan_yuan() -> None:
     fig = charts.paid_vs_earned(finance(), AS_OF, "zh")
     earned, paid = fig.data
@@ -514,39 +520,22 @@ def test_loss_ratio_before_any_premium_is_earned_is_an_empty_state() -> None:
     assert fig.layout.annotations[0].text == "No data: no premium earned yet"
 
 
-def test_cumulative_loss_ratio_by_hand() -> None:
-    # 2023 (365 days), written 365,000: 1,000 yuan earned a day.
-    # Jan: paid 15,500 / earned 31,000 = 0.5.  Feb: 29,500 / 59,000 = 0.5.
-    # Mar, to the as-of 15 March: 29,500 / 74,000.
-    fig = charts.cumulative_loss_ratio_by_month(monthly(), {2023: 365_000.0}, date(2023, 3, 15),
-                                                "zh")
-    (line,) = fig.data
+def test_cumulative_loss_ratio_draws_a_line_per_year_with_premium() -> None:
+    fig = charts.cumulative_loss_ratio_by_month(monthly(), date(2023, 3, 15), "zh")
+    (line,) = fig.data  # 2024 has no ratio: no premium written
     assert line.name == "2023 年度"
     assert list(line.x) == [1, 2, 3]
     assert list(line.y) == pytest.approx([0.5, 0.5, 29_500 / 74_000])
     assert line.customdata[0] == "2023-01: 1.55 万元 / 3.10 万元 = 50.00%"
+    assert line.customdata[2] == "2023-03: 2.95 万元 / 7.40 万元 = 39.86%"
+    assert list(fig.layout.xaxis.range) == [0.5, 3.5]
 
 
-def test_cumulative_loss_ratio_runs_on_after_the_year_with_full_premium_earned() -> None:
-    # As of 15 Feb 2024, 2023 runs 14 months; from December on the whole 365,000 is earned.
-    late = pl.concat([monthly(), frame([{"policy_year": 2023, "settle_month": date(2024, 2, 1),
-                                          "claims_paid": 7_000.0}], MONTHLY_SCHEMA)])
-    (line,) = charts.cumulative_loss_ratio_by_month(late, {2023: 365_000}, date(2024, 2, 15),
-                                                    "en").data
-    assert list(line.x) == list(range(1, 15))
-    assert line.y[11] == pytest.approx(29_500 / 365_000)
-    assert line.y[13] == pytest.approx(36_500 / 365_000)
-
-
-def test_cumulative_loss_ratio_in_a_leap_year_from_strings() -> None:
-    # 2024 (366 days), written 366,000: Jan 3,100 / 31,000 = 0.1; to 10 Feb 3,920 / 41,000.
-    rows = pl.DataFrame({"policy_year": [2024, 2024], "settle_month": ["2024-01", "2024-02"],
-                         "claims_paid": [3_100.0, 820.0]})
-    (line,) = charts.cumulative_loss_ratio_by_month(rows, {2024: Decimal("366000")},
-                                                    date(2024, 2, 10), "zh").data
-    assert list(line.y) == pytest.approx([0.1, 3_920 / 41_000])
-    assert charts.cumulative_loss_ratios(2024, 366_000, {date(2024, 1, 1): 3_100},
-                                         date(2024, 2, 10)) == pytest.approx([0.1, 3_100 / 41_000])
+def test_cumulative_loss_ratio_without_premium_written_says_so() -> None:
+    fig = charts.cumulative_loss_ratio_by_month(
+        monthly().filter(pl.col("policy_year") == 2024), AS_OF, "en")
+    assert len(fig.data) == 0
+    assert fig.layout.annotations[0].text == "No data: no premium earned yet"
 
 
 def test_breakdown_bar_sorts_converts_and_names() -> None:
@@ -580,6 +569,7 @@ def test_settlement_lag_bars_in_bucket_order() -> None:
     assert list(bars.x) == ["0–7天", "8–15天", "90天以上"]
     assert list(bars.y) == [60, 30, 10]
     assert bars.customdata[0] == "60 件（占 60.0%）"
+    assert bars.customdata[2] == "10 件（占 10.0%）"
     assert "2024 年度" in zh.layout.title.text
     en = charts.settlement_lag_chart(lags(), AS_OF, "en")
     assert list(en.data[0].x) == ["0–7 days", "8–15 days", "over 90 days"]
@@ -590,6 +580,7 @@ def test_claim_size_counts_with_the_amount_on_hover() -> None:
     (bars,) = charts.claim_size_chart(sizes(), AS_OF, "zh").data
     assert list(bars.x) == ["<1千", "≥50万"]
     assert list(bars.y) == [3, 1]
+    assert bars.customdata[0] == "3 件（占 75.0%），赔款 0.15 万元"
     assert bars.customdata[1] == "1 件（占 25.0%），赔款 123.46 万元"
     (english,) = charts.claim_size_chart(sizes(), AS_OF, "en").data
     assert list(english.x) == ["< 1k", "≥ 500k"]

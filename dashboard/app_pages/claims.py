@@ -3,8 +3,6 @@ settlement speed and the one-stop share; the distribution of claim sizes."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import polars as pl
 import streamlit as st
 
@@ -12,7 +10,7 @@ from dashboard import charts, data, view, widgets
 from dashboard.i18n import t
 from hmb.core.counties import county_name
 from hmb.core.formatting import percent
-from hmb.measure.metrics import earned_premium
+from hmb.measure import breakdowns
 
 v = view.current()
 assert v is not None
@@ -31,25 +29,17 @@ with right:
     widgets.chart(charts.paid_vs_earned(totals, v.as_of, lang), "paid-vs-earned")
 
 monthly = data.query(v.fingerprint, v.store, "claims_by_month", v.as_of, v.scope)
-written = {int(r["policy_year"]): float(r["written_premium"]) for r in totals.to_dicts()}
-widgets.chart(charts.cumulative_loss_ratio_by_month(monthly, written, v.as_of, lang), "by-month")
+widgets.chart(charts.cumulative_loss_ratio_by_month(
+    breakdowns.cumulative_loss_ratio_by_month(monthly, totals, v.as_of), v.as_of, lang),
+    "by-month")
 
-
-def earned(written_premium: float) -> float:
-    return float(earned_premium(Decimal(str(written_premium)), v.year, v.as_of))
-
-
-year_total = totals.filter(pl.col("policy_year") == v.year)
-year_earned = float(year_total["earned_premium"][0]) if year_total.height else 0.0
 # Insurer finance only for roles that may read it (a county supervisor sees her county's claims).
 tabs = st.tabs([t("by_liability", lang), t("by_county", lang),
                 *([t("by_insurer", lang)] if v.scope.may_see_finance else [])])
 with tabs[0]:
     liability = data.query(v.fingerprint, v.store, "claims_by_liability", v.as_of, v.scope)
-    liability = liability.filter(pl.col("policy_year") == v.year).with_columns(
-        (pl.col("claims_paid").cast(pl.Float64) / year_earned if year_earned else pl.lit(None))
-        .alias("loss_ratio")
-    )
+    liability = breakdowns.loss_ratio_by_liability(
+        liability.filter(pl.col("policy_year") == v.year), totals, v.as_of)
     names = {item.code: (item.name_zh if lang == "zh" else item.name_en)
              for item in v.profile.liabilities}
     liability = liability.with_columns(
@@ -63,23 +53,10 @@ with tabs[0]:
 with tabs[1]:
     by_county = data.query(v.fingerprint, v.store, "claims_by_county", v.as_of, v.scope)
     premium = data.query(v.fingerprint, v.store, "written_premium_by_county", v.as_of, v.scope)
-    county_rows = (
-        premium.filter(pl.col("policy_year") == v.year)
-        .join(by_county.filter(pl.col("policy_year") == v.year),
-              on=["policy_year", "county_code"], how="left")
-        .with_columns(pl.col("claims_paid").fill_null(0))
-        .with_columns(
-            pl.col("written_premium").cast(pl.Float64)
-            .map_elements(earned, return_dtype=pl.Float64).alias("earned_premium"),
-            pl.col("county_code").map_elements(lambda c: county_name(c) or c,
-                                               return_dtype=pl.String).alias("county"),
-        )
-        .with_columns(
-            pl.when(pl.col("earned_premium") > 0)
-            .then(pl.col("claims_paid").cast(pl.Float64) / pl.col("earned_premium"))
-            .alias("loss_ratio")
-        )
-    )
+    county_rows = breakdowns.loss_ratio_by_county(
+        premium.filter(pl.col("policy_year") == v.year), by_county, v.as_of
+    ).with_columns(pl.col("county_code").map_elements(lambda c: county_name(c) or c,
+                                                      return_dtype=pl.String).alias("county"))
     widgets.chart(charts.breakdown_bar(county_rows, "county", "loss_ratio", "各区县赔付率",
                                        "Loss ratio by county", v.as_of, lang, value_kind="rate"),
                   "by-county")
@@ -111,9 +88,9 @@ lags = data.query(v.fingerprint, v.store, "settlement_lag_distribution", v.as_of
 sizes = data.query(v.fingerprint, v.store, "claim_size_distribution", v.as_of, v.scope)
 left, right = st.columns(2)
 with left:
-    widgets.chart(charts.settlement_lag_chart(lags.filter(pl.col("policy_year") == v.year),
-                                              v.as_of, lang), "lags")
+    widgets.chart(charts.settlement_lag_chart(breakdowns.paid_claim_shares(
+        lags.filter(pl.col("policy_year") == v.year)), v.as_of, lang), "lags")
 with right:
     st.markdown(f"**{t('claim_sizes', lang)}**")
-    widgets.chart(charts.claim_size_chart(sizes.filter(pl.col("policy_year") == v.year),
-                                          v.as_of, lang), "sizes")
+    widgets.chart(charts.claim_size_chart(breakdowns.paid_claim_shares(
+        sizes.filter(pl.col("policy_year") == v.year)), v.as_of, lang), "sizes")

@@ -16,7 +16,8 @@ from hmb.access.scoping import DataScope
 from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent
 from hmb.core.labels import names
-from hmb.judge.rules import campaign_deadline, run_rate_projection
+from hmb.judge.rules import campaign_deadline
+from hmb.measure.campaign import projected_participation_rate, run_rate_projection
 
 v = view.current()
 assert v is not None
@@ -62,12 +63,13 @@ daily = by_day.group_by("enroll_date").agg(pl.col("enrolled").sum()).sort("enrol
 projection = None
 if not daily.is_empty() and v.as_of < deadline:
     projection, _ = run_rate_projection(daily, v.as_of, deadline)
+    projected_rate = projected_participation_rate(projection, insured_base)
     st.caption(
         (f"按最近 14 天日均参保外推，预计截至 {deadline} 参保 {people(projection)}，"
-         f"参保率 {percent(projection / insured_base if insured_base else None)}。")
+         f"参保率 {percent(projected_rate)}。")
         if lang == "zh" else
         (f"At the last 14 days' daily rate, {projection:,} members by {deadline}: "
-         f"{percent(projection / insured_base if insured_base else None)}.")
+         f"{percent(projected_rate)}.")
     )
 widgets.chart(charts.enrolment_progress(daily, insured_base, v.as_of, deadline, lang,
                                         floor=floor, projection=projection), "progress")

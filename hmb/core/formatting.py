@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 WAN = Decimal(10_000)
+HUNDREDTH = Decimal("0.01")
+
+
+def in_wan(amount: float | Decimal) -> Decimal:
+    """Yuan in 万元, exactly: 12,345,678.9 → Decimal('1234.56789')."""
+    return Decimal(str(amount)) / WAN
+
+
+def to_wan(amount: float | Decimal | None) -> float | None:
+    """Yuan to 万元 for a chart's axis, rounded half-up to 2 decimals: 1,234,567.89 → 123.46;
+    None stays None."""
+    if amount is None:
+        return None
+    return float(in_wan(amount).quantize(HUNDREDTH, rounding=ROUND_HALF_UP))
 
 
 def wan_yuan(amount: float | Decimal | None, digits: int = 2) -> str:
     """12345678.9 → '1,234.57 万元'; None → '—'."""
     if amount is None:
         return "—"
-    value = Decimal(str(amount)) / WAN
-    return f"{value:,.{digits}f} 万元"
+    return f"{in_wan(amount):,.{digits}f} 万元"
 
 
 def yuan(amount: float | Decimal | None) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -31,9 +31,13 @@ from hmb.core.formatting import people, percent, points, wan_yuan, yuan
 from hmb.core.labels import ENUMS, label
 from hmb.judge.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
 from hmb.measure import metrics
+from hmb.measure.campaign import (
+    RUN_RATE_DAYS,
+    projected_participation_rate,
+    run_rate_projection,
+)
 from hmb.rulebook.profiles import Profile, Rule
 
-RUN_RATE_DAYS = 14
 MIN_DAYS_FOR_PROJECTION = 60
 
 
@@ -129,19 +133,6 @@ def campaign_deadline(profile: Profile, policy_year: int) -> date:
     return date(policy_year - 1, month, day)
 
 
-def run_rate_projection(by_day: pl.DataFrame, as_of: date, deadline: date) -> tuple[int, float]:
-    """Enrolments so far plus the last 14 days' daily average carried to the deadline.
-
-    ``by_day`` has enroll_date and enrolled (already filtered to enroll_date ≤ as_of).
-    Returns (projected final enrolments, daily rate).
-    """
-    window_start = as_of - timedelta(days=RUN_RATE_DAYS - 1)
-    to_date = int(by_day["enrolled"].sum())
-    recent = int(by_day.filter(pl.col("enroll_date") >= window_start)["enrolled"].sum())
-    daily = recent / RUN_RATE_DAYS
-    return round(to_date + daily * max((deadline - as_of).days, 0)), daily
-
-
 # -- metrics the rules can name ---------------------------------------------------------------
 
 
@@ -178,7 +169,7 @@ def _projected_participation_rate(ev: Evaluation, rule: Rule) -> list[Observatio
     for r in base.sort("county_code").iter_rows(named=True):
         county_days = days.filter(pl.col("county_code") == r["county_code"])
         projected, daily = run_rate_projection(county_days, ev.as_of, deadline)
-        rate = projected / r["insured_base"] if r["insured_base"] else None
+        rate = projected_participation_rate(projected, r["insured_base"])
         observations.append(
             Observation(
                 Scope(policy_year=year, county_code=r["county_code"]),
