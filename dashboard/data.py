@@ -61,8 +61,7 @@ def source_folder(source: Source) -> Path:
     """The folder of a source; a missing demo is generated with a progress bar."""
     if source.folder is not None:
         return source.folder
-    demos = settings().demo_dir
-    target = demos / source.profile
+    target = settings().demo_dir / source.profile
     if target.exists():
         return target
     bar = st.progress(0.0, text=f"正在生成演示数据 Generating demo data: {source.profile}")
@@ -70,7 +69,7 @@ def source_folder(source: Source) -> Path:
     def progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-    path = ensure_demo(source.profile, demos, progress=progress)
+    path = ensure_demo(source.profile, settings().demo_dir, progress=progress)
     bar.empty()
     return path
 
