@@ -496,9 +496,10 @@ def load_profile(name: str, directory: Path = RULEBOOKS_DIR) -> Profile:
     known = ", ".join(available_profiles(directory)) or "none"
     if not is_profile_name(name):
         raise ProfileError(
-            f"规则配置名称无效 '{_shown(name)}'：只能给出名称，不能给出路径。可用：{known}。"
-            f" A rulebook is given by its name, never by a path: one of {known}."
-            " A rulebook file of your own is loaded with --rulebook PATH."
+            f"规则配置名称无效 '{_shown(name)}'：只能给出名称，不能给出路径。可用：{known}；"
+            f"自定义规则配置文件请在命令行用 --rulebook PATH。 A rulebook is given by its name,"
+            f" never by a path: one of {known}. On the command line, a rulebook file of your own"
+            " is loaded with --rulebook PATH."
         )
     path = directory / f"{name}.toml"
     if path.is_symlink():
