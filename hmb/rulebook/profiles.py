@@ -89,8 +89,7 @@ def _within(low: float | None, high: float | None, *, above: bool = False) -> Af
     return AfterValidator(check)
 
 
-# A number that keeps its form (150 stays 150, as the generated pages print it).
-Number = Annotated[int | float, BeforeValidator(_finite)]
+# Numbers of parameters keep their form (150 stays 150, as the generated pages print it).
 Positive = Annotated[int | float, BeforeValidator(_finite), _within(0, None, above=True)]
 NonNegative = Annotated[int | float, BeforeValidator(_finite), _within(0, None)]
 Fraction = Annotated[int | float, BeforeValidator(_finite), _within(0, 1)]
@@ -101,16 +100,20 @@ Threshold = Annotated[float, BeforeValidator(lambda v: float(_finite(v)))]
 def _year(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 2000 <= value <= 2100:
         raise ValueError(
-            f"须为 2000 至 2100 之间的年份（整数，不加引号） must be a year from 2000 to 2100,"
-            f" written as a whole number, not {value!r}"
+            "须为 2000 至 2100 之间的年份（整数，不加引号） must be a year from 2000 to 2100,"
+            " written as a whole number"
         )
     return value
 
 
 Year = Annotated[int, BeforeValidator(_year)]
-# A year as a TOML table key (``by_year = { 2024 = 400 }``): keys are always text in TOML.
+
+
 def _year_key(value: object) -> int:
-    return _year(int(value) if isinstance(value, str) and value.isdigit() else value)
+    """A year as a key of a TOML table (``by_year = { 2024 = 400 }``), which is always text."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return _year(int(value))
+    return _year(value)
 
 
 YearKey = Annotated[int, BeforeValidator(_year_key)]
@@ -125,8 +128,8 @@ def _month_day(value: object) -> str:
         except ValueError:
             pass
     raise ValueError(
-        f"须为每年都有的日期 \"MM-DD\"，如 \"12-31\" must be a day every year has, written"
-        f" \"MM-DD\" such as \"12-31\" (not {value!r})"
+        '须为每年都有的日期 "MM-DD"，如 "12-31" must be a day every year has, written "MM-DD"'
+        ' such as "12-31"'
     )
 
 
@@ -144,9 +147,11 @@ class Citation(Strict):
     @model_validator(mode="after")
     def _cited_or_local(self) -> Citation:
         if not self.local and not (self.clause and self.quote):
-            raise ValueError("give clause and quote, or set local = true and explain in note")
+            raise ValueError("须给出 clause 和 quote，或设 local = true 并在 note 中说明"
+                             " give clause and quote, or set local = true and explain in note")
         if self.local and not self.note:
-            raise ValueError("a local parameter needs a note saying who sets it")
+            raise ValueError("本地参数须在 note 中说明由谁确定 a local parameter needs a note"
+                             " saying who sets it")
         return self
 
 
