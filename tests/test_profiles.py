@@ -296,3 +296,21 @@ def test_a_rulebook_file_of_ones_own_loads_as_strictly(tmp_path: Path) -> None:
         load_rulebook(shadow)
     with pytest.raises(ProfileError, match="nowhere"):
         load_rulebook(tmp_path / "nowhere.toml")
+
+
+def test_a_rulebook_that_cannot_be_read_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hmb.rulebook.profiles import load_rulebook  # noqa: PLC0415
+
+    own = tmp_path / "sanming-local.toml"
+    own.write_text("name = \"sanming-local\"\n")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ProfileError, match="Permission denied"):
+        load_rulebook(own)
+    with pytest.raises(ProfileError, match="not a file"):
+        load_rulebook(tmp_path)

@@ -543,7 +543,12 @@ def load_rulebook(path: Path) -> Profile:
 
 
 def _load(path: Path, name: str) -> Profile:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(
+            f"无法读取规则配置文件 cannot read the rulebook {_where(path)}: {exc.strerror or exc}."
+        ) from exc
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
