@@ -23,6 +23,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_data": ("该数据文件夹还没有被接受的投保或理赔记录。",
                 "The data folder has no accepted enrolment or claim yet."),
     "fatal_input": ("数据有误，无法加载：", "The data folder cannot be loaded:"),
+    "bad_rulebook": ("规则配置无法使用，该统筹地区暂不显示：",
+                     "The rulebook cannot be used, so this jurisdiction is not shown:"),
+    "bad_local_rulebook": ("HMB_PROFILE 指定的规则配置无法使用，HMB_DATA_DIR 的数据暂不显示：",
+                           "The rulebook HMB_PROFILE names cannot be used, so the data of"
+                           " HMB_DATA_DIR is not shown:"),
     "document": ("依据", "Rulebook"),
     # pages
     "page_overview": ("总览", "Overview"),

@@ -23,7 +23,7 @@ from hmb.core.counties import county_name
 from hmb.core.labels import label
 from hmb.ingest.dataset import Dataset
 from hmb.ingest.loading import InputError
-from hmb.rulebook.profiles import Profile, load_profile
+from hmb.rulebook.profiles import Profile, ProfileError, load_profile
 
 VIEW_KEY = "_view"
 ALL_COUNTIES = ""  # the county selector's "all" option (None would show as no selection)
@@ -76,8 +76,16 @@ def sidebar(scope: DataScope) -> View | None:
             format_func=lambda code: "中文" if code == "zh" else "English",
         ) or "zh",
     )
-    choices = [s for s in data.sources()
-               if may_open_jurisdiction(scope, load_profile(s.profile).jurisdiction.adcode)]
+    choices = []
+    for s in data.sources():
+        try:
+            adcode = load_profile(s.profile).jurisdiction.adcode
+        except ProfileError as exc:  # HMB_PROFILE is not a shipped rulebook's name, or it is broken
+            st.error(t("bad_rulebook" if s.folder is None else "bad_local_rulebook", lang)
+                     + "\n\n" + str(exc))
+            continue
+        if may_open_jurisdiction(scope, adcode):
+            choices.append(s)
     if not choices:
         st.warning(t("no_jurisdiction", lang))
         return None

@@ -358,3 +358,29 @@ def test_the_administrator_reads_and_exports_the_audit_trail(downloads: Download
     assert exported and b"page_view" in exported[-1]
     at.get("download_button")[0].click().run()
     assert _trail().read(actions=("export",))[-1].details["file"] == "audit_trail.csv"
+
+
+# -- the rulebook of the app's own data folder -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "profile", ["/etc/passwd", "../rulebooks/sanming-2024", "data/rulebooks/sanming-2024.toml"]
+)
+def test_a_rulebook_named_by_path_in_the_settings_is_an_error_box_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, profile: str
+) -> None:
+    """HMB_PROFILE names a shipped rulebook; a path is refused, said in the app, and the
+    jurisdictions that can be shown still are."""
+    monkeypatch.setenv("HMB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HMB_PROFILE", profile)
+    users = auth.UserStore()
+    user = users.get("bureau-admin") or users.add(
+        "bureau-admin", "admin", (), "a bureau's own long password"
+    )
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[TOKEN_KEY] = users.issue_token(user)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(e.value for e in at.error)
+    assert "HMB_PROFILE" in shown and "sanming-2024" in shown
+    assert at.sidebar.selectbox[0].value == DEMO_PROFILES[0]  # the demos are still there

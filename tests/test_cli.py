@@ -174,3 +174,113 @@ def test_an_empty_folder_setting_means_the_default(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HMB_STATE_DIR", "")
     assert default_cache_dir() == PROJECT_ROOT / "data" / "cache"
     assert default_alert_store() == PROJECT_ROOT / "data" / "state" / "alerts.sqlite"
+
+
+# --- rulebooks: a name with --profile, a file of one's own with --rulebook ----------------------
+
+RULEBOOKS = Path(__file__).resolve().parent.parent / "data" / "rulebooks"
+
+
+def _own_rulebook(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    """sanming-2024's rulebook under a name of its own, with ``replacements`` made."""
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "sanming-2024"', 'name = "sanming-local"')
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "sanming-local.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", ["metrics", "check", "validate"])
+@pytest.mark.parametrize(
+    "name", [str(RULEBOOKS / "sanming-2024"), str(RULEBOOKS / "sanming-2024.toml"),
+             "../rulebooks/sanming-2024", "data/rulebooks/sanming-2024.toml"],
+    ids=["absolute", "absolute-toml", "dot-dot", "relative"],
+)
+def test_profile_takes_a_name_never_a_path(
+    capsys: pytest.CaptureFixture[str], folder: Path, command: str, name: str
+) -> None:
+    result = run(capsys, command, folder, "--profile", name)
+    assert result.code == 2
+    assert "--rulebook" in result.err
+    assert result.out == ""
+
+
+def test_a_rulebook_anywhere_is_not_reached_through_profile(
+    capsys: pytest.CaptureFixture[str], folder: Path, tmp_path: Path
+) -> None:
+    """The attack of the issue: a file named ``/abs/evil.toml`` whose name is ``/abs/evil``
+    loaded through --profile /abs/evil, with its rules off."""
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    evil = tmp_path / "evil"
+    (tmp_path / "evil.toml").write_text(text.replace('name = "sanming-2024"', f'name = "{evil}"'))
+    result = run(capsys, "check", folder, "--profile", evil, "--as-of", "2024-06-30")
+    assert result.code == 2
+    assert "--rulebook" in result.err
+
+
+@pytest.mark.parametrize("command", ["metrics", "check"])
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "field"),
+    [
+        ("critical = 0.20", "critical = nan", "county_participation", "critical"),
+        ("critical = 0.20", "critical = -inf", "county_participation", "critical"),
+        ("critical = 0.20", "critical = true", "county_participation", "critical"),
+        ("critical = 0.20", 'critical = "0.20"', "county_participation", "critical"),
+        ('metric = "participation_rate"', 'metric = "participation"', "county_participation",
+         "metric"),
+        ("value = 0.03", 'value = "3%"', "surplus_margin", "value"),
+        ("warning = 0.30", "warning = 0.10", "county_participation", "warning"),
+    ],
+    ids=["nan", "-inf", "true", "text", "unknown-metric", "percent-parameter", "order"],
+)
+def test_a_broken_rulebook_exits_2_naming_the_rule(  # noqa: PLR0917 (pytest's parameters)
+    capsys: pytest.CaptureFixture[str], folder: Path, tmp_path: Path, command: str,
+    old: str, new: str, rule: str, field: str,
+) -> None:
+    path = _own_rulebook(tmp_path, (old, new))
+    result = run(capsys, command, folder, "--rulebook", path, "--as-of", "2024-06-30")
+    assert result.code == 2
+    assert path.name in result.err and rule in result.err and field in result.err, result.err
+    assert result.out == ""
+
+
+def test_a_rulebook_of_ones_own_checks_like_the_shipped_one(
+    capsys: pytest.CaptureFixture[str], folder: Path, tmp_path: Path
+) -> None:
+    own = run(capsys, "check", folder, "--rulebook", _own_rulebook(tmp_path), "--as-of",
+              "2024-06-30", "--format", "json")
+    shipped = run(capsys, "check", folder, "--profile", "sanming-2024", "--as-of",
+                  "2024-06-30", "--format", "json")
+    assert own.code == shipped.code == 0
+    assert own.json()["profile"] == "sanming-local"
+    assert [a["rule_id"] for a in own.json()["alerts"]] == [
+        a["rule_id"] for a in shipped.json()["alerts"]]
+    assert own.json()["rulebook_version"] != shipped.json()["rulebook_version"]
+    metrics = run(capsys, "metrics", folder, "--rulebook", _own_rulebook(tmp_path), "--as-of",
+                  "2024-06-30", "--format", "json")
+    assert metrics.code == 0 and metrics.json()["profile"] == "sanming-local"
+    validated = run(capsys, "validate", folder, "--rulebook", _own_rulebook(tmp_path))
+    assert validated.code == 0
+
+
+def test_profile_and_rulebook_are_one_or_the_other(
+    capsys: pytest.CaptureFixture[str], folder: Path, tmp_path: Path
+) -> None:
+    result = run(capsys, "check", folder, "--profile", "sanming-2024", "--rulebook",
+                 _own_rulebook(tmp_path))
+    assert result.code == 2
+    assert "--rulebook" in result.err and "--profile" in result.err
+
+
+def test_a_rulebook_of_ones_own_cannot_take_a_shipped_name(
+    capsys: pytest.CaptureFixture[str], folder: Path, tmp_path: Path
+) -> None:
+    shadow = tmp_path / "sanming-2024.toml"
+    shadow.write_text((RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+                      .replace("critical = 0.20", "critical = 0.0"))
+    result = run(capsys, "check", folder, "--rulebook", shadow, "--as-of", "2024-06-30")
+    assert result.code == 2
+    assert "sanming-2024" in result.err

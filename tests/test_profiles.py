@@ -101,3 +101,216 @@ def test_participation_bands_come_from_the_jurisdictions_own_rulebook() -> None:
     bands = {name: participation_bands(load_profile(name)) for name in available_profiles()}
     assert bands.pop("sanming-2024") == (0.20, 0.30)
     assert bands and all(b == (None, None) for b in bands.values())
+
+
+# -- a rulebook that would switch a rule off, or crash the check, is refused at load ------------
+
+RULEBOOKS = Path(__file__).resolve().parent.parent / "data" / "rulebooks"
+
+
+def _altered(tmp_path: Path, old: str, new: str, name: str = "sanming-2024") -> Path:
+    """A copy of a shipped rulebook with the first ``old`` replaced by ``new``."""
+    text = (RULEBOOKS / f"{name}.toml").read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+# (what the operator wrote, what it replaces, the rule or parameter the message must name, the
+# field it must name). The first "critical = 0.20" etc. are the rule county_participation's.
+BROKEN_RULES = {
+    "critical nan": ("critical = 0.20", "critical = nan", "county_participation", "critical"),
+    "critical inf": ("critical = 0.20", "critical = inf", "county_participation", "critical"),
+    "critical -inf": ("critical = 0.20", "critical = -inf", "county_participation", "critical"),
+    "critical true": ("critical = 0.20", "critical = true", "county_participation", "critical"),
+    "critical as text": ("critical = 0.20", 'critical = "0.20"', "county_participation",
+                         "critical"),
+    "critical in percent": ("critical = 0.20", "critical = 20", "county_participation",
+                            "critical"),
+    "warning nan": ("warning = 0.30", "warning = nan", "county_participation", "warning"),
+    "recovery inf": ("recovery = 0.205", "recovery = inf", "county_participation", "recovery"),
+    "recovery on the breaching side": ("recovery = 0.205", "recovery = 0.19",
+                                       "county_participation", "recovery"),
+    "warning before critical": ("warning = 0.30", "warning = 0.10", "county_participation",
+                                "warning"),
+    "unknown metric": ('metric = "participation_rate"', 'metric = "participation_rte"',
+                       "county_participation", "metric"),
+    "unknown key": ("recovery = 0.205", "recovery = 0.205\nrecovry = 0.21",
+                    "county_participation", "recovry"),
+    "scope the metric has not": ('scope = "county"', 'scope = "insurer"',
+                                 "county_participation", "scope"),
+    "unit the metric has not": ('unit = "rate"', 'unit = "count"', "county_participation",
+                                "unit"),
+    "year as text": ("recovery = 0.205", 'recovery = 0.205\nyears = ["2024"]',
+                     "county_participation", "years"),
+    "year true": ("recovery = 0.205", "recovery = 0.205\nyears = [true]",
+                  "county_participation", "years"),
+    "unknown group": ('groups = ["tekun"', 'groups = ["tekunn"', "subsidised_groups_enrolled",
+                      "groups"),
+    "groups on another metric": ("recovery = 0.205", 'recovery = 0.205\ngroups = ["dibao"]',
+                                 "county_participation", "groups"),
+    "unknown timing": ('when = "campaign"', 'when = "sometimes"',
+                       "county_participation_projection", "when"),
+    "unknown projection": ('projection = "run_rate_14d"', 'projection = "crystal_ball"',
+                           "county_participation_projection", "projection"),
+    "projection dropped": ('projection = "run_rate_14d"\n', "",
+                           "county_participation_projection", "projection"),
+    "unknown comparison": ('comparison = "at_least"', 'comparison = "above"',
+                           "county_participation", "comparison"),
+    "unknown parameter": ("[parameters.premium]", "[parameters.premuim]", "premuim", "premuim"),
+    "margin as a percent string": ("value = 0.03", 'value = "3%"', "surplus_margin", "value"),
+    "margin nan": ("value = 0.03", "value = nan", "surplus_margin", "value"),
+    "margin above one": ("value = 0.03", "value = 3", "surplus_margin", "value"),
+    "premium true": ("value = 150", "value = true", "premium", "value"),
+    "premium as text": ("value = 150", 'value = "150"', "premium", "value"),
+    "premium inf": ("value = 150", "value = inf", "premium", "value"),
+    "keeps_pool as text": ("value = false", 'value = "no"', "keeps_pool", "value"),
+    "keeps_pool as a number": ("value = false", "value = 0", "keeps_pool", "value"),
+    "pool balance -inf": ("[parameters.pool_opening_balance]\nvalue = 0",
+                          "[parameters.pool_opening_balance]\nvalue = -inf",
+                          "pool_opening_balance", "value"),
+    "unknown destination": ('value = "health_management_fund"', 'value = "health_fund"',
+                            "surplus_destination", "value"),
+    "deadline that is no date": ('value = "12-31"', 'value = "12-32"', "campaign_deadline",
+                                 "value"),
+    "deadline 29 February": ('value = "12-31"', 'value = "02-29"', "campaign_deadline",
+                             "value"),
+    "local as text": ("local = true", 'local = "yes"', "pool_opening_balance", "local"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_RULES, ids=list(BROKEN_RULES))
+def test_a_rulebook_that_would_switch_a_rule_off_is_refused_naming_the_rule(
+    tmp_path: Path, case: str
+) -> None:
+    old, new, where, field = BROKEN_RULES[case]
+    path = _altered(tmp_path, old, new)
+    load_profile.cache_clear()
+    try:
+        with pytest.raises(ProfileError) as caught:
+            load_profile("sanming-2024", tmp_path)
+    finally:
+        load_profile.cache_clear()
+    message = str(caught.value)
+    assert path.name in message
+    assert where in message and field in message, message
+    assert re.search(r"[\u4e00-\u9fff]", message), "the message starts in Chinese"
+    assert "Traceback" not in message and "pydantic.dev" not in message
+
+
+def test_every_error_of_a_rulebook_is_listed_once(tmp_path: Path) -> None:
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    text = text.replace("critical = 0.20", "critical = nan").replace("value = 0.03", 'value = "3%"')
+    (tmp_path / "sanming-2024.toml").write_text(text, encoding="utf-8")
+    load_profile.cache_clear()
+    with pytest.raises(ProfileError) as caught:
+        load_profile("sanming-2024", tmp_path)
+    load_profile.cache_clear()
+    message = str(caught.value)
+    assert "county_participation" in message and "city_participation_tier" in message
+    assert "surplus_margin" in message
+    assert message.count("'county_participation'") == 1  # one line per error, not per type
+
+
+def test_an_equal_rule_takes_one_threshold_and_no_recovery(tmp_path: Path) -> None:
+    _altered(tmp_path, "critical = 5", "critical = 5\nwarning = 4", name="wenzhou-2021")
+    load_profile.cache_clear()
+    with pytest.raises(ProfileError, match="five_insurers"):
+        load_profile("wenzhou-2021", tmp_path)
+    load_profile.cache_clear()
+
+
+def test_the_thresholds_and_parameters_of_the_shipped_rulebooks_are_numbers() -> None:
+    for name in PROFILES:
+        profile = load_profile(name)
+        for rule in profile.rules:
+            for value in (rule.critical, rule.warning, rule.recovery):
+                assert value is None or type(value) is float, (name, rule.id, value)
+    # An integer in the file is a number like any other: 5 insurers, 0 late enrolments.
+    assert load_profile("wenzhou-2021").rules[-1].critical == 5.0
+    assert load_profile("sanming-2024").premium(2024) == 150.0
+
+
+def test_the_metrics_a_rule_may_name_are_exactly_the_engine_s() -> None:
+    """The rulebook layer cannot import the rule engine above it, so it keeps its own list of
+    the metrics a rule may name; this holds the two equal, and every one has a name."""
+    from hmb.core.labels import METRICS  # noqa: PLC0415
+    from hmb.judge.rules import PROJECTION_EN, PROJECTION_ZH  # noqa: PLC0415
+    from hmb.rulebook.profiles import RULE_METRICS  # noqa: PLC0415
+
+    assert set(RULE_METRICS) == set(OBSERVERS)
+    assert set(RULE_METRICS) <= set(METRICS)
+    projections = {form.projection for form in RULE_METRICS.values()} - {None}
+    assert projections <= set(PROJECTION_ZH) & set(PROJECTION_EN)
+
+
+# -- a rulebook is named, never given by path, in --profile and HMB_PROFILE --------------------
+
+@pytest.mark.parametrize(
+    "name",
+    ["/etc/passwd", str(RULEBOOKS / "sanming-2024"), "../rulebooks/sanming-2024",
+     "rulebooks/../sanming-2024", "sub/sanming-2024", "sanming-2024.toml", "..", ".", "",
+     "sanming-2024/", "Sanming-2024", "sanming-2024\x00"],
+)
+def test_a_profile_name_that_is_a_path_is_refused(name: str) -> None:
+    with pytest.raises(ProfileError, match="名称") as caught:
+        load_profile(name)
+    assert "sanming-2024" in str(caught.value)  # the names that may be given
+
+
+def test_a_symlinked_rulebook_name_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    (elsewhere / "evil.toml").write_text(text.replace('name = "sanming-2024"', 'name = "evil"'))
+    shelf = tmp_path / "rulebooks"
+    shelf.mkdir()
+    (shelf / "evil.toml").symlink_to(elsewhere / "evil.toml")
+    (shelf / "sanming-2024.toml").write_text(text)
+    load_profile.cache_clear()
+    with pytest.raises(ProfileError, match="evil"):
+        load_profile("evil", shelf)
+    assert available_profiles(shelf) == ["sanming-2024"]
+    load_profile.cache_clear()
+
+
+def test_a_rulebook_file_of_ones_own_loads_as_strictly(tmp_path: Path) -> None:
+    from hmb.rulebook.profiles import load_rulebook  # noqa: PLC0415
+
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    own = tmp_path / "sanming-local.toml"
+    own.write_text(text.replace('name = "sanming-2024"', 'name = "sanming-local"'))
+    profile = load_rulebook(own)
+    assert profile.name == "sanming-local"
+    assert [r.id for r in profile.rules] == [r.id for r in load_profile("sanming-2024").rules]
+    assert len(profile.version) == 12 and profile.version != load_profile("sanming-2024").version
+    own.write_text(text.replace('name = "sanming-2024"', 'name = "sanming-local"')
+                   .replace("critical = 0.20", "critical = nan"))
+    with pytest.raises(ProfileError, match="county_participation"):
+        load_rulebook(own)
+    # A rulebook of one's own cannot pass for a shipped one (alerts are recorded by name).
+    shadow = tmp_path / "sanming-2024.toml"
+    shadow.write_text(text)
+    with pytest.raises(ProfileError, match="sanming-2024"):
+        load_rulebook(shadow)
+    with pytest.raises(ProfileError, match="nowhere"):
+        load_rulebook(tmp_path / "nowhere.toml")
+
+
+def test_a_rulebook_that_cannot_be_read_is_an_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hmb.rulebook.profiles import load_rulebook  # noqa: PLC0415
+
+    own = tmp_path / "sanming-local.toml"
+    own.write_text("name = \"sanming-local\"\n")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ProfileError, match="Permission denied"):
+        load_rulebook(own)
+    with pytest.raises(ProfileError, match="not a file"):
+        load_rulebook(tmp_path)

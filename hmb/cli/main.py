@@ -26,7 +26,13 @@ from hmb.core.labels import label
 from hmb.core.settings import default_alert_store
 from hmb.ingest.loading import InputError
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
-from hmb.rulebook.profiles import ProfileError, available_profiles, load_profile, rulebook_version
+from hmb.rulebook.profiles import (
+    ProfileError,
+    available_profiles,
+    is_profile_name,
+    load_profile,
+    load_rulebook,
+)
 
 if TYPE_CHECKING:
     from hmb.ingest.dataset import Dataset
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="print the validation report of a data folder")
     validate.add_argument("folder", type=Path)
-    validate.add_argument("--profile", help="also check liability codes against this rulebook")
+    _rulebook_options(validate, required=False, purpose="also check liability codes against")
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument(
         "--quarantine-dir",
@@ -91,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     metric = sub.add_parser("metrics", help="print participation and finance metrics")
     metric.add_argument("folder", type=Path)
-    metric.add_argument("--profile", required=True)
+    _rulebook_options(metric, required=True, purpose="the parameters (premium, margin) from")
     metric.add_argument(
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
-    check.add_argument("--profile", required=True)
+    _rulebook_options(check, required=True, purpose="the rules from")
     check.add_argument(
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
@@ -151,6 +157,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
+    """--profile NAME (a shipped rulebook) or --rulebook PATH (a file of one's own), not both."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help=f"{purpose} a shipped rulebook, by name: {', '.join(available_profiles())}",
+    )
+    group.add_argument(
+        "--rulebook",
+        type=Path,
+        metavar="PATH",
+        help=f"{purpose} a rulebook file of your own (NAME.toml), checked as strictly",
+    )
+
+
+def _load_rulebook(args: argparse.Namespace) -> Profile:
+    """The rulebook of --rulebook PATH, or the shipped one --profile names (a name, not a path)."""
+    if args.rulebook is not None:
+        return load_rulebook(args.rulebook)
+    if not is_profile_name(args.profile):
+        known = ", ".join(available_profiles())
+        raise ProfileError(
+            f"--profile 只接受规则配置名称（{known}），不接受路径；自定义规则配置文件请用"
+            f" --rulebook PATH。 --profile takes the name of a shipped rulebook ({known}), not a"
+            f" path ('{args.profile}' was given): load a rulebook file of your own with"
+            " --rulebook PATH."
+        )
+    return load_profile(args.profile)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
@@ -181,8 +218,10 @@ def _fail(*lines: str) -> None:
         print(line, file=sys.stderr)
 
 
-def _liability_codes(profile_name: str | None) -> frozenset[str] | None:
-    return load_profile(profile_name).liability_codes if profile_name else None
+def _liability_codes(args: argparse.Namespace) -> frozenset[str] | None:
+    if args.profile is None and args.rulebook is None:
+        return None
+    return _load_rulebook(args).liability_codes
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -206,7 +245,7 @@ def _validate(args: argparse.Namespace) -> int:
     from hmb.ingest.dataset import open_dataset, write_quarantine  # noqa: PLC0415 (see the docstring)
 
     try:
-        dataset = open_dataset(args.folder, _liability_codes(args.profile))
+        dataset = open_dataset(args.folder, _liability_codes(args))
     except InputError as exc:
         report = {
             "folder": str(args.folder),
@@ -288,7 +327,7 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
     """The profile, the validated folder and the as-of date (given, or the data's latest)."""
     from hmb.ingest.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
 
-    profile = load_profile(args.profile)
+    profile = _load_rulebook(args)
     dataset = open_dataset(args.folder, profile.liability_codes)
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
@@ -341,15 +380,13 @@ def _check(args: argparse.Namespace) -> int:
     if store is not None:
         from hmb.state.alert_store import EvaluationContext  # noqa: PLC0415
 
-        context = EvaluationContext(
-            profile.name, rulebook_version(profile.name), dataset.fingerprint, as_of
-        )
+        context = EvaluationContext(profile.name, profile.version, dataset.fingerprint, as_of)
         store.sync(result.alerts, context)
         states = {a.id: rec.state for a in result.alerts if (rec := store.get(a.id))}
     output = {
         "profile": profile.name,
         "as_of": as_of.isoformat(),
-        "rulebook_version": rulebook_version(profile.name),
+        "rulebook_version": profile.version,
         "data_fingerprint": dataset.fingerprint,
         "alerts": [
             {**a.as_json(), **({"state": states[a.id]} if a.id in states else {})}

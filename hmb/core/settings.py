@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         default=None,
         title="规则配置",
         description="The rulebook of `HMB_DATA_DIR`: a file name of `data/rulebooks/` without"
-        " `.toml`, such as `sanming-2024`.",
+        " `.toml`, such as `sanming-2024`. A name only: a path, a name with `/` or `..`, or a"
+        " rulebook that is a symbolic link is refused, and the app says so instead of showing"
+        " the folder.",
     )
     cache_dir: Path = Field(
         default=DATA / "cache",

@@ -3,19 +3,46 @@
 A profile is a TOML file under ``data/rulebooks/``. It loads into frozen pydantic models that reject
 unknown keys, so a misspelt parameter fails loudly instead of silently taking a default. Every
 parameter either quotes the sentence of the document it comes from or says it is a local parameter.
+
+Nothing in a rulebook may switch a rule off quietly: a threshold or a numeric parameter is a
+finite number written as a number (``nan``, ``inf``, ``true`` and ``"0.20"`` are refused; an
+integer such as ``5`` is the number 5), within the range its unit allows; a rule names a metric
+the engine measures (:data:`RULE_METRICS`), in a scope, unit, timing and projection that metric
+has; its thresholds are in the order its comparison reads. Every problem is reported at load, in
+one :class:`ProfileError` naming the file, the rule or parameter and the field.
+
+A shipped rulebook is loaded by its name only (:func:`load_profile`: ``sanming-2024``, never a
+path, never a symbolic link); a bureau's own file goes through :func:`load_rulebook`, checked by
+the same models, under a name no shipped rulebook has.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import tomllib
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from hmb.core.paths import RULEBOOKS_DIR
+from hmb.core.labels import ENUMS
+from hmb.core.paths import PROJECT_ROOT, RULEBOOKS_DIR
 
 SurplusDestination = Literal[
     "health_management_fund",  # 三明: 超过部分设立健康管理基金
@@ -30,31 +57,115 @@ class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# -- numbers as a rulebook may write them -------------------------------------------------------
+
+NOT_A_NUMBER = (
+    "须写成数字（不加引号、不写百分号，也不能是 true/false），如 0.03 表示 3%"
+    " must be written as a number (no quotes, no %, not true/false), e.g. 0.03 for 3 %"
+)
+NOT_FINITE = "须为有限数（不能是 nan 或 inf） must be a finite number (not nan or inf)"
+
+
+def _finite(value: object) -> int | float:
+    """A TOML integer or float that is finite; a bool (a subclass of int) or a text is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(NOT_A_NUMBER)
+    if not math.isfinite(value):
+        raise ValueError(NOT_FINITE)
+    return value
+
+
+def _within(low: float | None, high: float | None, *, above: bool = False) -> AfterValidator:
+    """A number in [low, high] (or above ``low`` when ``above``), said in both languages."""
+
+    def check(value: float) -> float:
+        if low is not None and (value <= low if above else value < low):
+            zh, en = ("须大于", "must be above") if above else ("须不小于", "must be at least")
+            raise ValueError(f"{zh} {low:g} {en} {low:g}")
+        if high is not None and value > high:
+            raise ValueError(f"须不大于 {high:g} must be at most {high:g}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Numbers of parameters keep their form (150 stays 150, as the generated pages print it).
+Positive = Annotated[int | float, BeforeValidator(_finite), _within(0, None, above=True)]
+NonNegative = Annotated[int | float, BeforeValidator(_finite), _within(0, None)]
+Fraction = Annotated[int | float, BeforeValidator(_finite), _within(0, 1)]
+# A threshold, always a float (a rule's ``critical = 5`` is 5.0).
+Threshold = Annotated[float, BeforeValidator(lambda v: float(_finite(v)))]
+
+
+def _year(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2000 <= value <= 2100:
+        raise ValueError(
+            "须为 2000 至 2100 之间的年份（整数，不加引号） must be a year from 2000 to 2100,"
+            " written as a whole number"
+        )
+    return value
+
+
+Year = Annotated[int, BeforeValidator(_year)]
+
+
+def _year_key(value: object) -> int:
+    """A year as a key of a TOML table (``by_year = { 2024 = 400 }``), which is always text."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return _year(int(value))
+    return _year(value)
+
+
+YearKey = Annotated[int, BeforeValidator(_year_key)]
+
+
+def _month_day(value: object) -> str:
+    """"MM-DD" of a day that every year has (29 February is not one)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}", value):
+        try:
+            date(2023, int(value[:2]), int(value[3:]))
+            return value
+        except ValueError:
+            pass
+    raise ValueError(
+        '须为每年都有的日期 "MM-DD"，如 "12-31" must be a day every year has, written "MM-DD"'
+        ' such as "12-31"'
+    )
+
+
+MonthDay = Annotated[str, BeforeValidator(_month_day)]
+
+
 class Citation(Strict):
     """Where a number comes from: a clause and the sentence quoted from the seed document."""
 
     clause: str | None = None
     quote: str | None = None
-    local: bool = False
+    local: StrictBool = False
     note: str | None = None
 
     @model_validator(mode="after")
     def _cited_or_local(self) -> Citation:
         if not self.local and not (self.clause and self.quote):
-            raise ValueError("give clause and quote, or set local = true and explain in note")
+            raise ValueError("须给出 clause 和 quote，或设 local = true 并在 note 中说明"
+                             " give clause and quote, or set local = true and explain in note")
         if self.local and not self.note:
-            raise ValueError("a local parameter needs a note saying who sets it")
+            raise ValueError("本地参数须在 note 中说明由谁确定 a local parameter needs a note"
+                             " saying who sets it")
         return self
 
 
-ParamValue = float | int | bool | str | None
+T = TypeVar("T")
 
 
-class Parameter(Citation):
-    value: ParamValue = None
-    by_year: dict[int, ParamValue] = Field(default_factory=dict)
+class Parameter(Citation, Generic[T]):
+    """A parameter of type ``T`` (a number in its range, a flag, a destination, a day), and its
+    values for particular years."""
 
-    def for_year(self, year: int) -> ParamValue:
+    value: T | None = None
+    by_year: dict[YearKey, T] = Field(default_factory=dict)
+
+    def for_year(self, year: int) -> T | None:
         return self.by_year.get(year, self.value)
 
 
@@ -82,19 +193,75 @@ class Liability(Strict):
 
 
 class Parameters(Strict):
-    premium: Parameter
-    surplus_margin: Parameter
-    surplus_destination: Parameter
-    keeps_pool: Parameter
-    pool_opening_balance: Parameter
-    resident_contribution: Parameter | None = None  # 湖南: the premium ceiling's reference
-    campaign_deadline: Parameter | None = None  # "MM-DD" of the year before cover starts
+    premium: Parameter[Positive]  # yuan per member-year
+    surplus_margin: Parameter[Fraction]  # a share of earned premium: 0.03 for 3 %
+    surplus_destination: Parameter[SurplusDestination]
+    keeps_pool: Parameter[StrictBool]
+    pool_opening_balance: Parameter[NonNegative]  # yuan
+    resident_contribution: Parameter[Positive] | None = None  # 湖南: the ceiling's reference
+    campaign_deadline: Parameter[MonthDay] | None = None  # "MM-DD" of the year before cover starts
+
+    @model_validator(mode="after")
+    def _one_value_where_one_is_read(self) -> Parameters:
+        for name in ("surplus_destination", "pool_opening_balance"):
+            if getattr(self, name).by_year:
+                raise ValueError(
+                    f"{name}.by_year: 该参数只读取 value，不按年度取值 only value is read for"
+                    f" {name}, never a value by year: remove by_year"
+                )
+        return self
 
 
 RuleScope = Literal["jurisdiction", "county", "insurer", "county_group"]
 Comparison = Literal["at_least", "at_most", "equal"]
 RuleUnit = Literal["rate", "yuan", "count", "days", "insurers"]
 RuleWhen = Literal["always", "campaign", "in_year"]
+Projection = Literal["run_rate_14d", "development_from_previous_year"]
+
+
+@dataclass(frozen=True)
+class MetricForm:
+    """What a metric a rule can name measures: its unit, the scopes it is observed in, and for a
+    projection its method and when it runs."""
+
+    unit: RuleUnit
+    scopes: tuple[RuleScope, ...] = ("jurisdiction",)
+    projection: Projection | None = None
+    when: RuleWhen = "always"
+
+
+# Every metric a rule may name. The rule engine (hmb.judge.rules.OBSERVERS) observes exactly these,
+# but sits above this layer, so the list is kept here and tests/test_profiles.py holds the two
+# equal; each has its name in hmb.core.labels.METRICS.
+RULE_METRICS: dict[str, MetricForm] = {
+    "participation_rate": MetricForm("rate", ("jurisdiction", "county")),
+    "projected_participation_rate": MetricForm("rate", ("county",), "run_rate_14d", "campaign"),
+    "loss_ratio": MetricForm("rate"),
+    "projected_loss_ratio": MetricForm(
+        "rate", ("jurisdiction",), "development_from_previous_year", "in_year"
+    ),
+    "combined_ratio": MetricForm("rate"),
+    "profit_rate": MetricForm("rate"),
+    "cost_and_profit_rate": MetricForm("rate"),
+    "premium_mismatch_count": MetricForm("count"),
+    "premium_to_contribution": MetricForm("rate"),
+    "preexisting_premium_gap": MetricForm("yuan"),
+    "late_enrolment_count": MetricForm("count"),
+    "enrolment_window_days": MetricForm("days"),
+    "subsidy_coverage": MetricForm("rate", ("county_group",)),
+    "insurer_count": MetricForm("insurers"),
+}
+
+# The values a threshold may take in each unit. A rate is a fraction (0.20 for 20 %), so 20 is a
+# mistake that would switch a floor on everywhere or a ceiling off; counts, days and insurers
+# cannot be negative. Money may be (a premium gap), as long as it is finite.
+THRESHOLD_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "rate": (-10.0, 10.0),
+    "count": (0.0, None),
+    "days": (0.0, None),
+    "insurers": (0.0, None),
+    "yuan": (None, None),
+}
 
 
 class RuleCitation(Citation):
@@ -110,38 +277,147 @@ class Rule(Strict):
     metric: str
     scope: RuleScope
     comparison: Comparison
-    critical: float | None = None
-    warning: float | None = None
-    recovery: float | None = None
+    critical: Threshold | None = None
+    warning: Threshold | None = None
+    recovery: Threshold | None = None
     unit: RuleUnit
-    years: tuple[int, ...] = ()
+    years: tuple[Year, ...] = ()
     groups: tuple[str, ...] = ()
     when: RuleWhen = "always"
-    projection: str | None = None
+    projection: Projection | None = None
     citation: RuleCitation
 
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        if metric not in RULE_METRICS:
+            raise ValueError(
+                f"没有这个指标 no metric '{metric}': a rule measures one of"
+                f" {', '.join(RULE_METRICS)}"
+            )
+        return metric
+
+    @field_validator("groups")
+    @classmethod
+    def _known_groups(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [g for g in groups if g not in ENUMS["subsidy_group"]]
+        if unknown:
+            raise ValueError(
+                f"没有这个资助类别 no subsidised group {', '.join(unknown)}: use"
+                f" {', '.join(ENUMS['subsidy_group'])}"
+            )
+        return groups
+
     @model_validator(mode="after")
-    def _has_threshold(self) -> Rule:
-        if self.critical is None and self.warning is None:
-            raise ValueError(f"rule {self.id}: give a critical or a warning threshold")
+    def _coherent(self) -> Rule:
+        problems = self._form_problems() + self._threshold_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _form_problems(self) -> list[str]:
+        """The scope, unit, timing, projection and groups must be the metric's own."""
+        form = RULE_METRICS[self.metric]
+        problems = []
+        if self.scope not in form.scopes:
+            problems.append(
+                f"scope '{self.scope}' 不适用于该指标 is not a scope of {self.metric}:"
+                f" {' or '.join(form.scopes)}"
+            )
+        if self.unit != form.unit:
+            problems.append(f"unit '{self.unit}' 与指标不符 {self.metric} is in '{form.unit}'")
+        if self.projection != form.projection:
+            wanted = f"'{form.projection}'" if form.projection else "none"
+            problems.append(
+                f"projection '{self.projection or ''}' 与指标不符 the projection of {self.metric}"
+                f" is {wanted}"
+            )
+        if self.when != form.when:
+            problems.append(
+                f"when '{self.when}' 与指标不符 {self.metric} is judged '{form.when}'"
+            )
+        if self.groups and self.metric != "subsidy_coverage":
+            problems.append(
+                f"groups 只用于 subsidy_coverage groups apply to subsidy_coverage only, not to"
+                f" {self.metric}"
+            )
+        if len(set(self.years)) != len(self.years) or len(set(self.groups)) != len(self.groups):
+            problems.append("years/groups 有重复 years or groups repeat a value")
+        return problems
+
+    def _threshold_problems(self) -> list[str]:
+        """Each threshold in its unit's range, and in the order the comparison reads."""
+        problems = []
+        if self.critical is None and self.warning is None:
+            problems.append("须给出 critical 或 warning 阈值 give a critical or a warning"
+                            " threshold")
+        low, high = THRESHOLD_RANGES[self.unit]
+        for name in ("critical", "warning", "recovery"):
+            value = getattr(self, name)
+            if value is not None and (
+                (low is not None and value < low) or (high is not None and value > high)
+            ):
+                problems.append(
+                    f"{name} = {value:g} 超出单位 {self.unit} 的范围 is outside what a {self.unit}"
+                    f" threshold can be ({_range(low, high)}"
+                    + ("; a rate is a fraction: 0.20 for 20 %)" if self.unit == "rate" else ")")
+                )
+        critical, warning, recovery = self.critical, self.warning, self.recovery
+        if self.comparison == "equal":
+            if critical is not None and warning is not None:
+                problems.append(
+                    "comparison = \"equal\" 只能有一个阈值 takes one threshold: critical or"
+                    " warning, not both"
+                )
+            if recovery is not None:
+                problems.append("recovery 不适用于 equal recovery does not apply to equal")
+            return problems
+        floor = self.comparison == "at_least"
+        if critical is not None and warning is not None and (
+            critical > warning if floor else critical < warning
+        ):
+            problems.append(
+                f"warning = {warning:g} 与 critical = {critical:g} 顺序不对 the warning must be"
+                f" {'at or above' if floor else 'at or below'} the critical threshold for"
+                f" {self.comparison}"
+            )
+        if recovery is not None:
+            if critical is None:
+                problems.append("recovery 须与 critical 同时给出 recovery needs a critical"
+                                " threshold")
+            elif recovery <= critical if floor else recovery >= critical:
+                problems.append(
+                    f"recovery = {recovery:g} 须在 critical = {critical:g} 的达标一侧 must be"
+                    f" {'above' if floor else 'below'} the critical threshold for"
+                    f" {self.comparison}, or the alert never recovers past it"
+                )
+        return problems
 
     def applies_to(self, year: int) -> bool:
         return not self.years or year in self.years
 
 
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
 class UnimplementedRule(Strict):
     """A duty of the document that the contract's tables cannot check, and the data it needs."""
 
-    id: str
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
     title_zh: str
     title_en: str
     needs_data: str
     citation: RuleCitation
 
 
+PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
 class Profile(Strict):
-    name: str
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     jurisdiction: Jurisdiction
     document: Document
     parameters: Parameters
@@ -187,32 +463,193 @@ class Profile(Strict):
     def liability_codes(self) -> frozenset[str]:
         return frozenset(item.code for item in self.liabilities)
 
+    _version: str = PrivateAttr(default="")
+
+    @property
+    def version(self) -> str:
+        """A short hash of the bytes the profile was loaded from: alerts record it so they can be
+        reproduced."""
+        return self._version
+
 
 class ProfileError(Exception):
     """A profile that does not exist or does not validate. The message is for the user."""
 
 
 def rulebook_version(name: str, directory: Path = RULEBOOKS_DIR) -> str:
-    """A short hash of the rulebook file: alerts record it so they can be reproduced."""
-    return hashlib.sha256((directory / f"{name}.toml").read_bytes()).hexdigest()[:12]
+    """The version of the shipped rulebook ``name`` as loaded (see :attr:`Profile.version`)."""
+    return load_profile(name, directory).version
+
+
+def is_profile_name(name: str) -> bool:
+    """A rulebook's name (``sanming-2024``): lower-case letters, digits, ``-`` and ``_``, so
+    never a path, ``..`` or a file name with its ``.toml``."""
+    return PROFILE_NAME.fullmatch(name) is not None
 
 
 def available_profiles(directory: Path = RULEBOOKS_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.toml"))
+    """The shipped rulebooks: regular files named NAME.toml (a symbolic link is not one)."""
+    return sorted(
+        p.stem for p in directory.glob("*.toml")
+        if is_profile_name(p.stem) and p.is_file() and not p.is_symlink()
+    )
 
 
 @cache
 def load_profile(name: str, directory: Path = RULEBOOKS_DIR) -> Profile:
+    """The shipped rulebook ``name``, from ``directory`` and only from there."""
+    known = ", ".join(available_profiles(directory)) or "none"
+    if not is_profile_name(name):
+        raise ProfileError(
+            f"规则配置名称无效 '{_shown(name)}'：只能给出名称，不能给出路径。可用：{known}；"
+            f"自定义规则配置文件请在命令行用 --rulebook PATH。 A rulebook is given by its name,"
+            f" never by a path: one of {known}. On the command line, a rulebook file of your own"
+            " is loaded with --rulebook PATH."
+        )
     path = directory / f"{name}.toml"
+    if path.is_symlink():
+        raise ProfileError(
+            f"规则配置 {_where(path)} 是符号链接，已拒绝。 The rulebook {_where(path)} is a"
+            " symbolic link and is refused: put the file itself in the rulebooks folder, or load"
+            " it with --rulebook PATH."
+        )
     if not path.is_file():
-        known = ", ".join(available_profiles(directory)) or "none"
         raise ProfileError(f"未知的规则配置 unknown profile '{name}'. Available: {known}.")
+    return _load(path, name)
+
+
+def load_rulebook(path: Path) -> Profile:
+    """A rulebook file of one's own, checked as strictly as the shipped ones. Its ``name`` must
+    be its file name without ``.toml``, and not the name of a shipped rulebook: alerts are
+    recorded by name, and a bureau's variant must not pass for the rulebook it varies."""
+    if not path.is_file():
+        raise ProfileError(
+            f"找不到规则配置文件 {path}。 The rulebook file {path} does not exist or is not a file."
+        )
+    name = path.stem
+    if path.suffix != ".toml" or not is_profile_name(name):
+        raise ProfileError(
+            f"规则配置文件名无效 {path}：须为 NAME.toml，NAME 只含小写字母、数字、- 和 _。"
+            f" The rulebook file {path} must be named NAME.toml, NAME of lower-case letters,"
+            " digits, - and _."
+        )
+    if name in available_profiles():
+        raise ProfileError(
+            f"规则配置 {path} 与内置规则同名 '{name}'，请另取名称（如 {name}-local）。 The rulebook"
+            f" {path} takes the name of the shipped rulebook '{name}': give it a name of its own"
+            f" (file and name = \"...\"), such as {name}-local, or use --profile {name}."
+        )
+    return _load(path, name)
+
+
+def _load(path: Path, name: str) -> Profile:
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(
+            f"无法读取规则配置文件 cannot read the rulebook {_where(path)}: {exc.strerror or exc}."
+        ) from exc
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(
+            f"规则配置文件无法解析 the rulebook {_where(path)} is not valid TOML: {exc}."
+            " 请改正该文件 Fix the file and run again."
+        ) from exc
+    try:
         profile = Profile.model_validate(raw)
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ProfileError(f"规则配置文件无效 invalid rulebook {path}: {exc}") from exc
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {line}" for line in _problems(exc, raw))
+        raise ProfileError(
+            f"规则配置文件无效，共 {exc.error_count()} 处错误 the rulebook {_where(path)} is"
+            f" invalid ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''}):\n"
+            f"{lines}\n请改正该文件后再运行。 Fix the file and run again."
+        ) from exc
     if profile.name != name:
-        raise ProfileError(f"{path}: name = '{profile.name}' does not match the file name '{name}'")
+        raise ProfileError(
+            f"{_where(path)}: name = '{profile.name}' 与文件名不符 does not match the file name"
+            f" '{name}'"
+        )
+    profile._version = hashlib.sha256(data).hexdigest()[:12]
     return profile
+
+
+def _where(path: Path) -> str:
+    """A shipped rulebook by its place in the checkout; another file as it was given."""
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _shown(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")[:200]
+
+
+SECTIONS = {"rules": ("规则", "rule"), "not_checked": ("未检查的义务", "duty"),
+            "parameters": ("参数", "parameter")}
+
+
+def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
+    """One line per problem: the rule (by id) or parameter, the field, what is wrong, what was
+    written. A number that fails as both an integer and a float is one problem, not two."""
+    lines: list[str] = []
+    for error in exc.errors():
+        place, field = _place(error["loc"], raw)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "未知的键（拼写错误？） unknown key: is it misspelt?"
+        elif error["type"] == "missing":
+            message = "缺少该项 missing"
+        elif error["type"] in ("bool_type", "bool_parsing"):
+            message = "须为 true 或 false（不加引号） must be true or false, without quotes"
+        elif not re.search(r"[\u4e00-\u9fff]", message):
+            message = f"取值无效 {message}"
+        shown = (
+            f"（所写 given: {_given(error['input'])}）"
+            if error["type"] not in ("missing", "extra_forbidden") and field
+            else ""
+        )
+        where = f"{place}, 字段 field {field}" if field else place
+        line = f"{where}: {message}{shown}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _place(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[str, str]:
+    """``('rules', 3, 'critical')`` → ('规则 rule county_participation', 'critical'): the
+    element named by its id, then the path of the field within it. Steps of the location that
+    are not in the file (pydantic's names for the members of a type) are left out."""
+    steps: list[str] = []
+    node: Any = raw
+    for step in loc:
+        if isinstance(node, dict) and str(step) in node:
+            node = node[str(step)]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        elif isinstance(node, dict) and step != "[key]":
+            node = None  # a key the file lacks
+        else:
+            continue  # a name pydantic gives a member of a type, or a dictionary key's marker
+        steps.append(str(step))
+    if steps and steps[0] in SECTIONS:
+        zh, en = SECTIONS[steps[0]]
+        if steps[0] == "parameters" and len(steps) > 1:
+            return f"{zh} {en} {steps[1]}", ".".join(steps[2:])
+        if steps[0] != "parameters" and len(steps) > 1:
+            item = raw.get(steps[0], [])[int(steps[1])] if steps[1].isdigit() else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            label = f"'{ident}'" if isinstance(ident, str) else f"#{int(steps[1]) + 1}"
+            return f"{zh} {en} {label}", ".".join(steps[2:])
+    return "文件 file", ".".join(steps)
+
+
+def _given(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{_shown(value)[:60]}"'
+    if isinstance(value, dict):
+        return "{...}"
+    return _shown(repr(value))[:80]
