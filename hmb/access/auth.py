@@ -39,6 +39,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from hmb.access.roles import ROLES, Role
 from hmb.core.labels import Lang, label
+from hmb.core.private_files import private_dir, private_file
 from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
@@ -146,12 +147,13 @@ def default_secret_file() -> Path:
 
 
 def load_secret(path: Path) -> bytes:
-    """The signing secret, created (32 random bytes, hex, mode 0600) on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The signing secret, created (32 random bytes, hex, mode 0600) on first use; one found
+    readable by other accounts is restricted to its owner, and that is said."""
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pass
+        private_file(path, found=True)
     else:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
@@ -189,9 +191,8 @@ class UserStore:
         self.clock = clock
         self.allow_demo = allow_demo
         self._hasher = hasher or PasswordHasher()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Password hashes are for the server's eyes only (SQLite gives its -wal file this mode).
-        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # Password hashes are for the server's eyes only.
+        sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
             con.execute(_USERS_TABLE)
