@@ -7,5 +7,7 @@ and hands over to the chosen page in dashboard/app_pages/.
 from __future__ import annotations
 
 from dashboard.app import main
+from hmb.core.private_files import restrict_umask
 
+restrict_umask()  # what the server writes is its account's only (hmb.core.private_files)
 main()

@@ -18,11 +18,19 @@ from hmb.access import auth, scoping
 from hmb.access.scoping import DataScope
 from hmb.state.alert_store import AlertRecord, AlertStateError, AlertStore
 
+MAX_COMMENT_LENGTH = 2000  # characters of a comment or a waiver's reason
+
 
 def _permitted(
-    store: AlertStore, alert_id: str, scope: DataScope, action: str, lang: Lang
+    store: AlertStore, alert_id: str, scope: DataScope, action: str, *, text: str, lang: Lang
 ) -> tuple[auth.User, AlertRecord] | None:
     """The signed-in user and the stored alert, when she may act on it; else refused, audited."""
+    if len(text) > MAX_COMMENT_LENGTH:
+        # The form caps what is typed; a crafted request is not held to it.
+        session.record("alert_refused", {"alert": alert_id, "action": action,
+                                         "reason": "too_long", "length": len(text)})
+        st.error(t("text_too_long", lang).format(length=len(text), limit=MAX_COMMENT_LENGTH))
+        return None
     user = session.current_user()
     record = store.get(alert_id)
     if user is None or record is None or not scoping.may_act(scope, record):
@@ -34,7 +42,7 @@ def _permitted(
 
 def acknowledge(store: AlertStore, alert_id: str, scope: DataScope, comment: str, *,
                 lang: Lang) -> bool:
-    permitted = _permitted(store, alert_id, scope, "acknowledge", lang)
+    permitted = _permitted(store, alert_id, scope, "acknowledge", text=comment, lang=lang)
     if permitted is None:
         return False
     user, record = permitted
@@ -51,7 +59,7 @@ def acknowledge(store: AlertStore, alert_id: str, scope: DataScope, comment: str
 
 def waive(store: AlertStore, alert_id: str, scope: DataScope, reason: str, until: date, *,
           lang: Lang) -> bool:
-    permitted = _permitted(store, alert_id, scope, "waive", lang)
+    permitted = _permitted(store, alert_id, scope, "waive", text=reason, lang=lang)
     if permitted is None:
         return False
     user, record = permitted

@@ -35,6 +35,7 @@ from typing import Any
 
 import hmb.core.counties
 from hmb.core.counties import counties, geometry_path
+from hmb.core.private_files import private_dir, private_file
 from hmb.ingest.dataset import default_cache_dir
 
 DECIMALS = 4
@@ -79,10 +80,10 @@ def _cached_path(adcode: str) -> Path:
 def _write_cache(path: Path, collection: dict[str, Any]) -> None:
     """Write under a private name and rename, so a concurrent reader never sees half a file;
     the same jurisdiction's files of older versions are removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.partial")
     partial.write_text(json.dumps(collection, separators=(",", ":")), encoding="utf-8")
-    os.replace(partial, path)
+    os.replace(private_file(partial), path)
     adcode = path.stem.split("-")[0]
     for old in path.parent.glob(f"{adcode}-*.json"):
         if old != path:

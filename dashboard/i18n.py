@@ -102,9 +102,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "demo_accounts_hint": ("演示账号（仅用于演示数据）：{users}，密码 {password}",
                            "Demo accounts (demo data only): {users}, password {password}"),
     "wrong_credentials": ("用户名或密码不正确。", "Wrong username or password."),
-    "locked": ("连续输错密码次数过多，账号已锁定 {minutes} 分钟，或请管理员解锁。",
-               "Too many wrong passwords: the account is locked for {minutes} minutes, "
-               "or until an administrator unlocks it."),
+    "throttled": ("登录失败次数过多，请 {minutes} 分钟后再试。",
+                  "Too many failed sign-ins: please try again in {minutes} minutes."),
+    "busy": ("登录请求较多，请稍后再试。", "Many sign-ins at once: please try again shortly."),
     "ended_signed_out": ("您已退出登录。", "You have signed out."),
     "ended_idle": ("长时间未操作，已自动退出，请重新登录。",
                    "Signed out after a period of inactivity: please sign in again."),
@@ -123,6 +123,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_jurisdiction": ("您的账号没有可查看的统筹地区，请联系管理员。",
                         "Your account has no jurisdiction to show: ask the administrator."),
     "not_permitted": ("您的角色无权处理该预警。", "Your role may not act on this alert."),
+    "text_too_long": ("内容过长：{length} 个字符，最多 {limit} 个，请缩短后再提交。",
+                      "Too long: {length} characters, at most {limit}; shorten it and submit"
+                      " again."),
     "read_only": ("只读：您的角色不能确认或豁免该预警。",
                   "Read-only: your role may not acknowledge or waive this alert."),
     # audit page

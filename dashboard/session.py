@@ -11,12 +11,14 @@ a bureau's identity provider (``[auth]`` in .streamlit/secrets.toml), a user sig
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from dashboard.downloads import Grant, Request
 from dashboard.i18n import Lang, t
 from hmb.access import auth
 from hmb.core.settings import settings
@@ -26,6 +28,9 @@ TOKEN_KEY = "_auth_token"
 USER_KEY = "_auth_user"
 ENDED_KEY = "_auth_ended"  # why the last session ended, shown above the form
 LAST_VIEW_KEY = "_audited_view"
+GRANT_KEY = "_download_grant"  # what this session may download (dashboard.downloads)
+MAX_ADDRESS_LENGTH = 64
+MAX_AGENT_LENGTH = 256
 
 
 def demo_allowed() -> bool:
@@ -58,15 +63,26 @@ def _trail(path: str) -> AuditTrail:
 
 
 def origin() -> Origin:
-    """The client's address and browser as Streamlit reports them ("unknown" when it cannot)."""
+    """The client's address and browser as Streamlit reports them ("unknown" when it cannot),
+    cut to a length the audit trail keeps: the browser chooses its User-Agent header.
+
+    The address is the connection's peer; behind a reverse proxy it is the address the proxy
+    puts in X-Forwarded-For, when the proxy's own address is trusted (docs/access.md).
+    """
     try:
         ip: object = st.context.ip_address
         agent: object = st.context.headers.get("User-Agent")
     except (RuntimeError, AttributeError, KeyError):
         return Origin()
     # Through localhost Streamlit gives no address; a test harness may give no strings at all.
-    return Origin(ip if isinstance(ip, str) and ip else "unknown",
-                  agent if isinstance(agent, str) and agent else "unknown")
+    return Origin(clip(ip, MAX_ADDRESS_LENGTH) if isinstance(ip, str) and ip else "unknown",
+                  clip(agent, MAX_AGENT_LENGTH) if isinstance(agent, str) and agent
+                  else "unknown")
+
+
+def clip(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def current_user() -> auth.User | None:
@@ -93,18 +109,40 @@ def signed_in() -> auth.User | None:
         user = current_user()
         trail().record("session_ended", user.username if user else "anonymous",
                        user.role if user else None, {"reason": result.reason}, origin())
+        _revoke_downloads()
         for key in (TOKEN_KEY, USER_KEY):
             st.session_state.pop(key, None)
         st.session_state[ENDED_KEY] = result.reason
         return None
     st.session_state[TOKEN_KEY] = result.token
     st.session_state[USER_KEY] = result.user
+    grant = st.session_state.get(GRANT_KEY)
+    if not (isinstance(grant, Grant) and grant.active
+            and grant.username == result.user.username):
+        st.session_state[GRANT_KEY] = Grant(result.user.username)
     return result.user
 
 
+def download_request(action: Action, details: Mapping[str, Any]) -> Request | None:
+    """What a download button drawn now needs to serve a click later for the signed-in user
+    (dashboard.downloads); None when nobody is signed in."""
+    token, grant = st.session_state.get(TOKEN_KEY), st.session_state.get(GRANT_KEY)
+    if current_user() is None or not isinstance(token, str) or not isinstance(grant, Grant):
+        return None
+    return Request(grant, token, users(), trail(), action, dict(details), origin())
+
+
+def _revoke_downloads() -> None:
+    grant = st.session_state.pop(GRANT_KEY, None)
+    if isinstance(grant, Grant):
+        grant.revoke()
+
+
 def _start(user: auth.User, how: str) -> None:
+    _revoke_downloads()
     st.session_state[TOKEN_KEY] = users().issue_token(user)
     st.session_state[USER_KEY] = user
+    st.session_state[GRANT_KEY] = Grant(user.username)
     st.session_state.pop(ENDED_KEY, None)
     st.session_state.pop(LAST_VIEW_KEY, None)
     record("sign_in", {"method": how, "demo": user.demo})
@@ -141,8 +179,10 @@ def sign_in_page() -> None:
     if ended:
         st.info(t(f"ended_{ended}", lang))
     with st.form("sign_in"):
-        username = st.text_input(t("username", lang), key="signin_username")
-        password = st.text_input(t("password", lang), type="password", key="signin_password")
+        username = st.text_input(t("username", lang), key="signin_username",
+                                 max_chars=auth.MAX_USERNAME_LENGTH)
+        password = st.text_input(t("password", lang), type="password", key="signin_password",
+                                 max_chars=auth.MAX_PASSWORD_LENGTH)
         submitted = st.form_submit_button(t("sign_in", lang), type="primary")
     if submitted:
         _check_password(username, password, lang)
@@ -158,28 +198,41 @@ def sign_in_page() -> None:
 
 
 def _check_password(username: str, password: str, lang: Lang) -> None:
-    result = users().authenticate(username, password)
+    """Sign in, or say why not. The browser caps what is typed, but a crafted request is not
+    held to it: the store refuses oversized input before hashing and the audit trail keeps at
+    most :data:`hmb.access.auth.MAX_USERNAME_LENGTH` characters of a name."""
+    where = origin()
+    result = users().authenticate(username, password, client=where.client_ip)
     if result.ok and result.user is not None:
         _start(result.user, "password")
         st.rerun()
-    who = username.strip() or "anonymous"
+    name = username.strip()
+    who = clip(name, auth.MAX_USERNAME_LENGTH) or "anonymous"
     role = result.user.role if result.user else None
     details: dict[str, Any] = {"reason": result.outcome}
-    if result.locked_until is not None:
-        details["locked_until"] = result.locked_until.isoformat()
-    action: Action = "locked_out" if result.outcome == "locked_now" else "sign_in_failed"
-    trail().record(action, who, role, details, origin())
-    if result.outcome in ("locked", "locked_now"):
-        st.error(t("locked", lang).format(minutes=int(auth.LOCKOUT.total_seconds() // 60)))
+    if len(name) > auth.MAX_USERNAME_LENGTH:
+        details["name_length"] = len(name)
+    if result.retry_at is not None:
+        details["retry_at"] = result.retry_at.isoformat()
+    backed_off = result.retry_at is not None and result.outcome != "throttled"
+    action: Action = "locked_out" if backed_off else "sign_in_failed"
+    trail().record(action, who, role, details, where)
+    if result.outcome == "throttled" and result.retry_at is not None:
+        # Said the same way for every name, an account or not: it tells nobody which exist.
+        wait = result.retry_at - users().clock()
+        st.error(t("throttled", lang).format(minutes=max(1, math.ceil(wait.total_seconds() / 60))))
+    elif result.outcome == "busy":
+        st.error(t("busy", lang))
     else:
-        # One message for a wrong password, an unknown name and a disabled account: the form
-        # does not tell a stranger which usernames exist.
+        # One message for a wrong password, an unknown name, a disabled account and input too
+        # long for any account: the form does not tell a stranger which usernames exist.
         st.error(t("wrong_credentials", lang))
 
 
 def sign_out() -> None:
     """The sidebar button's callback: audit, forget the token, leave the identity provider."""
     record("sign_out")
+    _revoke_downloads()  # a file fetched before is deleted, a click on a button left is refused
     for key in (TOKEN_KEY, USER_KEY, LAST_VIEW_KEY):
         st.session_state.pop(key, None)
     st.session_state[ENDED_KEY] = "signed_out"

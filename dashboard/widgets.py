@@ -4,12 +4,13 @@ state, and localised column headers."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any, Literal
 
 import polars as pl
 import streamlit as st
 
-from dashboard import session
+from dashboard import downloads, session
 from dashboard.i18n import Lang, t
 from hmb.core.labels import label
 
@@ -40,22 +41,26 @@ def table(frame: pl.DataFrame, name: str, lang: Lang, key: str | None = None) ->
     st.dataframe(shown, hide_index=True, column_config=config)
     left, right = st.columns(2)
     with left:
-        download(t("download_csv", lang), csv_bytes(shown), f"{name}.csv", "text/csv",
+        download(t("download_csv", lang), lambda: csv_bytes(shown), f"{name}.csv", "text/csv",
                  rows=shown.height, key=f"csv-{key or name}")
     with right:
-        download(t("download_excel", lang), excel_bytes(shown), f"{name}.xlsx", EXCEL_MIME,
-                 rows=shown.height, key=f"xlsx-{key or name}")
+        download(t("download_excel", lang), lambda: excel_bytes(shown), f"{name}.xlsx",
+                 EXCEL_MIME, rows=shown.height, key=f"xlsx-{key or name}")
 
 
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(label: str, data: bytes, file_name: str, mime: str, *, rows: int, key: str,
-             action: Literal["download", "export"] = "download") -> None:
-    """A download button whose click is recorded in the audit trail (file name and rows)."""
-    st.download_button(label, data, file_name=file_name, mime=mime, key=key,
-                       on_click=session.record,
-                       args=(action, {"file": file_name, "rows": rows, "page": _page()}))
+def download(label: str, make: Callable[[], bytes], file_name: str, mime: str, *, rows: int,
+             key: str, action: Literal["download", "export"] = "download") -> None:
+    """A download button: ``make`` runs on the click, for the signed-in session only, which is
+    recorded in the audit trail (file name and rows); the file is deleted soon after
+    (dashboard.downloads)."""
+    request = session.download_request(action, {"file": file_name, "rows": rows,
+                                                "page": _page()})
+    st.download_button(label, b"" if request is None else downloads.on_click(request, make),
+                       file_name=file_name, mime=mime, key=key, on_click="ignore",
+                       disabled=request is None)
 
 
 def _page() -> str:

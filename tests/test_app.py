@@ -8,14 +8,20 @@ page by page and download by download, what each role sees, and what the audit t
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 
+import dashboard.downloads
 from dashboard import alert_actions, session
 from dashboard.app import ADMIN_PAGES, PAGES
 from dashboard.session import TOKEN_KEY
@@ -28,7 +34,7 @@ from hmb.ingest.dataset import open_dataset
 from hmb.measure import metrics
 from hmb.rulebook.profiles import load_profile
 from hmb.state.alert_store import AlertStore
-from hmb.state.audit import AuditTrail
+from hmb.state.audit import AuditTrail, Origin
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -127,25 +133,58 @@ OTHER_SANMING = {c.name_zh for c in counties("350400") if c.code != YOUXI} | {
 
 @dataclass
 class Downloads:
-    """Every file the app offered for download during a run: name and bytes."""
+    """The download buttons the app drew, and what a click on each gives, as a browser gets it:
+    Streamlit runs the button's function and stores the file at a /media/ address."""
 
-    files: list[tuple[str, bytes]] = field(default_factory=list)
+    buttons: list[tuple[MediaFileManager, str, str]] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)  # files stored when a page was drawn
+    _served_by: dict[str, MediaFileManager] = field(default_factory=dict)
+
+    def click(self, file_name: str) -> str:
+        """The address of the file the latest button for ``file_name`` makes."""
+        manager, file_id, _ = next(b for b in reversed(self.buttons) if b[2] == file_name)
+        url = manager.execute_deferred(file_id)
+        self._served_by[url] = manager
+        return url
+
+    def served(self, url: str) -> bytes | None:
+        """What fetching ``url`` gives, with no cookie: the file, or None (a 404)."""
+        found = self._served_by[url].read_file(url.rsplit("/", 1)[-1])
+        return None if found is None else found.content
+
+    @property
+    def files(self) -> list[tuple[str, bytes]]:
+        """Every button clicked once: file name and bytes."""
+        made = []
+        for name in dict.fromkeys(name for _, _, name in self.buttons):
+            content = self.served(self.click(name))
+            assert content is not None, name
+            made.append((name, content))
+        return made
 
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> Downloads:
     seen = Downloads()
-    original = MediaFileManager.add
+    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
 
-    def add(self: MediaFileManager, data: bytes | str, mimetype: str, coordinates: str, *,
-            file_name: str | None = None, is_for_static_download: bool = False) -> str:
+    def stored(self: MediaFileManager, data: bytes | str, mimetype: str, coordinates: str, *,
+               file_name: str | None = None, is_for_static_download: bool = False) -> str:
         if is_for_static_download:
-            seen.files.append((file_name or "", data if isinstance(data, bytes)
-                               else data.encode()))
-        return original(self, data, mimetype, coordinates, file_name=file_name,
-                        is_for_static_download=is_for_static_download)
+            seen.stored.append(file_name or "")
+        return add(self, data, mimetype, coordinates, file_name=file_name,
+                   is_for_static_download=is_for_static_download)
 
-    monkeypatch.setattr(MediaFileManager, "add", add)
+    def deferred(self: MediaFileManager, data_callable: Any, mimetype: str | None,
+                 coordinates: str, file_name: str | None = None, *,
+                 element_id: str = "") -> str:
+        file_id = add_deferred(self, data_callable, mimetype, coordinates, file_name,
+                               element_id=element_id)
+        seen.buttons.append((self, file_id, file_name or ""))
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add", stored)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferred)
     return seen
 
 
@@ -290,13 +329,13 @@ def participation_figure(at: AppTest) -> list[str] | None:
     return None
 
 
-def test_a_download_and_an_acknowledgement_are_audited() -> None:
+def test_a_download_and_an_acknowledgement_are_audited(downloads: Downloads) -> None:
     at = signed_in("demo-county")
     at.query_params["j"] = SANMING
     at.run()
     at.switch_page("dashboard/app_pages/participation.py").run()
-    button = next(b for b in at.get("download_button") if b.key == "csv-participation")
-    button.click().run()
+    assert any(b.key == "csv-participation" for b in at.get("download_button"))
+    downloads.click(PARTICIPATION_CSV)
     event = _trail().read(actions=("download",))[-1]
     assert (event.username, event.role) == ("demo-county", "county_supervisor")
     assert event.details["file"].endswith(".csv") and event.details["rows"] >= 1
@@ -356,7 +395,6 @@ def test_the_administrator_reads_and_exports_the_audit_trail(downloads: Download
     assert "demo-county" in set(users.value["username"])
     exported = [data for name, data in downloads.files if name == "audit_trail.csv"]
     assert exported and b"page_view" in exported[-1]
-    at.get("download_button")[0].click().run()
     assert _trail().read(actions=("export",))[-1].details["file"] == "audit_trail.csv"
 
 
@@ -384,3 +422,119 @@ def test_a_rulebook_named_by_path_in_the_settings_is_an_error_box_not_a_crash(
     shown = "\n".join(e.value for e in at.error)
     assert "HMB_PROFILE" in shown and "sanming-2024" in shown
     assert at.sidebar.selectbox[0].value == DEMO_PROFILES[0]  # the demos are still there
+
+
+PARTICIPATION_CSV = "participation_sanming-2024_2024.csv"
+
+
+def test_a_download_is_made_on_click_for_the_signed_in_session_only(
+        downloads: Downloads) -> None:
+    """A county supervisor's CSV is not at a /media/ address before she clicks, is gone when she
+    signs out, and a click on a button left on the page after that makes nothing."""
+    at = signed_in("demo-county")
+    at.query_params["j"] = SANMING
+    at.run()
+    at.switch_page("dashboard/app_pages/participation.py").run()
+    assert not downloads.stored, downloads.stored  # drawing the page stored no file
+    assert PARTICIPATION_CSV in {name for _, _, name in downloads.buttons}
+    url = downloads.click(PARTICIPATION_CSV)
+    content = downloads.served(url)
+    assert content is not None and "尤溪县" in content.decode("utf-8-sig")
+    event = _trail().read(actions=("download",))[-1]
+    assert (event.username, event.details["file"]) == ("demo-county", PARTICIPATION_CSV)
+    at.sidebar.button(key="sign_out").click().run()
+    assert downloads.served(url) is None  # fetched without a cookie: 404
+    with pytest.raises(MediaFileStorageError):
+        downloads.click(PARTICIPATION_CSV)  # the button left on the page: nothing is made
+    assert _trail().read(actions=("download",))[-1].seq == event.seq  # nothing made or recorded
+
+
+def test_a_download_left_behind_is_deleted_once_fetched(downloads: Downloads,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser closed without signing out: the file still goes, once it could be fetched."""
+    monkeypatch.setattr(dashboard.downloads, "FETCH_WINDOW", 0.05)
+    at = signed_in("demo-city")
+    at.query_params["j"] = SANMING
+    at.run()
+    at.switch_page("dashboard/app_pages/participation.py").run()
+    url = downloads.click(PARTICIPATION_CSV)
+    assert downloads.served(url) is not None
+    deadline = time.monotonic() + 10
+    while downloads.served(url) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert downloads.served(url) is None
+
+
+def _form_errors(at: AppTest, username: str, password: str) -> list[str]:
+    at.text_input(key="signin_username").set_value(username)
+    at.text_input(key="signin_password").set_value(password)
+    at.button[0].click().run()
+    return [e.value for e in at.error]
+
+
+@pytest.fixture
+def fresh_failures() -> Iterator[None]:
+    """The back-off counts failures per name and address: every form test here comes from the
+    same (unknown) address, so each test starts and ends with none counted."""
+    def forget() -> None:
+        with sqlite3.connect(auth.default_user_store()) as con:
+            con.execute("delete from sign_in_failures")
+    auth.UserStore().ensure_demo_users()
+    forget()
+    yield
+    forget()
+
+
+@pytest.mark.usefixtures("fresh_failures")
+def test_an_unknown_and_a_backed_off_account_get_the_same_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failing again and again as the administrator reads exactly as failing as nobody does,
+    and does not keep her out: she signs in from her own address."""
+    answers = {}
+    for name in ("demo-admin", "no-such-user"):
+        at = AppTest.from_file(APP, default_timeout=180).run()
+        answers[name] = [_form_errors(at, name, "not the password")
+                         for _ in range(auth.FREE_ATTEMPTS + 2)]
+    assert answers["demo-admin"] == answers["no-such-user"]
+    assert answers["demo-admin"][0] == ["用户名或密码不正确。"]
+    assert answers["demo-admin"][-1] == ["登录失败次数过多，请 1 分钟后再试。"]
+    monkeypatch.setattr(session, "origin", lambda: Origin("10.20.0.15", "her browser"))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert _form_errors(at, "demo-admin", auth.DEMO_PASSWORD) == []
+    assert at.metric  # the overview
+
+
+@pytest.mark.usefixtures("fresh_failures")
+def test_a_huge_user_name_is_not_stored_whole() -> None:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert _form_errors(at, "x" * 200_000, "p" * 5_000) == ["用户名或密码不正确。"]
+    event = _trail().read(actions=("sign_in_failed",))[-1]
+    assert event.username == "x" * auth.MAX_USERNAME_LENGTH
+    assert len(json.dumps(event.details)) < 200
+
+
+def test_an_overlong_comment_is_not_stored_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form keeps what it sends to MAX_COMMENT_LENGTH characters; a handler given more by
+    another way refuses it."""
+    _app(SANMING)  # the alerts of 三明 are recorded
+    at = signed_in("demo-city")
+    at.query_params["j"] = SANMING
+    at.run()
+    at.switch_page("dashboard/app_pages/alerts.py").run()
+    at.text_area(key="ack_comment").set_value("长" * 50_000)
+    next(b for b in at.button if b.label == "确认").click().run()
+    assert not at.exception
+    event = _trail().read(actions=("alert_ack",))[-1]
+    assert len(event.details["comment"]) == alert_actions.MAX_COMMENT_LENGTH
+    record = AlertStore(default_alert_store()).get(event.details["alert"])
+    assert record is not None
+    assert len(record.acknowledged_comment or "") == alert_actions.MAX_COMMENT_LENGTH
+
+    users = auth.UserStore()
+    monkeypatch.setattr(session, "current_user", lambda: users.require("demo-city"))
+    monkeypatch.setattr(alert_actions.st, "error", lambda *a, **k: None)
+    done = alert_actions.acknowledge(AlertStore(default_alert_store()), event.details["alert"],
+                                     scope_for("city_supervisor", []), "长" * 2_001, lang="zh")
+    assert not done
+    refused = _trail().read(actions=("alert_refused",))[-1]
+    assert refused.details["reason"] == "too_long" and refused.details["length"] == 2_001

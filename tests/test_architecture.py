@@ -26,7 +26,7 @@ def test_the_dashboard_divides_no_money_and_no_counts() -> None:
         ("dashboard/geo.py", "_distance_to_line"): "a point's distance to a segment",
         ("dashboard/geo.py", "_mercator_y"): "the Web Mercator projection",
         ("dashboard/charts.py", "_band_colourscale"): "stops of a colour scale",
-        ("dashboard/session.py", "_check_password"): "the lockout in minutes",
+        ("dashboard/session.py", "_check_password"): "the back-off's wait in minutes",
     }
     path_suffixes = ("dir", "path", "parent")
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -64,36 +68,124 @@ def test_the_right_password_signs_in_and_a_wrong_one_does_not(store: UserStore) 
     assert store.require("zhang").failed_attempts == 0  # a success resets the count
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(store: UserStore,
-                                                            clock: Clock) -> None:
+ATTACKER = "203.0.113.9"
+OFFICE = "10.20.0.15"
+
+
+def fail(store: UserStore, username: str, client: str, times: int) -> list[str]:
+    return [store.authenticate(username, "wrong-password", client=client).outcome
+            for _ in range(times)]
+
+
+def test_an_outsider_cannot_keep_the_administrator_out(store: UserStore) -> None:
+    """Failures back off per name and address: a stranger guessing the administrator's password
+    from elsewhere slows himself down, not her (a hard lock let anyone lock any account)."""
+    store.add("admin1", "admin", password=PASSWORD)
+    outcomes = fail(store, "admin1", ATTACKER, 50)
+    assert outcomes[: auth.FREE_ATTEMPTS] == ["wrong_password"] * auth.FREE_ATTEMPTS
+    assert set(outcomes[auth.FREE_ATTEMPTS:]) == {"throttled"}
+    assert store.authenticate("admin1", PASSWORD, client=OFFICE).ok
+    assert store.require("admin1").failed_attempts == 0
+
+
+def test_failures_from_one_address_back_off_doubling(store: UserStore, clock: Clock) -> None:
     store.add("zhang", "city_supervisor", password=PASSWORD)
-    outcomes = [store.authenticate("zhang", "wrong-password").outcome
-                for _ in range(auth.MAX_FAILED_ATTEMPTS)]
-    assert outcomes == ["wrong_password"] * 4 + ["locked_now"]
-    # Locked: even the right password is refused, and nothing is checked.
-    locked = store.authenticate("zhang", PASSWORD)
-    assert locked.outcome == "locked"
-    assert locked.locked_until == START + auth.LOCKOUT
-    clock.advance(auth.LOCKOUT - timedelta(seconds=1))
-    assert store.authenticate("zhang", PASSWORD).outcome == "locked"
-    clock.advance(timedelta(seconds=2))
-    assert store.authenticate("zhang", PASSWORD).ok
+    fail(store, "zhang", OFFICE, auth.FREE_ATTEMPTS)
+    waits = []
+    for _ in range(8):
+        throttled = store.authenticate("zhang", PASSWORD, client=OFFICE)
+        assert throttled.outcome == "throttled" and throttled.retry_at is not None
+        waits.append(throttled.retry_at - clock.now)
+        clock.advance(throttled.retry_at - clock.now)
+        assert fail(store, "zhang", OFFICE, 1) == ["wrong_password"]
+    first = auth.BACKOFF_FIRST
+    assert waits == [min(first * 2**n, auth.BACKOFF_MAX) for n in range(8)]
+    assert waits[-1] == auth.BACKOFF_MAX
+    # While backed off, not even the right password is checked; once the wait is over it is.
+    assert store.authenticate("zhang", PASSWORD, client=OFFICE).outcome == "throttled"
+    clock.advance(auth.BACKOFF_MAX)
+    assert store.authenticate("zhang", PASSWORD, client=OFFICE).ok
+    assert fail(store, "zhang", OFFICE, 1) == ["wrong_password"]  # a success starts again
 
 
-def test_after_a_lockout_expires_the_count_starts_again(store: UserStore, clock: Clock) -> None:
+def test_an_unknown_name_backs_off_like_a_known_one(store: UserStore) -> None:
+    """What a stranger sees says nothing about which names have accounts."""
     store.add("zhang", "city_supervisor", password=PASSWORD)
-    for _ in range(auth.MAX_FAILED_ATTEMPTS):
-        store.authenticate("zhang", "wrong-password")
-    clock.advance(auth.LOCKOUT + timedelta(seconds=1))
-    assert store.authenticate("zhang", "wrong-password").outcome == "wrong_password"
+    known = fail(store, "zhang", ATTACKER, auth.FREE_ATTEMPTS + 2)
+    unknown = fail(store, "zhao", ATTACKER, auth.FREE_ATTEMPTS + 2)
+    failed = {"wrong_password", "unknown_user"}
+    assert [o in failed for o in known] == [o in failed for o in unknown]
+    assert known[-2:] == unknown[-2:] == ["throttled", "throttled"]
 
 
-def test_an_administrator_unlocks(store: UserStore) -> None:
+def test_an_address_guessing_many_names_is_throttled(store: UserStore, clock: Clock) -> None:
     store.add("zhang", "city_supervisor", password=PASSWORD)
-    for _ in range(auth.MAX_FAILED_ATTEMPTS):
-        store.authenticate("zhang", "wrong-password")
+    for n in range(auth.ADDRESS_FAILURES):
+        assert fail(store, f"name{n}", ATTACKER, 1) == ["unknown_user"]
+    refused = store.authenticate("zhang", PASSWORD, client=ATTACKER)
+    assert refused.outcome == "throttled"
+    assert store.authenticate("zhang", PASSWORD, client=OFFICE).ok  # another address
+    clock.advance(auth.ADDRESS_WINDOW)
+    assert store.authenticate("zhang", PASSWORD, client=ATTACKER).ok
+
+
+def test_an_administrator_lifts_the_back_off(store: UserStore) -> None:
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    fail(store, "zhang", OFFICE, auth.FREE_ATTEMPTS + 1)
+    assert store.authenticate("zhang", PASSWORD, client=OFFICE).outcome == "throttled"
     store.unlock("zhang")
-    assert store.authenticate("zhang", PASSWORD).ok
+    assert store.authenticate("zhang", PASSWORD, client=OFFICE).ok
+
+
+class CountingHasher(PasswordHasher):
+    """The cheapest Argon2, counting the checks and how many ran at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.checks = 0
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._lock:
+            self.checks += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(0.05)  # as if it were the real cost
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_oversized_input_is_refused_before_any_hashing(tmp_path: Path, clock: Clock) -> None:
+    hasher = CountingHasher()
+    store = UserStore(tmp_path / "users.sqlite", clock=clock, hasher=hasher)
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    assert store.authenticate("x" * 200_000, PASSWORD).outcome == "too_long"
+    assert store.authenticate("zhang", "p" * (auth.MAX_PASSWORD_LENGTH + 1)).outcome == "too_long"
+    assert hasher.checks == 0
+    assert store.authenticate("zhang", "p" * auth.MAX_PASSWORD_LENGTH).outcome == "wrong_password"
+    with pytest.raises(UserError):
+        store.add("z" * (auth.MAX_USERNAME_LENGTH + 1), "leadership", password=PASSWORD)
+    with pytest.raises(UserError):
+        store.add("li", "leadership", password="p" * (auth.MAX_PASSWORD_LENGTH + 1))
+
+
+def test_one_password_check_runs_at_a_time(tmp_path: Path, clock: Clock) -> None:
+    """A burst of sign-ins queues for one Argon2 check at a time: the other core stays free."""
+    hasher = CountingHasher()
+    store = UserStore(tmp_path / "users.sqlite", clock=clock, hasher=hasher)
+    store.add("zhang", "city_supervisor", password=PASSWORD)
+    hasher.checks = 0
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(
+            lambda n: store.authenticate("zhang", PASSWORD, client=f"10.0.0.{n}").outcome,
+            range(6)))
+    assert outcomes == ["ok"] * 6
+    assert hasher.checks == 6 and hasher.most_at_once == 1
 
 
 def test_a_token_verifies_and_is_refreshed(store: UserStore, clock: Clock) -> None:

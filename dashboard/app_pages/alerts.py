@@ -98,12 +98,14 @@ st.caption(f"{label('column', 'state', lang)}: {label('alert_state', record.stat
 if scoping.may_act(v.scope, record):
     ack_col, waive_col = st.columns(2)
     with ack_col.form("acknowledge", clear_on_submit=True):
-        comment = st.text_area(t("comment", lang), key="ack_comment")
+        comment = st.text_area(t("comment", lang), key="ack_comment",
+                               max_chars=alert_actions.MAX_COMMENT_LENGTH)
         if st.form_submit_button(t("acknowledge", lang),
                                  disabled=record.state not in {"firing", "acknowledged"}):
             alert_actions.acknowledge(store, record.id, v.scope, comment, lang=lang)
     with waive_col.form("waive", clear_on_submit=True):
-        reason = st.text_area(t("reason", lang), key="waive_reason")
+        reason = st.text_area(t("reason", lang), key="waive_reason",
+                              max_chars=alert_actions.MAX_COMMENT_LENGTH)
         until = st.date_input(t("until", lang), value=date.today() + timedelta(days=90),
                               min_value=date.today() + timedelta(days=1), key="waive_until")
         if st.form_submit_button(t("waive", lang), disabled=record.state == "resolved"):

@@ -33,17 +33,16 @@ frame = pl.DataFrame([e.as_row() for e in reversed(events)],
                              "role": pl.String, "action": pl.String, "details": pl.String,
                              "client_ip": pl.String, "user_agent": pl.String})
 st.dataframe(frame, hide_index=True)
-widgets.download(t("audit_export", lang), ("\ufeff" + to_csv(events)).encode("utf-8"),
+widgets.download(t("audit_export", lang), lambda: ("\ufeff" + to_csv(events)).encode("utf-8"),
                  "audit_trail.csv", "text/csv", rows=len(events), key="audit-export",
                  action="export")
 
 st.subheader(t("users", lang))
 users = pl.DataFrame(
     [{"username": u.username, "role": u.role_name(lang), "counties": ", ".join(u.counties),
-      "demo": u.demo, "disabled": u.disabled, "failed_attempts": u.failed_attempts,
-      "locked_until": u.locked_until.isoformat() if u.locked_until else None}
+      "demo": u.demo, "disabled": u.disabled, "failed_attempts": u.failed_attempts}
      for u in session.users().list_users()],
     schema={"username": pl.String, "role": pl.String, "counties": pl.String, "demo": pl.Boolean,
-            "disabled": pl.Boolean, "failed_attempts": pl.Int64, "locked_until": pl.String},
+            "disabled": pl.Boolean, "failed_attempts": pl.Int64},
 )
 st.dataframe(users, hide_index=True)

@@ -8,6 +8,8 @@ the user's scope, member IDs masked (hmb.access.scoping).
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -58,5 +60,5 @@ if not quarantined:
     st.success(t("nothing_quarantined", lang))
 for name in quarantined:
     rows = data.quarantine(v.fingerprint, v.store, name, v.scope)
-    widgets.download(f"{t('download_quarantine', lang)}: {name}", widgets.csv_bytes(rows),
+    widgets.download(f"{t('download_quarantine', lang)}: {name}", partial(widgets.csv_bytes, rows),
                      f"quarantine_{name}.csv", "text/csv", rows=rows.height, key=f"q-{name}")

@@ -1,10 +1,19 @@
-"""Local accounts, password checks with lockout, and signed session tokens (docs/access.md).
+"""Local accounts, password checks with a back-off, and signed session tokens (docs/access.md).
 
 Accounts live in ``$HMB_STATE_DIR/users.sqlite``: a username, a role (hmb.access.roles), counties
 of a county supervisor, an Argon2id hash of the password (argon2-cffi's ``PasswordHasher``: salted
-and deliberately slow), the failed-attempt counter and lockout, and a *session version* that is
-bumped whenever the password is reset or the account disabled, so every token issued before
-stops working at once.
+and deliberately slow), the count of failed attempts since the last success, and a *session
+version* that is bumped whenever the password is reset or the account disabled, so every token
+issued before stops working at once.
+
+Signing in is guarded without handing strangers a way to lock anyone out. Failures back off per
+name *and client address* (:data:`FREE_ATTEMPTS`, then a wait that doubles from
+:data:`BACKOFF_FIRST` up to :data:`BACKOFF_MAX`), so a stranger guessing the administrator's
+password from elsewhere only slows himself down; an address failing on many names is held back as
+a whole (:data:`ADDRESS_FAILURES` in :data:`ADDRESS_WINDOW`); an unknown name backs off exactly like
+a known one, so the answers tell nobody which names exist. Oversized input is refused before any
+hashing (:data:`MAX_USERNAME_LENGTH`, :data:`MAX_PASSWORD_LENGTH`), and the process checks one
+password at a time, so a burst of sign-ins queues for one core instead of taking them all.
 
 A session token is ``{"u": username, "v": session version, "s": start}`` signed with
 itsdangerous' ``URLSafeTimedSerializer`` (HMAC with a secret kept in ``$HMB_STATE_DIR/session.key``,
@@ -26,6 +35,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
@@ -39,11 +49,19 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from hmb.access.roles import ROLES, Role
 from hmb.core.labels import Lang, label
+from hmb.core.private_files import private_dir, private_file
 from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
-MAX_FAILED_ATTEMPTS = 5  # consecutive wrong passwords before the account is locked
-LOCKOUT = timedelta(minutes=15)
+FREE_ATTEMPTS = 5  # failures of one name from one address before the back-off starts
+BACKOFF_FIRST = timedelta(minutes=1)  # the first wait; each further failure doubles it
+BACKOFF_MAX = timedelta(minutes=15)
+ADDRESS_FAILURES = 30  # failures from one address, whatever the names, within ADDRESS_WINDOW
+ADDRESS_WINDOW = timedelta(minutes=15)
+FAILURES_KEPT = timedelta(days=1)  # a failure older than this no longer counts
+CHECK_QUEUE_WAIT = 10.0  # seconds a sign-in waits for its turn at the password check
+MAX_USERNAME_LENGTH = 64
+MAX_PASSWORD_LENGTH = 1024
 SESSION_IDLE = timedelta(minutes=30)  # no rerun for this long: signed out
 SESSION_ABSOLUTE = timedelta(hours=8)  # a working day; then sign in again
 MIN_PASSWORD_LENGTH = 10
@@ -59,7 +77,7 @@ DEMO_USERS: tuple[tuple[str, Role, tuple[str, ...]], ...] = (
     ("demo-leader", "leadership", ()),
 )
 
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,127}$")
+_USERNAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._@+-]{{1,{MAX_USERNAME_LENGTH - 1}}}$")
 _COUNTY = re.compile(r"^\d{6}$")
 _SALT = "hmb-session"
 
@@ -73,12 +91,30 @@ create table if not exists users (
     demo            integer not null default 0,
     disabled        integer not null default 0,
     failed_attempts integer not null default 0,
-    locked_until    text,
+    locked_until    text,  -- unused since the back-off per address; kept so older files open
     session_version integer not null default 1,
     created_at      text not null,
     updated_at      text not null
 )
 """
+
+# One row per failed sign-in, for the back-off: the name as typed (at most MAX_USERNAME_LENGTH
+# characters, an account or not) and the client's address. A success deletes its name's rows
+# from its address; rows older than FAILURES_KEPT are deleted as new ones come.
+_FAILURES_TABLE = (
+    """
+    create table if not exists sign_in_failures (
+        at       text not null,
+        username text not null,
+        client   text not null
+    )
+    """,
+    "create index if not exists sign_in_failures_by_name on sign_in_failures (username, client)",
+    "create index if not exists sign_in_failures_by_client on sign_in_failures (client, at)",
+)
+
+# Argon2 is made to be slow and to fill memory: one check at a time in the whole process.
+_ONE_CHECK_AT_A_TIME = threading.BoundedSemaphore(1)
 
 
 class UserError(ValueError):
@@ -93,7 +129,6 @@ class User:
     demo: bool
     disabled: bool
     failed_attempts: int
-    locked_until: datetime | None
     session_version: int
     has_password: bool
     created_at: datetime
@@ -102,17 +137,20 @@ class User:
         return label("role", self.role, lang)
 
 
-Outcome = Literal["ok", "wrong_password", "unknown_user", "locked", "locked_now", "disabled",
-                  "demo_refused"]
+Outcome = Literal["ok", "wrong_password", "unknown_user", "disabled", "demo_refused",
+                  "throttled", "busy", "too_long"]
 
 
 @dataclass(frozen=True)
 class SignIn:
-    """The result of a password check. ``locked_now`` is the failure that locked the account."""
+    """The result of a sign-in. ``throttled``: the name (or the address) is backed off and no
+    password was checked; ``busy``: no turn at the password check came in time; ``too_long``:
+    the name or the password is longer than any account's can be. ``retry_at`` is when the name
+    may try again from this address, set on the failure that starts or lengthens a wait too."""
 
     outcome: Outcome
     user: User | None = None
-    locked_until: datetime | None = None
+    retry_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -146,12 +184,13 @@ def default_secret_file() -> Path:
 
 
 def load_secret(path: Path) -> bytes:
-    """The signing secret, created (32 random bytes, hex, mode 0600) on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The signing secret, created (32 random bytes, hex, mode 0600) on first use; one found
+    readable by other accounts is restricted to its owner, and that is said."""
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pass
+        private_file(path, found=True)
     else:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
@@ -189,13 +228,12 @@ class UserStore:
         self.clock = clock
         self.allow_demo = allow_demo
         self._hasher = hasher or PasswordHasher()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Password hashes are for the server's eyes only (SQLite gives its -wal file this mode).
-        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # Password hashes are for the server's eyes only.
+        sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
-            con.execute(_USERS_TABLE)
-            con.commit()
+            for statement in (_USERS_TABLE, *_FAILURES_TABLE):
+                con.execute(statement)
         self._dummy_hash: str | None = None
         self._serializer = _serializer(load_secret(self.secret_file), clock)
 
@@ -243,15 +281,22 @@ class UserStore:
         return [_user(row) for row in rows]
 
     def reset_password(self, username: str, password: str) -> User:
-        """A new password; the lockout is lifted and every open session of the user ends."""
+        """A new password; the back-off is lifted and every open session of the user ends."""
         hashed = self._hasher.hash(check_password(password))
         self._update(username, "password_hash = ?, failed_attempts = 0, locked_until = null,"
                      " session_version = session_version + 1", (hashed,))
+        self._forget_failures(username)
         return self.require(username)
 
     def unlock(self, username: str) -> User:
+        """Lift the back-off of ``username`` from every address."""
         self._update(username, "failed_attempts = 0, locked_until = null", ())
+        self._forget_failures(username)
         return self.require(username)
+
+    def _forget_failures(self, username: str) -> None:
+        with self._transaction() as con:
+            con.execute("delete from sign_in_failures where username = ?", (username,))
 
     def disable(self, username: str) -> User:
         """The account can no longer sign in; its open sessions end at their next rerun."""
@@ -272,52 +317,105 @@ class UserStore:
 
     # -- signing in --------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> SignIn:
-        """Check a password, counting failures: the :data:`MAX_FAILED_ATTEMPTS`-th wrong one in a
-        row locks the account for :data:`LOCKOUT`; while locked, no password is checked."""
-        now = self.clock()
-        with self._transaction() as con:
-            row = con.execute("select * from users where username = ?",
-                              (username.strip(),)).fetchone()
-            if row is None:
-                # As slow as checking a real password: no timing hint of who has an account.
-                self._dummy_hash = self._dummy_hash or self._hasher.hash(secrets.token_hex(16))
-                self._verify(self._dummy_hash, password)
-                return SignIn("unknown_user")
-            user = _user(row)
-            if (refused := self._refusal(user, now)) is not None:
-                return refused
-            failures = 0 if user.locked_until is not None else user.failed_attempts
-            if user.has_password and self._verify(row["password_hash"], password):
-                rehash = self._hasher.check_needs_rehash(row["password_hash"])
+    def authenticate(self, username: str, password: str, *, client: str = "unknown") -> SignIn:
+        """Check a password typed at ``client`` (the address the request came from).
+
+        Refused before any hashing: a name or password longer than any account's, and a name (or
+        address) that is backed off. Otherwise the password is checked, one check at a time in
+        the process, an unknown name against a dummy hash so that it takes as long; a failure of
+        any kind is counted for the name and the address, a success clears the name's count
+        there.
+        """
+        name = username.strip()
+        if len(name) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+            return SignIn("too_long")
+        client = client[:MAX_USERNAME_LENGTH] or "unknown"
+        if (waiting := self._backed_off(name, client)) is not None:
+            return waiting  # answered at once: a backed-off name does not queue for the check
+        if not _ONE_CHECK_AT_A_TIME.acquire(timeout=CHECK_QUEUE_WAIT):
+            return SignIn("busy")
+        try:
+            # Checked again in turn: attempts queued together do not slip past the back-off.
+            if (waiting := self._backed_off(name, client)) is not None:
+                return waiting
+            return self._check(name, password, client)
+        finally:
+            _ONE_CHECK_AT_A_TIME.release()
+
+    def _check(self, name: str, password: str, client: str) -> SignIn:
+        row = self._row(name)
+        user = None if row is None else _user(row)
+        stored: str = row["password_hash"] if row is not None and _user(row).has_password else ""
+        if not stored:
+            # As slow as checking a real password: no timing hint of who has an account.
+            self._dummy_hash = self._dummy_hash or self._hasher.hash(secrets.token_hex(16))
+            self._verify(self._dummy_hash, password)
+        verified = bool(stored) and self._verify(stored, password)
+        refused = None if user is None else self._refusal(user)
+        if verified and user is not None and refused is None:
+            rehash = self._hasher.check_needs_rehash(stored)
+            with self._transaction() as con:
                 con.execute(
-                    "update users set failed_attempts = 0, locked_until = null"
+                    "update users set failed_attempts = 0"
                     + (", password_hash = :hash" if rehash else "")
                     + " where username = :u",
                     {"u": user.username, "hash": self._hasher.hash(password) if rehash else None},
                 )
-                return SignIn("ok", _user(con.execute(
-                    "select * from users where username = ?", (user.username,)).fetchone()))
-            failures += 1
-            locked_until = now + LOCKOUT if failures >= MAX_FAILED_ATTEMPTS else None
-            con.execute(
-                "update users set failed_attempts = ?, locked_until = ? where username = ?",
-                (0 if locked_until else failures,
-                 None if locked_until is None else _stamp(locked_until), user.username),
-            )
-            if locked_until is not None:
-                return SignIn("locked_now", user, locked_until)
-            return SignIn("wrong_password", user)
+                con.execute("delete from sign_in_failures where username = ? and client = ?",
+                            (name, client))
+            return SignIn("ok", self.get(user.username))
+        now = self.clock()
+        with self._transaction() as con:
+            con.execute("delete from sign_in_failures where at < ?",
+                        (_stamp(now - FAILURES_KEPT),))
+            con.execute("insert into sign_in_failures (at, username, client) values (?, ?, ?)",
+                        (_stamp(now), name, client))
+            if user is not None:
+                con.execute("update users set failed_attempts = failed_attempts + 1"
+                            " where username = ?", (user.username,))
+        waiting = self._backed_off(name, client)
+        retry_at = None if waiting is None else waiting.retry_at
+        if refused is not None:
+            return SignIn(refused.outcome, user, retry_at)
+        return SignIn("unknown_user" if user is None else "wrong_password", user, retry_at)
 
-    def _refusal(self, user: User, now: datetime) -> SignIn | None:
+    def _backed_off(self, name: str, client: str) -> SignIn | None:
+        """``throttled`` with the time to try again, while ``name`` or ``client`` must wait."""
+        now = self.clock()
+        with closing(self._connect()) as con:
+            count, last = con.execute(
+                "select count(*), max(at) from sign_in_failures"
+                " where username = ? and client = ? and at >= ?",
+                (name, client, _stamp(now - FAILURES_KEPT)),
+            ).fetchone()
+            recent = [at for (at,) in con.execute(
+                "select at from sign_in_failures where client = ? and at >= ?"
+                " order by at desc limit ?",
+                (client, _stamp(now - ADDRESS_WINDOW), ADDRESS_FAILURES),
+            )]
+        retry_at = []
+        if count >= FREE_ATTEMPTS:
+            wait = min(BACKOFF_FIRST * 2 ** min(count - FREE_ATTEMPTS, 32), BACKOFF_MAX)
+            retry_at.append(datetime.fromisoformat(last) + wait)
+        if len(recent) >= ADDRESS_FAILURES:
+            # Free again when the oldest of the last ADDRESS_FAILURES leaves the window.
+            retry_at.append(datetime.fromisoformat(recent[-1]) + ADDRESS_WINDOW)
+        later = max(retry_at, default=None)
+        return SignIn("throttled", None, later) if later is not None and now < later else None
+
+    def _refusal(self, user: User) -> SignIn | None:
         """Why ``user`` may not sign in whatever the password, if anything."""
         if user.disabled:
             return SignIn("disabled", user)
         if user.demo and not self.allow_demo:
             return SignIn("demo_refused", user)
-        if user.locked_until is not None and now < user.locked_until:
-            return SignIn("locked", user, user.locked_until)
         return None
+
+    def _row(self, username: str) -> sqlite3.Row | None:
+        with closing(self._connect()) as con:
+            row: sqlite3.Row | None = con.execute(
+                "select * from users where username = ?", (username,)).fetchone()
+        return row
 
     def _verify(self, hashed: str, password: str) -> bool:
         try:
@@ -389,7 +487,6 @@ def _serializer(secret: bytes, clock: Callable[[], datetime]) -> URLSafeTimedSer
 
 
 def _user(row: sqlite3.Row) -> User:
-    locked = row["locked_until"]
     return User(
         username=row["username"],
         role=check_role(row["role"]),
@@ -397,7 +494,6 @@ def _user(row: sqlite3.Row) -> User:
         demo=bool(row["demo"]),
         disabled=bool(row["disabled"]),
         failed_attempts=int(row["failed_attempts"]),
-        locked_until=None if locked is None else datetime.fromisoformat(locked),
         session_version=int(row["session_version"]),
         has_password=row["password_hash"] != NO_PASSWORD,
         created_at=datetime.fromisoformat(row["created_at"]),
@@ -407,9 +503,10 @@ def _user(row: sqlite3.Row) -> User:
 def check_username(username: str) -> str:
     name = username.strip()
     if not _USERNAME.match(name):
+        shown = name if len(name) <= MAX_USERNAME_LENGTH else f"{name[:MAX_USERNAME_LENGTH]}…"
         raise UserError(
-            f"用户名无效 invalid username {username!r}: 2-128 characters, letters, digits and "
-            ". _ @ + - (an e-mail address is fine), starting with a letter or digit"
+            f"用户名无效 invalid username {shown!r}: 2-{MAX_USERNAME_LENGTH} characters, letters,"
+            " digits and . _ @ + - (an e-mail address is fine), starting with a letter or digit"
         )
     return name
 
@@ -436,5 +533,9 @@ def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             f"密码太短 the password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(
+            f"密码太长 the password can have at most {MAX_PASSWORD_LENGTH} characters"
         )
     return password

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reset.add_argument("--password-stdin", action="store_true")
     actions.add_parser("list", help="every account").add_argument(
         "--format", choices=("text", "json"), default="text")
-    for name, text in (("unlock", "lift a lockout after failed attempts"),
+    for name, text in (("unlock", "lift the back-off after failed attempts, from every address"),
                        ("disable", "the account can no longer sign in; open sessions end"),
                        ("enable", "a disabled account can sign in again")):
         actions.add_parser(name, help=text).add_argument("username")
@@ -130,7 +130,7 @@ def _users(args: argparse.Namespace) -> int:
             print(json.dumps([_user_json(u) for u in found], ensure_ascii=False, indent=2))
         for u in found if args.format == "text" else []:
             flags = [f for f, on in (("DEMO", u.demo), ("disabled", u.disabled),
-                                     ("locked", u.locked_until is not None),
+                                     ("failing", u.failed_attempts >= auth.FREE_ATTEMPTS),
                                      ("oidc", not u.has_password)) if on]
             print(f"{u.username:<28} {u.role:<20} {','.join(u.counties) or '-':<16} "
                   f"{' '.join(flags)}")
@@ -191,5 +191,4 @@ def _operator() -> str:
 def _user_json(user: auth.User) -> dict[str, object]:
     return {"username": user.username, "role": user.role, "counties": list(user.counties),
             "demo": user.demo, "disabled": user.disabled,
-            "locked_until": user.locked_until.isoformat() if user.locked_until else None,
             "failed_attempts": user.failed_attempts, "oidc": not user.has_password}

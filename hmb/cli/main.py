@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hmb.cli import admin
 from hmb.core.formatting import percent, wan_yuan
 from hmb.core.labels import label
+from hmb.core.private_files import restrict_umask
 from hmb.core.settings import default_alert_store
 from hmb.ingest.loading import InputError
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
@@ -189,6 +190,7 @@ def _load_rulebook(args: argparse.Namespace) -> Profile:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    restrict_umask()  # what a command writes is its account's only (hmb.core.private_files)
     args = build_parser().parse_args(argv)
     commands = {
         "demo": _demo,

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
         title="缓存目录",
         description="The validated stores (one DuckDB file per fingerprint of an export), their"
         " per-year enrollment segments (`segments/`) and the county maps' simplified boundaries"
-        " (`maps/`). Anything in it can be deleted at any time; it is rebuilt when needed.",
+        " (`maps/`). Anything in it can be deleted at any time; it is rebuilt when needed. Only"
+        " the account that runs the product can read it (folders 0700, files 0600:"
+        " [access.md](access.md#files-on-disk)).",
     )
     cache_keep_days: float = Field(
         default=30.0,
@@ -72,7 +74,8 @@ class Settings(BaseSettings):
         description="What the app and the commands record: the alert store (`alerts.sqlite`:"
         " `hmb check --record`, `hmb alerts`), the accounts (`users.sqlite`: `hmb users`), the"
         " audit trail (`audit.sqlite`: `hmb audit`) and the secret key that signs sessions"
-        " (`session.key`).",
+        " (`session.key`). Only the account that runs the product can read it (folders 0700,"
+        " files 0600: [access.md](access.md#files-on-disk)).",
     )
     demo_dir: Path = Field(
         default=DATA / "demo",

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from hmb.core import duckdb_files
+from hmb.core.private_files import private_dir, private_file
 from hmb.core.schema import TABLES
 from hmb.core.settings import settings
 from hmb.core.sql import sql_string
@@ -92,12 +93,14 @@ def open_dataset(
         sources = discover(folder)
         key = fingerprint(sources, _CODE_VERSION, codes)
         store = cache / f"{key}.duckdb"
-        cache.mkdir(parents=True, exist_ok=True)
+        private_dir(cache)
         with _build_lock:
             if not store.exists():
                 _build_store(store, folder, sources, liability_codes)
         prune_cache(cache, keep=store)
     else:
+        private_dir(cache)
+        private_file(store, found=True)
         mark_used(store)
     with duckdb_files.connect(store, read_only=True) as con:
         report = json.loads(con.execute("select report from _report").fetchall()[0][0])
@@ -157,7 +160,7 @@ def _build_store(
             for table in TABLES:
                 con.execute(f"drop view if exists raw_{table.name}")
             con.execute("checkpoint")
-        os.replace(partial, store)
+        os.replace(private_file(partial), store)
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
@@ -184,7 +187,7 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     quarantined rows are opened, and the parquet reader is given the row numbers, so a few
     hundred rows of a province's export are read in a moment, not by scanning every row.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     written: list[Path] = []
     with duckdb_files.connect() as con:
         con.execute(f"attach {sql_string(str(dataset.store))} as store (read_only)")
@@ -222,6 +225,6 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             con.execute(
                 f"copy ({query}) to {sql_string(str(csv))} (header, delimiter ',')"
             )
-            written += [parquet, csv]
+            written += [private_file(parquet), private_file(csv)]
     return written
 

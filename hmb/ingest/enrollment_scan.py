@@ -51,6 +51,7 @@ import duckdb
 import numpy as np
 
 from hmb.core.member_ids import RAW_ID_PATTERN
+from hmb.core.private_files import private_dir, private_file
 from hmb.core.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.loading import InputError, TableSource, reads_by_place
@@ -115,10 +116,11 @@ def build(
         if segments is None:
             _build_into(validator, part, year_claims, year, "main")
             continue
-        segments.mkdir(parents=True, exist_ok=True)
+        private_dir(segments)
         key = _segment_key(con, part, year_claims, year, version)
         target = segments / f"enrollment-{key}.duckdb"
         if target.exists():
+            private_file(target, found=True)
             with contextlib.suppress(OSError):
                 os.utime(target)  # used: hmb.ingest.dataset.prune_cache keeps it
         else:
@@ -169,7 +171,7 @@ def _build_segment(
             _build_into(beside, source, claims, year, catalog)
         finally:
             beside.con.execute(f"detach {catalog}")
-        os.replace(partial, target)
+        os.replace(private_file(partial), target)
     finally:
         beside.con.close()
         for leftover in (partial, partial.with_name(partial.name + ".wal")):

@@ -22,6 +22,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hmb.core.private_files import private_dir, private_tree, warn_if_shared
+
 RAW_ID = re.compile(r"^\d{17}[\dXx]$")
 KEY_BYTES = 32
 
@@ -49,6 +51,7 @@ def create_key(path: Path) -> None:
 def read_key(path: Path) -> bytes:
     try:
         text = path.read_text().strip()
+        warn_if_shared(path, "密钥文件 the key file")
         key = bytes.fromhex(text)
     except FileNotFoundError as exc:
         raise KeyFileError(
@@ -115,6 +118,7 @@ def pseudonymize_folder(source: Path, target: Path, key: bytes) -> PseudonymizeR
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"目标文件夹 {target} 不为空。 Target folder {target} is not empty.")
     report = PseudonymizeReport()
+    private_dir(target)
     for path in sorted(source.rglob("*")):
         out = target / path.relative_to(source)
         if path.is_dir():
@@ -124,4 +128,5 @@ def pseudonymize_folder(source: Path, target: Path, key: bytes) -> PseudonymizeR
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, out)
+    private_tree(target)  # copy2 copies the source's modes
     return report

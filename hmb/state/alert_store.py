@@ -247,7 +247,7 @@ class AlertStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
             if _schema_version(con) != SCHEMA_VERSION:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from hmb.core.private_files import private_file
 from hmb.core.settings import settings
 from hmb.state import sqlite_files
 
@@ -104,7 +105,7 @@ class AuditTrail:
                  clock: Callable[[], datetime] = _now) -> None:
         self.path = Path(path) if path is not None else default_audit_store()
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
             for statement in _SCHEMA:
@@ -189,6 +190,7 @@ def to_csv(events: list[AuditEvent]) -> str:
 def export_csv(events: list[AuditEvent], out: Path) -> int:
     """Write the events to ``out`` (UTF-8 with a byte-order mark, for Excel); the row count."""
     out.write_text("\ufeff" + to_csv(events), encoding="utf-8")
+    private_file(out)
     return len(events)
 
 

@@ -2,18 +2,32 @@
 
 Each file is shared by every browser session's thread and by command-line processes: it is kept
 in WAL mode, connections wait on a busy file instead of failing, and every write runs inside
-``BEGIN IMMEDIATE`` so that what a transaction reads is what it changes.
+``BEGIN IMMEDIATE`` so that what a transaction reads is what it changes. Each is made readable by
+its owner only, in a folder only its owner can enter (:func:`create_private`).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from hmb.core.private_files import private_dir, private_file
+
 BUSY_TIMEOUT_SECONDS = 15.0
+
+
+def create_private(path: Path) -> None:
+    """Make ``path`` (and its folder) private to the owner before SQLite opens it: SQLite gives
+    its -wal, -shm and -journal files the database file's mode. One found with looser modes is
+    tightened and said (hmb.core.private_files)."""
+    private_dir(path.parent)
+    found = path.exists()
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    private_file(path, found=found)
 
 
 def connect(path: Path, *, foreign_keys: bool = False) -> sqlite3.Connection:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -246,6 +249,34 @@ def test_csv_download_has_chinese_headers(page: Page, tmp_path: Path) -> None:
     assert len(text.splitlines()) > 1
     wait_idle(page)
     assert page.locator(ERRORS).count() == 0
+
+
+def test_a_downloaded_file_is_gone_once_she_signs_out(page: Page) -> None:
+    """A county supervisor's CSV is served at a /media/ address that needs no cookie: once she
+    has signed out, fetching that address again gives nothing."""
+    open_app(page, "/participation", user="demo-county", j=SANMING)
+    button = page.locator(".st-key-csv-participation").get_by_role("button")
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    url = info.value.url
+    assert "/media/" in urlparse(url).path, url
+    wait_idle(page)
+    page.locator(".st-key-sign_out").get_by_role("button").click()
+    wait_idle(page)
+    expect(heading(page)).to_contain_text("登录")
+    deadline = time.monotonic() + 10  # bounded; the sign-out deletes it at once
+    while (status := fetch_without_cookies(url)) != 404 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status == 404, (url, status)
+
+
+def fetch_without_cookies(url: str) -> int:
+    """The HTTP status of ``url`` fetched as a stranger would: no cookie, no session."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 def test_english_switch(page: Page) -> None:
