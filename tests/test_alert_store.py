@@ -688,3 +688,26 @@ def test_a_store_of_the_first_schema_is_chained_once_on_opening(
     # What was recorded before still counts for the as-of order.
     with pytest.raises(StaleEvaluation):
         store.sync([], evaluation(T0 - timedelta(days=30)))
+
+
+def test_a_repeated_evaluation_still_ends_a_waiver_whose_day_has_passed(
+    store: AlertStore,
+) -> None:
+    """The calendar ends a waiver, not the data: the same export evaluated every day must let it
+    expire."""
+    now = datetime.now(UTC)
+    first = EvaluationContext(PROFILE, RULEBOOK, "fp-1", now.date(), evaluated_at=now)
+    store.sync([breach("350402"), breach("350403")], first)
+    for county in ("350402", "350403"):
+        store.waive(breach(county).id, "supervisor.wang", "年度清算",
+                    now.date() + timedelta(days=3))
+
+    later = EvaluationContext(PROFILE, RULEBOOK, "fp-1", now.date(),
+                              evaluated_at=now + timedelta(days=5))
+    result = store.sync([breach("350402")], later)
+
+    assert result.repeated
+    assert result.waiver_expired == [breach("350402").id, breach("350403").id]
+    assert [events(store, breach(c).id)[-1] for c in ("350402", "350403")] == [
+        ("waiver_expired", "waived", "firing"), ("waiver_expired", "waived", "resolved")]
+    assert all(report.problem is None for report in store.verify())

@@ -321,7 +321,7 @@ def test_acting_on_an_alert_from_the_command_line_is_audited(
 ])
 def test_acting_for_an_account_that_may_not_act_is_refused(
     capsys: pytest.CaptureFixture[str], state: Path, hovering: Path,
-    monkeypatch: pytest.MonkeyPatch, by: str, says: str
+    monkeypatch: pytest.MonkeyPatch, *, by: str, says: str
 ) -> None:
     alert = county_alert(record(capsys, hovering))
     account(state, "wang.leader", "leadership")
