@@ -236,7 +236,8 @@ def _verify(trail_path: Path | None, alerts_path: Path | None) -> int:
                 print(f"{path}: alerts 与历史记录一致 agree with their history,"
                       f" {report.entries} alerts")
             else:
-                print(f"{path}: {report.table} 完好 intact, {report.entries} entries"
+                print(f"{path}: {report.table} 完好 intact, {report.entries}"
+                      f" {'entry' if report.entries == 1 else 'entries'}"
                       + (f", head #{report.head_seq} {report.head}" if report.head_seq else ""))
     if not found:
         print("找不到审计日志或告警库：请检查 HMB_STATE_DIR。 Neither the audit trail nor the"

@@ -166,9 +166,8 @@ def _text(value: Any) -> str | None:
 
 
 def _shown_time(at: str) -> str:
-    """``2026-11-23T08:00:00.000000+00:00`` as ``2026-11-23 08:00:00 UTC``."""
-    text = at.replace("T", " ")
-    for suffix in ("+00:00",):
-        text = text.removesuffix(suffix)
-    head, _, _ = text.partition(".")
-    return f"{head} UTC" if at.endswith("+00:00") else text
+    """``2026-11-23T08:00:00.000000+00:00`` as ``2026-11-23 08:00:00 UTC`` (anything else, as
+    stored)."""
+    if not at.endswith("+00:00"):
+        return at
+    return at.removesuffix("+00:00").replace("T", " ").partition(".")[0] + " UTC"
