@@ -29,7 +29,7 @@ from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.judge import rules
 from hmb.measure import metrics
 from hmb.rulebook.profiles import load_profile, rulebook_version
-from hmb.state.alert_store import AlertStore, EvaluationContext
+from hmb.state.alert_store import AlertStore, EvaluationContext, StaleEvaluation
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 
@@ -180,13 +180,16 @@ def _record_once(
     fingerprint: str, store: str, profile: str, as_of: date, alert_store: str
 ) -> bool:
     alert_db = AlertStore(Path(alert_store))
-    open_ids = frozenset(
-        r.id for r in alert_db.list(profile, states=("firing", "acknowledged", "waived"))
-    )
+    latest = alert_db.latest_as_of(profile)
+    if latest is not None and as_of < latest:
+        return False  # a later evaluation is recorded: the store is shown as it is
     result = rules.evaluate(_connect(store, scoping.SYSTEM), load_profile(profile), as_of,
-                            open_ids)
+                            alert_db.open_critical(profile))
     context = EvaluationContext(profile, rulebook_version(profile), fingerprint, as_of)
-    alert_db.sync(result.alerts, context)
+    try:
+        alert_db.sync(result.alerts, context)
+    except StaleEvaluation:
+        return False  # recorded by another run meanwhile
     return True
 
 

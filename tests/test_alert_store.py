@@ -25,6 +25,7 @@ from hmb.state.alert_store import (
     AlertStateError,
     AlertStore,
     EvaluationContext,
+    StaleEvaluation,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,12 +201,14 @@ def test_an_acknowledged_alert_that_gets_worse_fires_again(store: AlertStore) ->
     store.acknowledge(breach().id, "supervisor.li", "已约谈")
 
     # Better is only an update: the acknowledgement still holds.
-    improved = store.sync([breach(observed=0.82, severity="warning")], evaluation(T0))
+    improved = store.sync([breach(observed=0.82, severity="warning")],
+                          evaluation(T0, fingerprint="fp-2"))
     assert improved.updated == [breach().id]
     record = store.get(breach().id)
     assert record is not None and record.state == "acknowledged"
 
-    worse = store.sync([breach(observed=0.70, severity="critical")], evaluation(T0))
+    worse = store.sync([breach(observed=0.70, severity="critical")],
+                       evaluation(T0, fingerprint="fp-3"))
     assert worse.refired == [breach().id]
     record = store.get(breach().id)
     assert record is not None
@@ -307,7 +310,7 @@ def test_timestamps_are_utc_with_microseconds(store: AlertStore) -> None:
 def test_sync_touches_only_its_own_profile(store: AlertStore) -> None:
     store.sync([breach(profile="other-city")], evaluation(T0, profile="other-city"))
     store.sync([breach()], evaluation(T0))
-    store.sync([], evaluation(T0))
+    store.sync([], evaluation(T0, fingerprint="fp-2"))
 
     assert [r.state for r in store.list(profile="other-city")] == ["firing"]
     assert [r.state for r in store.list(profile=PROFILE)] == ["resolved"]
@@ -373,13 +376,13 @@ def test_refused_actions_change_nothing(
 
 def test_a_resolved_alert_cannot_be_acknowledged_or_waived(store: AlertStore) -> None:
     store.sync([breach()], evaluation(T0))
-    store.sync([], evaluation(T0))
+    store.sync([], evaluation(T0, fingerprint="fp-2"))
     with pytest.raises(AlertStateError, match="it is resolved"):
         store.acknowledge(breach().id, "supervisor.li", "已知")
     with pytest.raises(AlertStateError, match="it is resolved"):
         store.waive(breach().id, "supervisor.li", "年度清算", days_ahead(9))
     # Once waived, an alert is not acknowledged until it fires again.
-    store.sync([breach()], evaluation(T0))
+    store.sync([breach()], evaluation(T0, fingerprint="fp-3"))
     store.waive(breach().id, "supervisor.li", "年度清算", days_ahead(9))
     with pytest.raises(AlertStateError, match="it is waived"):
         store.acknowledge(breach().id, "supervisor.li", "已知")
@@ -401,7 +404,7 @@ COUNTIES = [f"3504{n:02d}" for n in range(40)]
 
 def test_threads_writing_at_once_lose_nothing(store: AlertStore, tmp_path: Path) -> None:
     until = days_ahead(30)
-    store.sync([breach(c) for c in COUNTIES], evaluation(None))
+    store.sync([breach(c) for c in COUNTIES], evaluation(None, fingerprint="fp-0"))
     rounds = 10
     start = threading.Barrier(4)
 
@@ -516,3 +519,195 @@ def test_processes_writing_at_once_lose_nothing(store: AlertStore, tmp_path: Pat
             kinds = Counter(t.event for t in store.history(breach(county, profile=role).id))
             assert kinds == {"fired": 1, "updated": 19}
     assert row_counts(store.path) == (80, 40 + 40 + 2 * 20 * 20)
+
+
+# --- a tamper-evident history, recorded monotonically and once --------------------------------
+
+
+def tamper(path: Path, *statements: str) -> None:
+    """What someone with write access to the file can do: drop the triggers, then edit."""
+    con = sqlite3.connect(path)
+    try:
+        for (name,) in con.execute(
+            "select name from sqlite_master where type = 'trigger'"
+        ).fetchall():
+            con.execute(f"drop trigger {name}")
+        for statement in statements:
+            con.execute(statement)
+        con.commit()
+    finally:
+        con.close()
+
+
+def acknowledged_store(store: AlertStore) -> AlertStore:
+    store.sync([breach("350402"), breach("350403")], evaluation(T0))
+    store.acknowledge(breach("350402").id, "supervisor.li", "已通知承保公司核查")
+    store.sync([breach("350402", observed=0.78)], evaluation(T0 + timedelta(days=1),
+                                                          fingerprint="fp-2"))
+    return store
+
+
+@pytest.mark.parametrize("statement", [
+    "insert or replace into alert_history select seq, alert_id, at, event, from_state, to_state,"
+    " 'supervisor.wang', comment, severity, observed, threshold, gap, rulebook_version,"
+    " data_fingerprint, as_of, prev_hash, hash from alert_history where seq = 3",
+    "replace into alert_history (seq, alert_id, at, event, to_state, actor, severity,"
+    " rulebook_version, data_fingerprint, as_of) select 1, alert_id, at, 'resolved', 'resolved',"
+    " 'system', severity, rulebook_version, data_fingerprint, as_of from alert_history"
+    " where seq = 1",
+    "insert into alert_history (alert_id, at, event, to_state, actor, severity,"
+    " rulebook_version, data_fingerprint, as_of) select alert_id, at, 'resolved', 'resolved',"
+    " 'system', severity, rulebook_version, data_fingerprint, as_of from alert_history"
+    " where seq = 1",
+])
+def test_replace_cannot_rewrite_the_history(store: AlertStore, statement: str) -> None:
+    acknowledged_store(store)
+    before = [store.history(breach(c).id) for c in ("350402", "350403")]
+    con = sqlite3.connect(store.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(statement)
+    finally:
+        con.close()
+    assert [store.history(breach(c).id) for c in ("350402", "350403")] == before
+    assert all(report.problem is None for report in store.verify())
+
+
+@pytest.mark.parametrize(("statement", "table", "entry"), [
+    ("update alert_history set actor = 'supervisor.wang' where seq = 3", "alert_history", "3"),
+    ("update alert_history set observed = 0.86 where seq = 1", "alert_history", "1"),
+    ("delete from alert_history where seq = 4", "alert_history", "5"),
+    ("delete from evaluations where seq = 1", "evaluations", "2"),
+    # The current state must be the one its history ends in.
+    ("update alerts set acknowledged_by = 'supervisor.wang'", "alerts", None),
+    ("update alerts set state = 'resolved' where county_code = '350402'", "alerts", None),
+    ("delete from alerts where county_code = '350403'", "alerts", None),
+])
+def test_an_edit_behind_the_triggers_back_is_found(
+    store: AlertStore, statement: str, table: str, entry: str | None
+) -> None:
+    acknowledged_store(store)
+    store.sync([breach("350402", observed=0.77)], evaluation(T0 + timedelta(days=2),
+                                                             fingerprint="fp-3"))
+    assert [report.problem for report in store.verify()] == [None, None, None]
+    tamper(store.path, statement)
+    problems = [report.problem for report in store.verify() if report.problem is not None]
+    # The first one named is the edit (an edited history may also contradict the alert).
+    assert (problems[0].table, problems[0].entry if entry else None) == (table, entry)
+    if table == "alerts":
+        assert len(problems) == 1
+        assert problems[0].entry in {breach("350402").id, breach("350403").id}
+
+
+def test_a_backdated_evaluation_is_refused(store: AlertStore) -> None:
+    acknowledged_store(store)
+    counts, records = row_counts(store.path), store.list()
+    with pytest.raises(StaleEvaluation, match="2025-03-01") as refused:
+        store.sync([], evaluation(T0 - timedelta(days=30), fingerprint="fp-old"))
+    assert refused.value.latest == date(2025, 3, 1)
+    assert (row_counts(store.path), store.list()) == (counts, records)
+    assert store.latest_as_of(PROFILE) == date(2025, 3, 1)
+    assert store.latest_as_of("other-city") is None
+
+
+def test_an_evaluation_already_recorded_changes_nothing(store: AlertStore) -> None:
+    acknowledged_store(store)
+    counts, records = row_counts(store.path), store.list()
+    # The same profile, rulebook version, data and as-of date can only mean the same alerts; a
+    # caller that says otherwise does not get to resolve or re-fire anything.
+    repeated = store.sync([breach("350402", observed=0.5, severity="critical")],
+                          evaluation(T0 + timedelta(days=1), fingerprint="fp-2"))
+    assert repeated.repeated
+    assert repeated.unchanged == [breach("350402").id]
+    assert repeated.fired == repeated.refired == repeated.resolved == repeated.updated == []
+    assert (row_counts(store.path), store.list()) == (counts, records)
+
+
+def test_only_open_critical_alerts_are_held_by_the_recovery_threshold(store: AlertStore) -> None:
+    store.sync([breach("350402", severity="critical", observed=0.7), breach("350403"),
+                breach("350404", severity="critical", observed=0.7)], evaluation(T0))
+    store.sync([breach("350402", severity="critical", observed=0.7), breach("350403")],
+               evaluation(T0 + timedelta(days=1), fingerprint="fp-2"))
+    assert store.open_critical(PROFILE) == frozenset({breach("350402").id})
+
+
+LEGACY_STORE = (
+    "create table alerts (id text primary key, profile text not null, rule_id text not null,"
+    " severity text not null, scope text not null, policy_year integer, county_code text,"
+    " insurer_id text, subsidy_group text, state text not null, observed real, threshold real,"
+    " gap real, gap_unit text not null, message_zh text not null, message_en text not null,"
+    " citation text not null, projection text, first_seen text not null,"
+    " last_seen text not null, last_changed text not null, acknowledged_by text,"
+    " acknowledged_at text, acknowledged_comment text, waived_by text, waived_at text,"
+    " waived_reason text, waived_until text, resolved_at text,"
+    " rulebook_version text not null, data_fingerprint text not null, as_of text not null)",
+    "create table alert_history (seq integer primary key autoincrement, alert_id text not null"
+    " references alerts (id), at text not null, event text not null, from_state text,"
+    " to_state text not null, actor text not null, comment text, severity text not null,"
+    " observed real, threshold real, gap real, rulebook_version text not null,"
+    " data_fingerprint text not null, as_of text not null)",
+    "create trigger alert_history_is_append_only_update before update on alert_history"
+    " begin select raise(abort, 'alert_history is append-only'); end",
+    "create trigger alert_history_is_append_only_delete before delete on alert_history"
+    " begin select raise(abort, 'alert_history is append-only'); end",
+)
+
+
+def test_a_store_of_the_first_schema_is_chained_once_on_opening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store written by the first version (no chain) is upgraded in place: its rows are kept
+    as they are and chained, which is said once."""
+    path = tmp_path / "alerts.sqlite"
+    first = AlertStore(tmp_path / "model.sqlite")
+    acknowledged_store(first)
+    con = sqlite3.connect(path)
+    try:
+        for statement in LEGACY_STORE:
+            con.execute(statement)
+        con.execute(f"attach '{first.path}' as model")
+        con.execute("insert into alerts select * from model.alerts")
+        con.execute("insert into alert_history select seq, alert_id, at, event, from_state,"
+                    " to_state, actor, comment, severity, observed, threshold, gap,"
+                    " rulebook_version, data_fingerprint, as_of from model.alert_history")
+        con.commit()
+        con.execute("detach model")
+        con.execute("pragma user_version = 1")
+    finally:
+        con.close()
+    capsys.readouterr()
+
+    store = AlertStore(path)
+    said = capsys.readouterr().err
+    assert "5 existing entries of alert_history" in said
+    AlertStore(path)
+    assert capsys.readouterr().err == ""
+    assert store.list() == first.list()
+    assert store.history(breach("350402").id) == first.history(breach("350402").id)
+    assert [report.problem for report in store.verify()] == [None, None, None]
+    # What was recorded before still counts for the as-of order.
+    with pytest.raises(StaleEvaluation):
+        store.sync([], evaluation(T0 - timedelta(days=30)))
+
+
+def test_a_repeated_evaluation_still_ends_a_waiver_whose_day_has_passed(
+    store: AlertStore,
+) -> None:
+    """The calendar ends a waiver, not the data: the same export evaluated every day must let it
+    expire."""
+    now = datetime.now(UTC)
+    first = EvaluationContext(PROFILE, RULEBOOK, "fp-1", now.date(), evaluated_at=now)
+    store.sync([breach("350402"), breach("350403")], first)
+    for county in ("350402", "350403"):
+        store.waive(breach(county).id, "supervisor.wang", "年度清算",
+                    now.date() + timedelta(days=3))
+
+    later = EvaluationContext(PROFILE, RULEBOOK, "fp-1", now.date(),
+                              evaluated_at=now + timedelta(days=5))
+    result = store.sync([breach("350402")], later)
+
+    assert result.repeated
+    assert result.waiver_expired == [breach("350402").id, breach("350403").id]
+    assert [events(store, breach(c).id)[-1] for c in ("350402", "350403")] == [
+        ("waiver_expired", "waived", "firing"), ("waiver_expired", "waived", "resolved")]
+    assert all(report.problem is None for report in store.verify())

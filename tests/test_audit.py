@@ -109,3 +109,134 @@ def test_user_management_from_the_command_line_is_audited(tmp_path: Path,
     listing = run_cli("audit", "list", "--format", "json", "--action", "user_added")
     assert listing.code == 0 and '"user_added"' in listing.out and "export" not in \
         listing.out
+
+
+# --- the hash chain ---------------------------------------------------------------------------
+
+LEGACY_TRAIL = """
+create table audit_events (
+    seq integer primary key autoincrement, at text not null, username text not null,
+    role text not null, action text not null, details text not null default '{}',
+    client_ip text not null default 'unknown', user_agent text not null default 'unknown')
+"""
+
+
+def three_events(trail: AuditTrail) -> None:
+    trail.record("sign_in", "zhang", "admin", {"method": "password"}, Origin("10.0.0.7", "Edge"))
+    trail.record("download", "zhang", "admin", {"file": "claims.csv", "rows": 12})
+    trail.record("sign_out", "zhang", "admin")
+
+
+def tamper(path: Path, *statements: str) -> None:
+    """What someone with write access to the file can do: drop the triggers, then edit."""
+    con = sqlite3.connect(path)
+    try:
+        triggers = [name for (name,) in con.execute(
+            "select name from sqlite_master where type = 'trigger'")]
+        for name in triggers:
+            con.execute(f"drop trigger {name}")
+        for statement in statements:
+            con.execute(statement)
+        con.commit()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("statement", [
+    "insert or replace into audit_events (seq, at, username, role, action)"
+    " values (2, '2026-11-23T08:01:00.000000+00:00', 'someone else', 'admin', 'sign_in')",
+    "replace into audit_events (seq, at, username, role, action)"
+    " values (1, '2026-11-23T08:00:00.000000+00:00', 'zhang', 'admin', 'page_view')",
+    "insert or replace into audit_events select * from audit_events where seq = 1",
+    # A row that does not follow the last one, or skips the chain, is refused too.
+    "insert into audit_events (seq, at, username, role, action)"
+    " values (9, '2026-11-23T09:00:00.000000+00:00', 'x', 'admin', 'sign_in')",
+    "insert into audit_events (at, username, role, action)"
+    " values ('2026-11-23T09:00:00.000000+00:00', 'x', 'admin', 'sign_in')",
+])
+def test_replace_cannot_rewrite_an_entry(trail: AuditTrail, statement: str) -> None:
+    three_events(trail)
+    before = trail.read()
+    with sqlite3.connect(trail.path) as con, pytest.raises(sqlite3.IntegrityError,
+                                                           match="append-only"):
+        con.execute(statement)
+    assert trail.read() == before
+
+
+def test_each_entry_is_chained_to_the_one_before(trail: AuditTrail) -> None:
+    three_events(trail)
+    report = trail.verify()
+    assert (report.table, report.entries, report.problem) == ("audit_events", 3, None)
+    con = sqlite3.connect(trail.path)
+    try:
+        rows = con.execute("select prev_hash, hash from audit_events order by seq").fetchall()
+    finally:
+        con.close()
+    assert rows[0][0] == "0" * 64
+    assert [prev for prev, _ in rows[1:]] == [h for _, h in rows[:-1]]
+    assert report.head == rows[-1][1]
+
+
+@pytest.mark.parametrize(("statement", "seq"), [
+    ("update audit_events set username = 'li' where seq = 2", 2),
+    ("update audit_events set details = '{\"file\": \"x.csv\", \"rows\": 1}' where seq = 2", 2),
+    ("update audit_events set at = '2026-11-22T08:00:00.000000+00:00' where seq = 1", 1),
+    ("delete from audit_events where seq = 2", 3),
+    ("update audit_events set seq = 7 where seq = 3", 7),
+])
+def test_an_edit_behind_the_triggers_back_is_found(
+    trail: AuditTrail, statement: str, seq: int
+) -> None:
+    three_events(trail)
+    tamper(trail.path, statement)
+    problem = trail.verify().problem
+    assert problem is not None
+    assert (problem.table, problem.entry) == ("audit_events", str(seq))
+
+
+def test_audit_verify_names_the_first_altered_entry(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HMB_STATE_DIR", str(tmp_path))
+    trail = AuditTrail(tmp_path / "audit.sqlite",
+                       clock=lambda: T0)
+    three_events(trail)
+    intact = run_cli("audit", "verify")
+    assert intact.code == 0, intact.text
+    assert "audit_events" in intact.out and "intact" in intact.out and "3" in intact.out
+
+    tamper(trail.path, "update audit_events set username = 'li' where seq = 2",
+           "update audit_events set username = 'li' where seq = 3")
+    broken = run_cli("audit", "verify")
+    assert broken.code == 1
+    assert "audit_events" in broken.err and "#2" in broken.err
+    assert "2026-11-23 08:00:00" in broken.err  # the entry's time
+    assert "#3" not in broken.err  # the first altered entry only
+
+
+def test_an_unchained_trail_is_chained_once_on_opening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.sqlite"
+    con = sqlite3.connect(path)
+    try:
+        con.execute(LEGACY_TRAIL)
+        for n in range(3):
+            con.execute("insert into audit_events (at, username, role, action) values (?, ?, ?, ?)",
+                        (f"2026-11-2{n}T08:00:00.000000+00:00", "zhang", "admin", "sign_in"))
+        con.commit()
+    finally:
+        con.close()
+
+    trail = AuditTrail(path)
+    said = capsys.readouterr().err
+    assert "3 existing entries of audit_events" in said
+    AuditTrail(path)
+    assert capsys.readouterr().err == ""  # once
+    trail.record("sign_out", "zhang", "admin")
+    report = trail.verify()
+    assert (report.entries, report.problem) == (4, None)
+    assert [e.action for e in trail.read()] == ["sign_in"] * 3 + ["sign_out"]
+    with sqlite3.connect(path) as raw, pytest.raises(sqlite3.IntegrityError,
+                                                     match="append-only"):
+        raw.execute("insert or replace into audit_events (seq, at, username, role, action)"
+                    " values (1, 'x', 'y', 'admin', 'sign_in')")

@@ -7,16 +7,24 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hmb.access.auth import UserStore
 from hmb.cli.main import main
+from hmb.state.alert_store import AlertStore
+from hmb.state.audit import AuditEvent, AuditTrail
 from tests.builders import (
     CliResult,
+    basic_insured_row,
+    claim_row,
     clean_tables,
     enrollment_row,
     finance_row,
+    members,
     participation_row,
     write_folder,
 )
@@ -284,3 +292,174 @@ def test_a_rulebook_of_ones_own_cannot_take_a_shipped_name(
     result = run(capsys, "check", folder, "--rulebook", shadow, "--as-of", "2024-06-30")
     assert result.code == 2
     assert "sanming-2024" in result.err
+
+
+# --- recording alerts and acting on them ------------------------------------------------------
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state folder of the test's own, the operating-system user ops.chen, the demo data."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("HMB_STATE_DIR", str(folder))
+    monkeypatch.setenv("USER", "ops.chen")
+    monkeypatch.delenv("HMB_DATA_DIR", raising=False)
+    monkeypatch.delenv("HMB_PROFILE", raising=False)
+    return folder
+
+
+def participation_folder(root: Path, enrolled: int) -> Path:
+    """350402 alone, 500 insured and ``enrolled`` of them in 三明's scheme."""
+    tables = clean_tables()
+    tables["basic_insured"] = [basic_insured_row("350402", 500)]
+    tables["enrollment"] = members(enrolled)
+    tables["claims"] = [claim_row(member_id=tables["enrollment"][0]["member_id"])]
+    return write_folder(root, **tables, name=f"enrolled-{enrolled}")
+
+
+@pytest.fixture(scope="module")
+def hovering(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """101 / 500 = 20.2 %: above 三明's 20 % floor and below its 30 % aim (a warning), inside
+    the band up to the 20.5 % recovery threshold that keeps a *critical* alert critical."""
+    return participation_folder(tmp_path_factory.mktemp("hovering"), 101)
+
+
+def record(capsys: pytest.CaptureFixture[str], folder: Path, as_of: str = "2024-06-30"
+           ) -> CliResult:
+    return run(capsys, "check", folder, "--profile", "sanming-2024", "--as-of", as_of,
+               "--format", "json", "--record")
+
+
+def county_alert(result: CliResult) -> dict[str, Any]:
+    (alert,) = [a for a in result.json()["alerts"] if a["rule_id"] == "county_participation"]
+    return dict(alert)
+
+
+def account(state: Path, name: str, role: str, counties: Sequence[str] = (), *,
+            demo: bool = False) -> None:
+    """An account that signs in through the identity provider (no password to hash)."""
+    UserStore(state / "users.sqlite").add(name, role, counties, None, demo=demo)
+
+
+def snapshot(state: Path) -> tuple[object, ...]:
+    store = AlertStore(state / "alerts.sqlite")
+    records = store.list()
+    return tuple(records), tuple(tuple(store.history(r.id)) for r in records)
+
+
+def test_recording_the_same_data_twice_changes_nothing(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path
+) -> None:
+    """A warning is never promoted by the recovery threshold of a critical alert, and its
+    acknowledgement holds."""
+    first = county_alert(record(capsys, hovering))
+    assert (first["severity"], first["threshold"], first["state"]) == ("warning", 0.3, "firing")
+    account(state, "li.city", "city_supervisor")
+    assert run(capsys, "alerts", "ack", first["id"], "--by", "li.city",
+               "--comment", "已约谈县医保局").code == 0
+    before = snapshot(state)
+
+    again = record(capsys, hovering)
+
+    assert again.code == 0
+    second = county_alert(again)
+    assert (second["severity"], second["threshold"], second["state"]) == (
+        "warning", 0.3, "acknowledged")
+    assert snapshot(state) == before
+
+
+def test_a_critical_alert_still_needs_the_recovery_threshold_to_calm_down(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path, tmp_path: Path
+) -> None:
+    low = participation_folder(tmp_path, 95)  # 19 %: critical
+    assert county_alert(record(capsys, low))["severity"] == "critical"
+    held = county_alert(record(capsys, hovering))  # 20.2 %, not yet past 20.5 %
+    assert (held["severity"], held["threshold"]) == ("critical", 0.205)
+
+
+def test_a_backdated_record_is_refused_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path
+) -> None:
+    alert = county_alert(record(capsys, hovering, "2024-06-30"))
+    account(state, "li.city", "city_supervisor")
+    assert run(capsys, "alerts", "ack", alert["id"], "--by", "li.city",
+               "--comment", "已约谈").code == 0
+    before = snapshot(state)
+
+    backdated = record(capsys, hovering, "2024-03-31")
+
+    assert backdated.code == 2
+    assert "2024-06-30" in backdated.err and "2024-03-31" in backdated.err
+    assert snapshot(state) == before
+    # Without --record the earlier picture can still be looked at.
+    assert run(capsys, "check", hovering, "--profile", "sanming-2024", "--as-of",
+               "2024-03-31", "--format", "json").code == 0
+    later = record(capsys, hovering, "2024-07-31")
+    assert later.code == 0 and county_alert(later)["state"] == "acknowledged"
+
+
+def audit_events(state: Path, *actions: str) -> list[AuditEvent]:
+    return AuditTrail(state / "audit.sqlite").read(actions=actions)
+
+
+def test_acting_on_an_alert_from_the_command_line_is_audited(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path
+) -> None:
+    alert = county_alert(record(capsys, hovering))
+    account(state, "li.city", "city_supervisor")
+    assert run(capsys, "alerts", "ack", alert["id"], "--by", "li.city",
+               "--comment", "已约谈").code == 0
+    assert run(capsys, "alerts", "waive", alert["id"], "--by", "li.city", "--reason",
+               "专班同意延期", "--until", "2099-12-31").code == 0
+
+    ack, waiver = audit_events(state, "alert_ack", "alert_waive")
+    for event in (ack, waiver):
+        assert (event.username, event.role, event.client_ip) == (
+            "li.city", "city_supervisor", "localhost")
+        assert event.details["os_user"] == "ops.chen"
+        assert (event.details["alert"], event.details["rule"]) == (alert["id"],
+                                                                   "county_participation")
+    assert ack.details["comment"] == "已约谈"
+    assert (waiver.details["reason"], waiver.details["until"]) == ("专班同意延期", "2099-12-31")
+
+
+@pytest.mark.parametrize(("by", "says"), [
+    ("nobody", "nobody"),
+    ("wang.leader", "wang.leader"),  # leadership reads alerts, never acts on them
+    ("zhao.disabled", "zhao.disabled"),
+    ("demo-city", "demo"),  # a demo account, while the app serves real data
+])
+def test_acting_for_an_account_that_may_not_act_is_refused(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path,
+    monkeypatch: pytest.MonkeyPatch, *, by: str, says: str
+) -> None:
+    alert = county_alert(record(capsys, hovering))
+    account(state, "wang.leader", "leadership")
+    account(state, "zhao.disabled", "city_supervisor")
+    UserStore(state / "users.sqlite").disable("zhao.disabled")
+    account(state, "demo-city", "city_supervisor", demo=True)
+    monkeypatch.setenv("HMB_DATA_DIR", str(hovering))
+    monkeypatch.setenv("HMB_PROFILE", "sanming-2024")
+    before = snapshot(state)
+
+    for action in (["ack", alert["id"], "--comment", "已知"],
+                   ["waive", alert["id"], "--reason", "延期", "--until", "2099-12-31"]):
+        result = run(capsys, "alerts", *action[:2], "--by", by, *action[2:])
+        assert result.code == 2
+        assert says in result.err
+
+    assert snapshot(state) == before
+    refused = audit_events(state, "alert_refused")
+    assert len(refused) == 2
+    assert {e.details["os_user"] for e in refused} == {"ops.chen"}
+    assert {e.details["by"] for e in refused} == {by}
+    assert audit_events(state, "alert_ack", "alert_waive") == []
+
+
+def test_a_demo_account_acts_on_the_demo_data(
+    capsys: pytest.CaptureFixture[str], state: Path, hovering: Path
+) -> None:
+    alert = county_alert(record(capsys, hovering))
+    account(state, "demo-city", "city_supervisor", demo=True)
+    assert run(capsys, "alerts", "ack", alert["id"], "--by", "demo-city",
+               "--comment", "演示").code == 0

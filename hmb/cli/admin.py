@@ -1,5 +1,9 @@
 """``hmb users ...`` and ``hmb audit ...``: accounts and the audit trail (docs/access.md).
 
+``hmb audit verify`` checks the hash chains of the audit trail and of the alert history and the
+alerts against their history, without changing either file: exit 0 when everything is as written,
+1 naming the first altered entry of each table, 2 when neither file exists.
+
 Every change to an account is written to the audit trail, as the command line's user
 (``$USER``) from ``localhost``. Passwords are read with getpass (never echoed, never an
 argument), or from standard input with ``--password-stdin`` for scripts. A user mistake (unknown
@@ -15,6 +19,7 @@ import argparse
 import getpass
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -26,8 +31,10 @@ from hmb.access.roles import ROLES
 if TYPE_CHECKING:
     from hmb.access import auth
     from hmb.state.audit import Action
+    from hmb.state.chain import Verification
 
 EXIT_OK = 0
+EXIT_ALTERED = 1
 EXIT_FATAL = 2
 
 
@@ -66,6 +73,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = audit_actions.add_parser("export", help="every event (or --since) to a CSV file")
     export.add_argument("out", type=Path)
     export.add_argument("--since", type=_since)
+    verify = audit_actions.add_parser(
+        "verify", help="check that the audit trail and the alert history are as written")
+    verify.add_argument("--trail", type=Path, help="default: $HMB_STATE_DIR/audit.sqlite")
+    verify.add_argument("--alerts", type=Path, help="default: $HMB_STATE_DIR/alerts.sqlite")
 
 
 def _since(text: str) -> datetime:
@@ -92,6 +103,8 @@ def users_command(args: argparse.Namespace) -> int:
 def audit_command(args: argparse.Namespace) -> int:
     from hmb.state.audit import CLI_ORIGIN, AuditTrail, export_csv  # noqa: PLC0415 (see the docstring)
 
+    if args.action == "verify":
+        return _verify(args.trail, args.alerts)
     trail = AuditTrail()
     if args.action == "export":
         events = trail.read(since=args.since)
@@ -185,7 +198,57 @@ def _password(from_stdin: bool) -> str:
 
 
 def _operator() -> str:
+    return os_user()
+
+
+def os_user() -> str:
+    """The operating-system user running the command, as the audit trail names them."""
     return os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
+
+
+def _verify(trail_path: Path | None, alerts_path: Path | None) -> int:
+    from hmb.core.settings import default_alert_store  # noqa: PLC0415
+    from hmb.state.alert_store import verify_store  # noqa: PLC0415
+    from hmb.state.audit import default_audit_store, verify_trail  # noqa: PLC0415
+
+    checks: list[tuple[Path, Callable[[Path], list[Verification]]]] = [
+        (trail_path or default_audit_store(), lambda path: [verify_trail(path)]),
+        (alerts_path or default_alert_store(), verify_store),
+    ]
+    found, altered = 0, False
+    for path, check in checks:
+        if not path.is_file():
+            print(f"{path}: 不存在，尚无记录 not found (nothing recorded there yet)")
+            continue
+        found += 1
+        try:
+            reports = check(path)
+        except sqlite3.DatabaseError as exc:
+            print(f"{path}: 无法读取 cannot be read as this product's store ({exc})",
+                  file=sys.stderr)
+            altered = True
+            continue
+        for report in reports:
+            if report.problem is not None:
+                print(f"{path}: {report.problem.message()}", file=sys.stderr)
+                altered = True
+            elif report.table == "alerts":
+                print(f"{path}: alerts 与历史记录一致 agree with their history,"
+                      f" {report.entries} alerts")
+            else:
+                print(f"{path}: {report.table} 完好 intact, {report.entries}"
+                      f" {'entry' if report.entries == 1 else 'entries'}"
+                      + (f", head #{report.head_seq} {report.head}" if report.head_seq else ""))
+    if not found:
+        print("找不到审计日志或告警库：请检查 HMB_STATE_DIR。 Neither the audit trail nor the"
+              " alert store exists: check HMB_STATE_DIR (docs/settings.md) or give --trail and"
+              " --alerts.", file=sys.stderr)
+        return EXIT_FATAL
+    if altered:
+        print("记录已被改动：请从备份核对。 Recorded entries were altered: compare with a backup"
+              " and the head hashes kept elsewhere (docs/access.md).", file=sys.stderr)
+        return EXIT_ALTERED
+    return EXIT_OK
 
 
 def _user_json(user: auth.User) -> dict[str, object]:

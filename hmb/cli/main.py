@@ -24,7 +24,7 @@ from hmb.cli import admin
 from hmb.core.formatting import percent, wan_yuan
 from hmb.core.labels import label
 from hmb.core.private_files import restrict_umask
-from hmb.core.settings import default_alert_store
+from hmb.core.settings import default_alert_store, settings
 from hmb.ingest.loading import InputError
 from hmb.judge.alerts import ALERT_STATES, SEVERITY_ORDER
 from hmb.rulebook.profiles import (
@@ -36,8 +36,10 @@ from hmb.rulebook.profiles import (
 )
 
 if TYPE_CHECKING:
+    from hmb.access import auth
     from hmb.ingest.dataset import Dataset
     from hmb.rulebook.profiles import Profile
+    from hmb.state.alert_store import AlertRecord, AlertStore
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -366,16 +368,15 @@ def _check(args: argparse.Namespace) -> int:
     profile, dataset, as_of = _open_for_profile(args)
     store = None
     if args.record:
-        from hmb.state.alert_store import AlertStore  # noqa: PLC0415 (only to record)
+        from hmb.state.alert_store import AlertStore, StaleEvaluation  # noqa: PLC0415 (only to record)
 
         store = AlertStore(args.record)
-    previously = (
-        frozenset(
-            r.id for r in store.list(profile.name, states=("firing", "acknowledged", "waived"))
-        )
-        if store
-        else frozenset()
-    )
+        latest = store.latest_as_of(profile.name)
+        if latest is not None and as_of < latest:
+            _fail(str(StaleEvaluation(profile.name, latest, as_of)))
+            return EXIT_FATAL
+    # Only a critical alert is held by a rule's recovery threshold; a warning is never promoted.
+    previously = store.open_critical(profile.name) if store else frozenset()
     with dataset.connect() as con:
         result = rules.evaluate(con, profile, as_of, previously)
     states: dict[str, str] = {}
@@ -383,7 +384,19 @@ def _check(args: argparse.Namespace) -> int:
         from hmb.state.alert_store import EvaluationContext  # noqa: PLC0415
 
         context = EvaluationContext(profile.name, profile.version, dataset.fingerprint, as_of)
-        store.sync(result.alerts, context)
+        try:
+            synced = store.sync(result.alerts, context)
+        except StaleEvaluation as exc:  # another run recorded a later date meanwhile
+            _fail(str(exc))
+            return EXIT_FATAL
+        if synced.repeated:
+            print(
+                f"这次评估（{profile.name}，截至 {as_of}，同一数据与规则版本）已经记录过，"
+                "告警库未变。"
+                f" This evaluation ({profile.name} as of {as_of}, same data and rulebook version)"
+                " was recorded before: the alert store is unchanged.",
+                file=sys.stderr,
+            )
         states = {a.id: rec.state for a in result.alerts if (rec := store.get(a.id))}
     output = {
         "profile": profile.name,
@@ -414,19 +427,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from hmb.state.alert_store import AlertStateError, AlertStore  # noqa: PLC0415 (see the docstring)
+    from hmb.state.alert_store import AlertStore  # noqa: PLC0415 (see the docstring)
 
     store = AlertStore(args.store)
-    try:
-        if args.action == "ack":
-            record = store.acknowledge(args.alert_id, args.by, args.comment)
-            print(f"已确认 acknowledged {record.id}: {record.message_zh}")
-        elif args.action == "waive":
-            record = store.waive(args.alert_id, args.by, args.reason, args.until)
-            print(f"已豁免至 waived until {args.until}: {record.id}: {record.message_zh}")
-    except AlertStateError as exc:
-        _fail(str(exc))
-        return EXIT_FATAL
+    if args.action in ("ack", "waive"):
+        return _act(args, store)
     if args.action == "history":
         transitions = store.history(args.alert_id)
         if not transitions:
@@ -449,6 +454,91 @@ def _alerts(args: argparse.Namespace) -> int:
             severity = f"{label('severity', r.severity, 'zh')} {r.severity:<8}"
             print(f"{r.id}  {state} {severity} {r.profile}  {r.message_zh}")
     return EXIT_OK
+
+
+def _act(args: argparse.Namespace, store: AlertStore) -> int:
+    """Acknowledge or waive for the account named by ``--by``, which must exist, be enabled and
+    be allowed to act on this alert (the rules of the app, docs/access.md); audited either way
+    with the operating-system user."""
+    from hmb.access import auth, scoping  # noqa: PLC0415 (see the docstring)
+    from hmb.state.alert_store import AlertStateError  # noqa: PLC0415
+    from hmb.state.audit import CLI_ORIGIN, AuditTrail  # noqa: PLC0415
+
+    verb = "acknowledge" if args.action == "ack" else "waive"
+    os_user = admin.os_user()
+    record = store.get(args.alert_id)
+    users = auth.default_user_store()
+    user = auth.UserStore(users).get(args.by.strip()) if users.is_file() else None
+    refusal = _refusal(args, record, user, verb)
+    if refusal is not None:
+        reason, message = refusal
+        AuditTrail().record("alert_refused", os_user, "cli", {
+            "alert": args.alert_id[:64], "action": verb, "by": args.by[:128], "reason": reason,
+            "os_user": os_user,
+        }, CLI_ORIGIN)
+        _fail(message)
+        return EXIT_FATAL
+    assert user is not None and record is not None  # else refused above
+    scope = scoping.user_scope(user)
+    if not scoping.may_act(scope, record):
+        AuditTrail().record("alert_refused", os_user, "cli", {
+            "alert": record.id, "action": verb, "by": user.username, "reason": "not_permitted",
+            "os_user": os_user,
+        }, CLI_ORIGIN)
+        _fail(
+            f"账户 {user.username}（{label('role', user.role, 'zh')}）无权处理预警 {record.id}"
+            f"（{record.rule_id}）。 The account {user.username} ({user.role}) may not {verb}"
+            f" alert {record.id} ({record.rule_id}): see who may act on which alert in"
+            " docs/access.md."
+        )
+        return EXIT_FATAL
+    details: dict[str, Any] = {"alert": record.id, "rule": record.rule_id,
+                               "profile": record.profile, "os_user": os_user}
+    try:
+        if args.action == "ack":
+            record = store.acknowledge(record.id, user.username, args.comment)
+            details["comment"] = args.comment
+            print(f"已确认 acknowledged {record.id}: {record.message_zh}")
+        else:
+            record = store.waive(record.id, user.username, args.reason, args.until)
+            details |= {"reason": args.reason, "until": args.until.isoformat()}
+            print(f"已豁免至 waived until {args.until}: {record.id}: {record.message_zh}")
+    except AlertStateError as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    AuditTrail().record("alert_ack" if args.action == "ack" else "alert_waive", user.username,
+                        user.role, details, CLI_ORIGIN)
+    return EXIT_OK
+
+
+def _refusal(
+    args: argparse.Namespace, record: AlertRecord | None, user: auth.User | None, verb: str
+) -> tuple[str, str] | None:
+    """Why the account of ``--by`` cannot act on the alert at all: a reason code and the
+    message, or None."""
+    by = args.by.strip()[:64]
+    if record is None:
+        return "no_alert", (
+            f"没有这条预警 no alert {args.alert_id[:64]!r} in {args.store}: see `hmb alerts list`."
+        )
+    if user is None:
+        return "unknown_account", (
+            f"没有名为 {by!r} 的账户：--by 必须是 `hmb users list` 中的账户。 No account named"
+            f" {by!r}: --by must name an account of `hmb users list` (an administrator adds one"
+            " with `hmb users add`)."
+        )
+    if user.disabled:
+        return "disabled", (
+            f"账户 {user.username} 已停用。 The account {user.username} is disabled: it cannot"
+            f" {verb} alerts (`hmb users enable` if that is a mistake)."
+        )
+    if user.demo and settings().data_dir is not None:
+        return "demo_refused", (
+            f"演示账户 {user.username} 只能用于演示数据，而 HMB_DATA_DIR 已设置。 {user.username}"
+            " is a demo account, for the demo data only, and HMB_DATA_DIR is set: act as a real"
+            " account."
+        )
+    return None
 
 
 def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:

@@ -479,8 +479,9 @@ def classify(
 ) -> tuple[Severity, float] | None:
     """The severity and the threshold crossed, or None when the value is within the rule.
 
-    A rule with a recovery threshold keeps an alert that was already firing until the value
-    passes the recovery threshold, so a county hovering at 19.9 %/20.1 % does not flap.
+    A rule with a recovery threshold keeps an alert that was already firing *critical*
+    (``previously_firing``) until the value passes the recovery threshold, so a county hovering
+    at 19.9 %/20.1 % does not flap; it never promotes a warning.
     """
     if value is None:
         return None
@@ -508,7 +509,10 @@ def evaluate(
     as_of: date,
     previously_firing: frozenset[str] = frozenset(),
 ) -> CheckResult:
-    """Every rule of the profile over every scope; the alerts sorted by severity and scope."""
+    """Every rule of the profile over every scope; the alerts sorted by severity and scope.
+
+    ``previously_firing``: the ids of the alerts open at critical severity (what the recovery
+    thresholds hold; hmb.state.alert_store.AlertStore.open_critical)."""
     ev = Evaluation(con, profile, as_of)
     alerts: list[Alert] = []
     for rule in profile.rules:

@@ -26,6 +26,18 @@ to a local file costs microseconds; the store object itself is safe to cache and
 Timestamps are UTC ISO strings with microseconds. Transitions made by ``sync`` are stamped with
 the evaluation time (``EvaluationContext.evaluated_at``) and the actor ``SYSTEM_ACTOR``;
 acknowledgements and waivers with the wall clock. History is ordered by ``seq``.
+
+The history is evidence, and so is the list of evaluations recorded (``evaluations``): each row of
+both is chained to the one before by a SHA-256 hash (hmb.state.chain), and triggers refuse UPDATE,
+DELETE and any INSERT that is not the next link, ``INSERT OR REPLACE`` included. ``alerts`` holds
+the current state and is updated in place; :func:`verify_store` checks that it says what its
+history ends in (state, severity, who acknowledged or waived), so an edit there is found too.
+
+Recording is monotone and happens once: an evaluation whose as-of date is earlier than one already
+recorded for the profile is refused (:class:`StaleEvaluation`), so a backdated run cannot resolve,
+re-fire or drop acknowledgements recorded later; an evaluation already recorded (same profile,
+rulebook version, data fingerprint and as-of date) changes nothing but the waivers whose day has
+passed, which the calendar ends, not the data.
 """
 
 from __future__ import annotations
@@ -33,7 +45,8 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+import sys
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -50,7 +63,7 @@ from hmb.judge.alerts import (
     Scope,
     Severity,
 )
-from hmb.state import sqlite_files
+from hmb.state import chain, sqlite_files
 
 Event = Literal[
     "fired", "updated", "acknowledged", "waived", "waiver_expired", "resolved", "refired"
@@ -58,7 +71,7 @@ Event = Literal[
 
 OPEN_STATES: tuple[AlertState, ...] = ("firing", "acknowledged", "waived")
 SYSTEM_ACTOR = "system"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ALERTS_TABLE = """
 create table alerts (
@@ -119,9 +132,26 @@ create table alert_history (
 )
 """
 
-# One tuple of statements per schema version: _MIGRATIONS[v] upgrades version v to v + 1.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
+HISTORY_COLUMNS = (
+    "seq", "alert_id", "at", "event", "from_state", "to_state", "actor", "comment", "severity",
+    "observed", "threshold", "gap", "rulebook_version", "data_fingerprint", "as_of",
+)
+EVALUATION_COLUMNS = ("seq", "at", "profile", "rulebook_version", "data_fingerprint", "as_of")
+
+_EVALUATIONS_TABLE = """
+create table evaluations (
+    seq              integer primary key autoincrement,
+    at               text not null,  -- when the evaluation was recorded
+    profile          text not null,
+    rulebook_version text not null,
+    data_fingerprint text not null,
+    as_of            text not null,
+    prev_hash        text not null,
+    hash             text not null
+)
+"""
+
+_FIRST_SCHEMA: tuple[str, ...] = (
         _ALERTS_TABLE,
         "create index alerts_by_profile_state on alerts (profile, state)",
         _HISTORY_TABLE,
@@ -135,13 +165,72 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         create trigger alert_history_is_append_only_delete before delete on alert_history
         begin select raise(abort, 'alert_history is append-only'); end
         """,
-    ),
 )
+
+_HISTORY_UPDATE_TRIGGER = _FIRST_SCHEMA[-2]
+
+_CHAINED_SCHEMA: tuple[str, ...] = (
+    *chain.triggers("alert_history"),
+    _EVALUATIONS_TABLE,
+    "create index evaluations_by_profile on evaluations (profile, as_of)",
+    """
+    create trigger evaluations_append_only_update before update on evaluations
+    begin select raise(abort, 'evaluations is append-only'); end
+    """,
+    """
+    create trigger evaluations_append_only_delete before delete on evaluations
+    begin select raise(abort, 'evaluations is append-only'); end
+    """,
+    *chain.triggers("evaluations"),
+    """
+    create trigger alerts_are_never_deleted before delete on alerts
+    begin select raise(abort, 'alerts are never deleted'); end
+    """,
+)
+
+
+def _first_schema(con: sqlite3.Connection) -> int:
+    for statement in _FIRST_SCHEMA:
+        con.execute(statement)
+    return 0
+
+
+def _chained_history(con: sqlite3.Connection) -> int:
+    """Version 2: the history chained by hashes (its rows so far chained as they stand), the
+    evaluations recorded, alerts never deleted. The number of history rows chained."""
+    con.execute("drop trigger alert_history_is_append_only_update")
+    for column in chain.CHAIN_COLUMNS:
+        con.execute(f"alter table alert_history add column {column} text")
+    chained = chain.chain_existing(con, "alert_history", HISTORY_COLUMNS)
+    con.execute(_HISTORY_UPDATE_TRIGGER)
+    for statement in _CHAINED_SCHEMA:
+        con.execute(statement)
+    return chained
+
+
+# One step per schema version: _MIGRATIONS[v] upgrades version v to v + 1 and returns how many
+# existing entries it chained.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], int], ...] = (_first_schema, _chained_history)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
 class AlertStateError(ValueError):
     """An action the alert's lifecycle does not allow, or one missing what it needs."""
+
+
+class StaleEvaluation(AlertStateError):
+    """An evaluation as of a day earlier than one already recorded for the profile."""
+
+    def __init__(self, profile: str, latest: date, as_of: date) -> None:
+        self.profile, self.latest, self.as_of = profile, latest, as_of
+        super().__init__(
+            f"告警库已记录 {profile} 截至 {latest.isoformat()} 的评估，不能再记录更早的"
+            f" {as_of.isoformat()}（否则会关闭、重新触发之后记录的预警或丢失其确认）。"
+            f" The alert store already holds an evaluation of {profile} as of"
+            f" {latest.isoformat()}: one as of {as_of.isoformat()} cannot be recorded (it would"
+            " resolve or re-fire alerts recorded later and drop their acknowledgements). Look at"
+            " the earlier picture without --record."
+        )
 
 
 @dataclass(frozen=True)
@@ -239,6 +328,7 @@ class SyncResult:
     resolved: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     waiver_expired: list[str] = field(default_factory=list)
+    repeated: bool = False  # this evaluation was recorded before: only waivers may have expired
 
 
 class AlertStore:
@@ -251,7 +341,15 @@ class AlertStore:
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
             if _schema_version(con) != SCHEMA_VERSION:
-                _migrate(con, self.path)
+                chained = _migrate(con, self.path)
+                if chained:
+                    print(
+                        f"hmb: {self.path}: 预警历史的 {chained} 条既有记录已按现状建立哈希链，此后"
+                        f"的任何改动都会被 `hmb audit verify` 发现。 Chained the {chained} existing"
+                        " entries of alert_history as they stand: from now on `hmb audit verify`"
+                        " finds any change to them.",
+                        file=sys.stderr,
+                    )
 
     # -- evaluation --------------------------------------------------------------------------
 
@@ -261,6 +359,10 @@ class AlertStore:
         An alert already known with the same values adds no history (only its ``last_seen`` and
         provenance move on); a waiver whose day has passed expires; alerts of the profile that
         are open but absent from ``alerts`` are resolved. One transaction, all or nothing.
+
+        An as-of date earlier than the profile's latest recorded one raises
+        :class:`StaleEvaluation` and changes nothing; an evaluation recorded before changes
+        nothing but expired waivers (``repeated`` in the result).
         """
         by_id: dict[str, Alert] = {}
         for alert in alerts:
@@ -275,8 +377,12 @@ class AlertStore:
 
         at = _timestamp(context.evaluated_at_utc)
         evaluation_day = context.evaluated_at_utc.date()
-        result = SyncResult()
         with self._transaction() as con:
+            latest = _latest_as_of(con, context.profile)
+            if latest is not None and context.as_of < latest:
+                raise StaleEvaluation(context.profile, latest, context.as_of)
+            repeated = _recorded(con, context)
+            result = SyncResult(repeated=repeated)
             known = {
                 row["id"]: row
                 for row in con.execute(
@@ -285,6 +391,10 @@ class AlertStore:
             }
             for alert_id, alert in by_id.items():
                 row = known.get(alert_id)
+                if repeated and not _waiver_over(row, evaluation_day):
+                    if row is not None:
+                        result.unchanged.append(alert_id)
+                    continue
                 if row is None:
                     _insert_alert(con, alert, context, at)
                     _append(con, alert_id, "fired", at=at, from_state=None, to_state="firing",
@@ -303,7 +413,9 @@ class AlertStore:
 
             for alert_id in sorted(set(known) - set(by_id)):
                 row = known[alert_id]
-                if row["state"] not in OPEN_STATES:
+                if row["state"] not in OPEN_STATES or (
+                    repeated and not _waiver_over(row, evaluation_day)
+                ):
                     continue
                 expired = row["state"] == "waived" and _waiver_expired(row, evaluation_day)
                 event = "waiver_expired" if expired else "resolved"
@@ -322,7 +434,32 @@ class AlertStore:
                 _append(con, alert_id, event, at=at, from_state=row["state"], to_state="resolved",
                         values=values)
                 getattr(result, event).append(alert_id)
+            if not repeated:
+                chain.append(con, "evaluations", {"at": at, "profile": context.profile,
+                                                  **_provenance(context)})
         return result
+
+    def latest_as_of(self, profile: str) -> date | None:
+        """The as-of date of the latest evaluation recorded for ``profile`` (None: none yet);
+        an earlier one cannot be recorded."""
+        with closing(self._connect()) as con:
+            return _latest_as_of(con, profile)
+
+    def open_critical(self, profile: str) -> frozenset[str]:
+        """The ids of the profile's open alerts that are critical: those a rule's recovery
+        threshold keeps critical until the value passes it (hmb.judge.rules.classify). A warning
+        is never promoted by it."""
+        with closing(self._connect()) as con:
+            rows = con.execute(
+                "select id from alerts where profile = ? and severity = 'critical'"
+                f" and state in ({', '.join('?' * len(OPEN_STATES))})",
+                (profile, *OPEN_STATES),
+            ).fetchall()
+        return frozenset(row["id"] for row in rows)
+
+    def verify(self) -> builtins.list[chain.Verification]:
+        """The history's and the evaluations' chains, and the alerts against their history."""
+        return verify_store(self.path)
 
     # -- what supervisors do -----------------------------------------------------------------
 
@@ -446,7 +583,9 @@ def _schema_version(con: sqlite3.Connection) -> int:
     return int(con.execute("pragma user_version").fetchone()[0])
 
 
-def _migrate(con: sqlite3.Connection, path: Path) -> None:
+def _migrate(con: sqlite3.Connection, path: Path) -> int:
+    """Upgrade the file to this version's schema; how many existing entries were chained."""
+    chained = 0
     con.execute("begin immediate")
     try:
         # Another process may have migrated while this one waited for the lock.
@@ -456,15 +595,118 @@ def _migrate(con: sqlite3.Connection, path: Path) -> None:
                 f"{path}: alert store schema version {version} is newer than this program's "
                 f"({SCHEMA_VERSION}); upgrade hmb"
             )
-        for statements in _MIGRATIONS[version:]:
-            for statement in statements:
-                con.execute(statement)
+        for step in _MIGRATIONS[version:]:
+            chained += step(con)
         # PRAGMA takes no bound parameters; the value is this module's own integer constant.
         con.execute(f"pragma user_version = {SCHEMA_VERSION:d}")
     except BaseException:
         con.execute("rollback")
         raise
     con.execute("commit")
+    return chained
+
+
+def _latest_as_of(con: sqlite3.Connection, profile: str) -> date | None:
+    """The latest as-of date recorded for the profile: in its evaluations, or, for a store
+    written before they were kept and not recorded into since, in its alerts and their history
+    (every later evaluation is at least as late as those)."""
+    row = con.execute(
+        "select coalesce((select max(as_of) from evaluations where profile = :p),"
+        " (select max(as_of) from ("
+        "  select as_of from alerts where profile = :p"
+        "  union all select h.as_of from alert_history h join alerts a on a.id = h.alert_id"
+        "  where a.profile = :p)))",
+        {"p": profile},
+    ).fetchone()
+    return None if row[0] is None else date.fromisoformat(row[0])
+
+
+def _recorded(con: sqlite3.Connection, context: EvaluationContext) -> bool:
+    return con.execute(
+        "select 1 from evaluations where profile = :profile and rulebook_version ="
+        " :rulebook_version and data_fingerprint = :data_fingerprint and as_of = :as_of",
+        {"profile": context.profile, **_provenance(context)},
+    ).fetchone() is not None
+
+
+def _waiver_over(row: sqlite3.Row | None, evaluation_day: date) -> bool:
+    return row is not None and row["state"] == "waived" and _waiver_expired(row, evaluation_day)
+
+
+# -- verifying ---------------------------------------------------------------------------------
+
+
+def verify_store(path: Path) -> builtins.list[chain.Verification]:
+    """Check the store in ``path`` without changing it: the chains of ``alert_history`` and
+    ``evaluations``, then every alert against the history it ends in."""
+    with closing(sqlite_files.connect_read_only(path)) as con:
+        if _schema_version(con) < SCHEMA_VERSION:
+            return [chain.Verification("alert_history", 0, None, chain.GENESIS, chain.Problem(
+                "alert_history", "1", None,
+                "尚未建立哈希链：先用本版本打开一次。 Not chained yet: written by an earlier"
+                " version; any `hmb check --record` or `hmb alerts` command chains it as it"
+                " stands."))]
+        return [chain.verify(con, "alert_history", HISTORY_COLUMNS),
+                chain.verify(con, "evaluations", EVALUATION_COLUMNS),
+                _verify_alerts(con)]
+
+
+def _verify_alerts(con: sqlite3.Connection) -> chain.Verification:
+    """Each alert's current state, severity, last change, acknowledgement and waiver must be
+    those its history ends in; a history without its alert means the alert was removed."""
+    history: dict[str, builtins.list[sqlite3.Row]] = {}
+    for row in con.execute("select * from alert_history order by seq"):
+        history.setdefault(row["alert_id"], []).append(row)
+    alerts = {row["id"]: row for row in con.execute("select * from alerts order by id")}
+    for alert_id, rows in history.items():
+        if alert_id not in alerts:
+            return _alerts_problem(len(alerts), alert_id, rows[-1]["at"],
+                                   "有历史记录而预警本身已被删除。 Has a history, but the alert"
+                                   " itself was removed.")
+    for alert_id, row in alerts.items():
+        reason = _disagreement(row, history.get(alert_id, []))
+        if reason is not None:
+            return _alerts_problem(len(alerts), alert_id, row["last_changed"], reason)
+    return chain.Verification("alerts", len(alerts), None, "", None)
+
+
+def _disagreement(row: sqlite3.Row, history: builtins.list[sqlite3.Row]) -> str | None:
+    """What in the alert's row its history does not say, if anything."""
+    if not history:
+        return "没有任何历史记录。 Has no history at all."
+    last = history[-1]
+    for column, recorded in (("state", "to_state"), ("severity", "severity"),
+                             ("last_changed", "at")):
+        if row[column] != last[recorded]:
+            return (f"{column} 为 {row[column]!r}，而历史记录止于 {last[recorded]!r}。 Its {column}"
+                    f" is {row[column]!r}, but its history ends in {last[recorded]!r}.")
+    for state, event, columns, said in (
+        ("acknowledged", "acknowledged",
+         ("acknowledged_by", "acknowledged_at", "acknowledged_comment"), _said_acknowledged),
+        ("waived", "waived", ("waived_by", "waived_at", "waived_reason"), _said_waived),
+    ):
+        if row["state"] != state and row[columns[0]] is None:
+            continue
+        actions = [h for h in history if h["event"] == event]
+        if not actions or said(row) != (actions[-1]["actor"], actions[-1]["at"],
+                                        actions[-1]["comment"]):
+            return (f"{columns[0]} 等与历史记录中的{event}不符。 Its {', '.join(columns)} are not"
+                    f" those of the last {event} row of its history.")
+    return None
+
+
+def _said_acknowledged(row: sqlite3.Row) -> tuple[Any, ...]:
+    return row["acknowledged_by"], row["acknowledged_at"], row["acknowledged_comment"]
+
+
+def _said_waived(row: sqlite3.Row) -> tuple[Any, ...]:
+    reason = f"{row['waived_reason']} (until {row['waived_until']})"
+    return row["waived_by"], row["waived_at"], reason
+
+
+def _alerts_problem(count: int, alert_id: str, at: str | None, reason: str) -> chain.Verification:
+    return chain.Verification("alerts", count, None, "",
+                              chain.Problem("alerts", alert_id, at, reason))
 
 
 # -- sync helpers ------------------------------------------------------------------------------
@@ -601,14 +843,13 @@ def _append(
     actor: str = SYSTEM_ACTOR,
     comment: str | None = None,
 ) -> None:
-    con.execute(
-        "insert into alert_history (alert_id, at, event, from_state, to_state, actor, comment,"
-        " severity, observed, threshold, gap, rulebook_version, data_fingerprint, as_of)"
-        " values (:alert_id, :at, :event, :from_state, :to_state, :actor, :comment,"
-        " :severity, :observed, :threshold, :gap, :rulebook_version, :data_fingerprint, :as_of)",
-        {"alert_id": alert_id, "at": at, "event": event, "from_state": from_state,
-         "to_state": to_state, "actor": actor, "comment": comment, **values},
-    )
+    fields = {"alert_id": alert_id, "at": at, "event": event, "from_state": from_state,
+              "to_state": to_state, "actor": actor, "comment": comment, **values}
+    # Stored as SQLite gives them back (REAL columns), so that the hash is of what is read.
+    for name in ("observed", "threshold", "gap"):
+        if fields[name] is not None:
+            fields[name] = float(fields[name])
+    chain.append(con, "alert_history", fields)
 
 
 # -- action helpers ----------------------------------------------------------------------------

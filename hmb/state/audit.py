@@ -2,10 +2,15 @@
 
 Every sign-in and failed attempt, lockout and sign-out, page view (with its filters), download
 and export (file name and rows), alert acknowledgement and waiver, and user-management command is
-a row of ``audit_events`` in ``$HMB_STATE_DIR/audit.sqlite``. Triggers refuse UPDATE and DELETE, so
-a row once written stays as written (the same house pattern as hmb.state.alert_store: WAL, a short
-connection per call, ``BEGIN IMMEDIATE`` for writes, so the dashboard's sessions and command-line
-runs can write at the same time).
+a row of ``audit_events`` in ``$HMB_STATE_DIR/audit.sqlite``. Each row is chained to the one before
+by a SHA-256 hash (hmb.state.chain); triggers refuse UPDATE, DELETE and any INSERT that is not the
+next link (so ``INSERT OR REPLACE`` too), and :meth:`AuditTrail.verify` (``hmb audit verify``) names
+the first entry changed behind the triggers' back. The same house pattern as
+hmb.state.alert_store: WAL, a short connection per call, ``BEGIN IMMEDIATE`` for writes, so the
+dashboard's sessions and command-line runs can write at the same time.
+
+A trail written before the chain existed is chained as it stands the first time it is opened,
+and that is said once on standard error.
 
 Times are UTC ISO strings with microseconds; ``details`` is a JSON object.
 """
@@ -16,6 +21,7 @@ import csv
 import io
 import json
 import sqlite3
+import sys
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
@@ -25,7 +31,7 @@ from typing import Any, Literal, get_args
 
 from hmb.core.private_files import private_file
 from hmb.core.settings import settings
-from hmb.state import sqlite_files
+from hmb.state import chain, sqlite_files
 
 Action = Literal[
     "sign_in", "sign_in_failed", "locked_out", "sign_out", "session_ended", "page_view",
@@ -46,7 +52,9 @@ _SCHEMA = (
         action     text not null,
         details    text not null default '{}',
         client_ip  text not null default 'unknown',
-        user_agent text not null default 'unknown'
+        user_agent text not null default 'unknown',
+        prev_hash  text,
+        hash       text
     )
     """,
     "create index if not exists audit_events_by_time on audit_events (at)",
@@ -58,6 +66,7 @@ _SCHEMA = (
     create trigger if not exists audit_events_append_only_delete before delete on audit_events
     begin select raise(abort, 'audit_events is append-only'); end
     """,
+    *chain.triggers("audit_events"),
 )
 
 
@@ -108,8 +117,23 @@ class AuditTrail:
         sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
+        with self._transaction() as con:
+            exists = con.execute(
+                "select 1 from sqlite_master where type = 'table' and name = 'audit_events'"
+            ).fetchone()
+            chained = 0
+            if exists and not chain.has_chain(con, "audit_events"):
+                chained = _chain_unchained(con)
             for statement in _SCHEMA:
                 con.execute(statement)
+        if chained:
+            print(
+                f"hmb: {self.path}: 审计日志的 {chained} 条既有记录已按现状建立哈希链，"
+                f"此后的任何改动都会被 `hmb audit verify` 发现。 Chained the {chained} existing"
+                " entries of audit_events as they stand: from now on `hmb audit verify` finds any"
+                " change to them.",
+                file=sys.stderr,
+            )
 
     def record(
         self,
@@ -124,13 +148,15 @@ class AuditTrail:
         at = self.clock().astimezone(UTC)
         text = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
         with self._transaction() as con:
-            cursor = con.execute(
-                "insert into audit_events (at, username, role, action, details, client_ip,"
-                " user_agent) values (?, ?, ?, ?, ?, ?, ?)",
-                (at.isoformat(timespec="microseconds"), username or UNKNOWN, role or UNKNOWN,
-                 action, text, origin.client_ip or UNKNOWN, origin.user_agent or UNKNOWN),
-            )
-            seq = int(cursor.lastrowid or 0)
+            seq = chain.append(con, "audit_events", {
+                "at": at.isoformat(timespec="microseconds"),
+                "username": username or UNKNOWN,
+                "role": role or UNKNOWN,
+                "action": action,
+                "details": text,
+                "client_ip": origin.client_ip or UNKNOWN,
+                "user_agent": origin.user_agent or UNKNOWN,
+            })
         return AuditEvent(seq, at, username or UNKNOWN, role or UNKNOWN, action,
                           json.loads(text), origin.client_ip or UNKNOWN,
                           origin.user_agent or UNKNOWN)
@@ -170,11 +196,35 @@ class AuditTrail:
             rows = con.execute(sql, params).fetchall()
         return [_event(row) for row in reversed(rows)]
 
+    def verify(self) -> chain.Verification:
+        """The chain checked from the first entry to the last (read-only)."""
+        return verify_trail(self.path)
+
     def _connect(self) -> sqlite3.Connection:
         return sqlite_files.connect(self.path)
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite_files.transaction(self.path)
+
+
+def verify_trail(path: Path) -> chain.Verification:
+    """Check the chain of the trail in ``path`` without changing the file (an unchained trail,
+    never opened by this version, is reported as such)."""
+    with closing(sqlite_files.connect_read_only(path)) as con:
+        if not chain.has_chain(con, "audit_events"):
+            return chain.Verification("audit_events", 0, None, chain.GENESIS, chain.Problem(
+                "audit_events", "1", None,
+                "尚未建立哈希链：先用本版本打开一次。 Not chained yet: written by an earlier"
+                " version; any `hmb audit` command chains it as it stands."))
+        return chain.verify(con, "audit_events", FIELDS)
+
+
+def _chain_unchained(con: sqlite3.Connection) -> int:
+    """Chain a trail written before the chain (inside the opening transaction)."""
+    con.execute("drop trigger if exists audit_events_append_only_update")
+    for column in chain.CHAIN_COLUMNS:
+        con.execute(f"alter table audit_events add column {column} text")
+    return chain.chain_existing(con, "audit_events", FIELDS)
 
 
 def to_csv(events: list[AuditEvent]) -> str:

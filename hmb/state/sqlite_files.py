@@ -40,6 +40,16 @@ def connect(path: Path, *, foreign_keys: bool = False) -> sqlite3.Connection:
     return con
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the file (for checking it); the file must exist."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                          timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    return con
+
+
 @contextmanager
 def transaction(path: Path, *, foreign_keys: bool = False) -> Iterator[sqlite3.Connection]:
     """A write transaction that takes the write lock up front, so the state it reads is the
