@@ -27,7 +27,16 @@ from hmb.core.schema import TABLES
 from hmb.core.settings import settings
 from hmb.core.sql import sql_string
 from hmb.ingest import validation
-from hmb.ingest.loading import TableSource, discover, fingerprint, reads_by_place
+from hmb.ingest.loading import (
+    Footer,
+    TableSource,
+    discover,
+    drifting,
+    fingerprint,
+    parquet_relation,
+    read_footers,
+    reads_by_place,
+)
 
 
 def default_cache_dir() -> Path:
@@ -203,14 +212,23 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
                 " filename = true, file_row_number = true)"
             )
             files = [f for f, _ in places]
+            paths = [Path(f) for f in files]
+            footers = _footers(con, paths, name) if len(paths) > 1 else {}
+            as_text = drifting(footers)
+            if as_text:
+                # A column typed differently in these files is read as text, as validation read
+                # it: DuckDB cannot put an INTEGER and a DATE column together by name.
+                rows = f"({parquet_relation(paths, hive == 'true', footers, as_text)}) as r"
+            listed = {} if as_text else {"files": files}
             con.execute(f"create or replace temp table exported as select * from {rows} limit 0",
-                        {"files": files})
+                        listed)
             for statement, params in reads_by_place(
                 f"select * from {rows} where", "filename", places
             ):
-                con.execute(f"insert into exported\n{statement}", {**params, "files": files})
+                con.execute(f"insert into exported\n{statement}", {**params, **listed})
             query = (
-                f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
+                f"select r.* exclude (filename, file_row_number{', _file_index' * bool(as_text)}),"
+                " q._rules, q._file, q._row\n"
                 f"from exported r\n"
                 f"join store.quarantine_{name} q"
                 f" on q._file = r.filename and q._row = r.file_row_number\n"
@@ -224,4 +242,9 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             )
             written += [parquet, csv]
     return written
+
+
+def _footers(con: duckdb.DuckDBPyConnection, files: list[Path], table: str) -> dict[Path, Footer]:
+    return {f: found for f, found in read_footers(con, files, table).items()
+            if isinstance(found, Footer)}
 
