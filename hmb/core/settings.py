@@ -69,8 +69,9 @@ class Settings(BaseSettings):
         title="状态目录",
         description="What the app and the commands record: the alert store (`alerts.sqlite`:"
         " `hmb check --record`, `hmb alerts`), the accounts (`users.sqlite`: `hmb users`), the"
-        " audit trail (`audit.sqlite`: `hmb audit`) and the secret key that signs sessions"
-        " (`session.key`).",
+        " audit trail (`audit.sqlite`: `hmb audit`), the secret key that signs sessions"
+        " (`session.key`) and the rows `hmb validate` quarantines (`quarantine/<folder>-"
+        "<fingerprint>/`, unless `--quarantine-dir` says otherwise).",
     )
     demo_dir: Path = Field(
         default=DATA / "demo",
