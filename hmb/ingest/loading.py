@@ -179,7 +179,9 @@ def _table_files(folder: Path, name: str, problems: list[Problem]) -> list[Path]
                 )
             )
         seen.setdefault(real, file)
-    return sorted(files)
+    # NAME.parquet first, then NAME/ depth first with names in order: the order of a sort of
+    # the paths, as before links were followed (a file's number in a store is its place).
+    return files
 
 
 def _followable(path: Path, table: str, problems: list[Problem]) -> bool:
