@@ -8,6 +8,9 @@ folder (the "gallery") with a named row or two per rule, so that hmb runs once f
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,11 @@ def assert_reconciles(report: dict[str, Any]) -> None:
 def quarantine(directory: Path, table: str) -> list[Row]:
     rows: list[Row] = pq.read_table(directory / f"{table}.parquet").to_pylist()
     return rows
+
+
+def held(report: dict[str, Any]) -> Path:
+    """Where ``hmb validate`` wrote the quarantined rows (its report says)."""
+    return Path(report["quarantine_dir"])
 
 
 def with_rows(**extra: list[Row]) -> dict[str, list[Row]]:
@@ -265,7 +273,7 @@ def test_row_error_rule_counts_the_rows_it_caught(
 def test_row_error_rule_quarantines_exactly_its_rows(
     gallery: Path, gallery_report: dict[str, Any], table: str, rule: str, ids: list[str]
 ) -> None:
-    rows = quarantine(gallery / "_quarantine", table)
+    rows = quarantine(held(gallery_report), table)
     caught = sorted({r[ROW_ID[table]] for r in rows if rule in r["_rules"].split(",")})
     assert caught == ids
 
@@ -283,7 +291,7 @@ def test_quarantine_lists_each_rows_rules_sorted(
     gallery: Path, gallery_report: dict[str, Any]
 ) -> None:
     for table, expected in QUARANTINED.items():
-        rows = quarantine(gallery / "_quarantine", table)
+        rows = quarantine(held(gallery_report), table)
         got = sorted((r[ROW_ID[table]], r["_rules"]) for r in rows)
         copies = {"DUP": 2, "CD": 2}
         want = sorted((i, rule) for i, rule in expected.items() for _ in range(copies.get(i, 1)))
@@ -309,8 +317,7 @@ def test_a_row_breaking_rules_decided_at_different_times_lists_each_with_its_col
 def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
     gallery: Path, gallery_report: dict[str, Any]
 ) -> None:
-    assert Path(gallery_report["quarantine_dir"]).resolve() == (gallery / "_quarantine").resolve()
-    rows = {r["member_id"]: r for r in quarantine(gallery / "_quarantine", "enrollment")}
+    rows = {r["member_id"]: r for r in quarantine(held(gallery_report), "enrollment")}
     v2 = rows["V2"]
     for column in ("policy_year", "member_id", "county_code", "scheme", "health_status",
                    "premium", "channel", "enroll_date", "status"):
@@ -318,7 +325,7 @@ def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
     assert (v2["county_code"], v2["scheme"], v2["channel"]) == ("350402", "resident", "alipay")
     assert rows["D1"]["enroll_date"] == "not-a-date"
     assert float(rows["G1"]["premium"]) == -150.0
-    assert sorted(float(r["premium"]) for r in quarantine(gallery / "_quarantine", "enrollment")
+    assert sorted(float(r["premium"]) for r in quarantine(held(gallery_report), "enrollment")
                   if r["member_id"] == "DUP") == [150.0, 160.0]
     assert "enrollment" in v2["_file"]
     assert v2["_file"].endswith(".parquet")  # one of enrollment/part-0.parquet, part-1.parquet
@@ -326,8 +333,8 @@ def test_quarantine_keeps_every_column_and_says_where_the_row_came_from(
     position = pq.read_table(source).column("member_id").to_pylist().index("V2")
     assert int(v2["_row"]) in (position, position + 1)  # counted from 0 or from 1
     for table in ("enrollment", "claims", "expenses"):
-        assert (gallery / "_quarantine" / f"{table}.csv").is_file()
-    [expense] = [r for r in quarantine(gallery / "_quarantine", "expenses")
+        assert (held(gallery_report) / f"{table}.csv").is_file()
+    [expense] = [r for r in quarantine(held(gallery_report), "expenses")
                  if r["_rules"] == "negative_amount"]
     assert (expense["insurer_id"], float(expense["amount"])) == ("I1", -5.0)
 
@@ -403,7 +410,7 @@ def test_liability_codes_are_checked_only_against_a_given_profile(gallery: Path)
 def test_validating_again_gives_the_same_report(
     gallery: Path, gallery_report: dict[str, Any]
 ) -> None:
-    # The first run wrote DIR/_quarantine; the next must not read it as data.
+    # The first run wrote its quarantine; the next must neither read it as data nor mind it.
     assert valid_report(gallery, "--profile", "sanming-2024") == gallery_report
 
 
@@ -449,6 +456,78 @@ def test_quarantine_goes_where_asked(tmp_path: Path) -> None:
     [row] = quarantine(target, "expenses")
     assert (row["insurer_id"], float(row["amount"])) == ("I1", -5.0)
     assert row["_rules"] == "negative_amount"
+
+
+def _contents(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (links followed) and a digest of its bytes."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_quarantine_goes_under_the_state_folder_by_default_never_into_the_export(
+    tmp_path: Path,
+) -> None:
+    """Before, the quarantined rows were written into the export folder itself
+    (``DIR/_quarantine``): an export must stay as it was delivered."""
+    folder = write_folder(tmp_path, **with_rows(expenses=[expense_row("I1", -5.0)]))
+    before = _contents(folder)
+    report = valid_report(folder)
+    assert _contents(folder) == before
+    target = held(report)
+    state = Path(os.environ["HMB_STATE_DIR"]).resolve()
+    assert target.resolve().is_relative_to(state / "quarantine")
+    assert folder.name in target.name
+    [row] = quarantine(target, "expenses")
+    assert row["_rules"] == "negative_amount"
+    assert valid_report(folder) == report  # the same export, the same place
+
+
+@pytest.mark.parametrize("where", [".", "_quarantine", "expenses-held", "enrollment"])
+def test_quarantine_dir_in_the_export_is_refused(tmp_path: Path, where: str) -> None:
+    """``--quarantine-dir DIR`` overwrote ``DIR/insurers.parquet`` (9 rows became 1): a
+    quarantine folder that is the export, or inside it, is refused before anything is written."""
+    tables = with_rows(insurers=[insurer_row("I9", 0.0, role="leader")],
+                       enrollment=[enrollment_row(member_id="Q1", channel="fax")])
+    folder = write_folder(tmp_path, layout="folder", **tables)
+    before = _contents(folder)
+    target = folder / where
+    code, report = validate(folder, "--quarantine-dir", target)
+    assert code == 2
+    assert report["ok"] is False and report["fatal"][0]["code"] == "quarantine_in_export"
+    result = run_cli("validate", folder, "--quarantine-dir", target)
+    assert result.code == 2 and str(folder) in result.err
+    assert _contents(folder) == before
+
+
+def test_quarantine_dir_that_would_overwrite_an_input_file_is_refused(tmp_path: Path) -> None:
+    """An export whose files are links into another folder: writing the quarantine there would
+    overwrite what was just read."""
+    folder = write_folder(tmp_path, **with_rows(expenses=[expense_row("I1", -5.0)]))
+    elsewhere = tmp_path / "delivered"
+    elsewhere.mkdir()
+    shutil.move(folder / "expenses.parquet", elsewhere / "expenses.parquet")
+    (folder / "expenses.parquet").symlink_to(elsewhere / "expenses.parquet")
+    before = _contents(elsewhere)
+    code, report = validate(folder, "--quarantine-dir", elsewhere)
+    assert code == 2
+    assert str(elsewhere / "expenses.parquet") in report["fatal"][0]["message"]
+    assert _contents(elsewhere) == before
+
+
+def test_quarantine_in_a_linked_partition_folder_is_refused(tmp_path: Path) -> None:
+    """A year's folder linked in from elsewhere is part of the export: a quarantine written into
+    its target would be read as data next time."""
+    folder = write_folder(tmp_path, layout="hive",
+                          **with_rows(enrollment=[enrollment_row(member_id="Q1", channel="fax")]))
+    year = folder / "enrollment" / "policy_year=2024"
+    elsewhere = tmp_path / "archive-2024"
+    shutil.move(year, elsewhere)
+    year.symlink_to(elsewhere, target_is_directory=True)
+    assert valid_report(folder)["tables"]["enrollment"]["rows_quarantined"] == 1
+    before = _contents(elsewhere)
+    code, _ = validate(folder, "--quarantine-dir", elsewhere)
+    assert code == 2
+    assert _contents(elsewhere) == before
 
 
 # --- fatal problems ---------------------------------------------------------------------------
@@ -557,8 +636,9 @@ def test_raw_id_number_is_never_printed_in_full(tmp_path: Path) -> None:
         assert result.code == 2
         assert RAW_ID not in result.text
         assert RAW_ID[:17] not in result.text
+    state = Path(os.environ["HMB_STATE_DIR"])
     assert not any(RAW_ID.encode() in path.read_bytes()
-                   for path in folder.rglob("*") if path.is_file() and "_quarantine" in str(path))
+                   for path in state.rglob("*") if path.is_file() and "quarantine" in str(path))
 
 
 @pytest.mark.parametrize("padding", ["", "\t", "\u3000", " \r\n"])
@@ -756,3 +836,16 @@ def test_an_optional_amount_that_does_not_cast_is_unparseable_not_its_default(
     caught = {(e["rule"], e["column"]) for e in report["errors"] if e["table"] == "enrollment"}
     assert caught == {("unparseable_value", "refund_amount"),
                       ("unparseable_value", "subsidy_amount")}
+
+
+def test_a_state_folder_inside_the_export_is_no_excuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default place obeys the same rule: a state folder set inside the export is refused,
+    not written into."""
+    folder = write_folder(tmp_path, **with_rows(expenses=[expense_row("I1", -5.0)]))
+    before = _contents(folder)
+    monkeypatch.setenv("HMB_STATE_DIR", str(folder / "state"))
+    code, report = validate(folder)
+    assert code == 2 and report["fatal"][0]["code"] == "quarantine_in_export"
+    assert _contents(folder) == before

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--quarantine-dir",
         type=Path,
-        help="where quarantined rows are written (default: FOLDER/_quarantine)",
+        help="where quarantined rows are written, outside FOLDER"
+        " (default: the state folder's quarantine/<folder>-<fingerprint>)",
     )
 
     metric = sub.add_parser("metrics", help="print participation and finance metrics")
@@ -246,30 +247,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from hmb.ingest.dataset import open_dataset, write_quarantine  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest.dataset import (  # noqa: PLC0415 (see the docstring)
+        check_quarantine_dir,
+        default_quarantine_dir,
+        open_dataset,
+        write_quarantine,
+    )
 
     try:
         dataset = open_dataset(args.folder, _liability_codes(args))
     except InputError as exc:
-        report = {
-            "folder": str(args.folder),
-            "ok": False,
-            "fatal": [p.as_dict() for p in exc.problems],
-            "tables": {},
-            "errors": [],
-            "warnings": [],
-            "quarantine_dir": None,
-        }
-        if args.format == "json":
-            print(json.dumps(report, ensure_ascii=False, indent=2))
-        _fail(
-            "数据有误，无法继续。 The data folder cannot be used:",
-            *[p.message for p in exc.problems],
-        )
-        return EXIT_FATAL
-    quarantine_dir = args.quarantine_dir or args.folder / "_quarantine"
+        return _validation_fatal(args, exc, {})
+    quarantine_dir = args.quarantine_dir or default_quarantine_dir(dataset)
     try:
+        check_quarantine_dir(dataset, quarantine_dir)  # even when nothing is quarantined
         written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
+    except InputError as exc:
+        return _validation_fatal(args, exc, dataset.report)
     except OSError as exc:
         _fail(
             f"无法写入隔离数据到 {quarantine_dir}：{exc}。 Cannot write the quarantined rows to"
@@ -290,6 +284,26 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         print(_validation_text(report))
     return EXIT_OK
+
+
+def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str, Any]) -> int:
+    """The report of a validation that something fatal stopped (``read``: what was read)."""
+    report = {
+        "folder": str(args.folder),
+        "ok": False,
+        "fatal": [p.as_dict() for p in exc.problems],
+        "tables": read.get("tables", {}),
+        "errors": read.get("errors", []),
+        "warnings": read.get("warnings", []),
+        "quarantine_dir": None,
+    }
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    _fail(
+        "数据有误，无法继续。 The data folder cannot be used:",
+        *[p.message for p in exc.problems],
+    )
+    return EXIT_FATAL
 
 
 def _quarantined(dataset: Dataset) -> bool:

@@ -73,9 +73,10 @@ class Settings(BaseSettings):
         title="状态目录",
         description="What the app and the commands record: the alert store (`alerts.sqlite`:"
         " `hmb check --record`, `hmb alerts`), the accounts (`users.sqlite`: `hmb users`), the"
-        " audit trail (`audit.sqlite`: `hmb audit`) and the secret key that signs sessions"
-        " (`session.key`). Only the account that runs the product can read it (folders 0700,"
-        " files 0600: [access.md](access.md#files-on-disk)).",
+        " audit trail (`audit.sqlite`: `hmb audit`), the secret key that signs sessions"
+        " (`session.key`) and the rows `hmb validate` quarantines (`quarantine/<folder>-"
+        "<fingerprint>/`, unless `--quarantine-dir` says otherwise). Only the account that runs"
+        " the product can read it (folders 0700, files 0600: [access.md](access.md#files-on-disk)).",
     )
     demo_dir: Path = Field(
         default=DATA / "demo",

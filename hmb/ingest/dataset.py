@@ -28,7 +28,18 @@ from hmb.core.schema import TABLES
 from hmb.core.settings import settings
 from hmb.core.sql import sql_string
 from hmb.ingest import validation
-from hmb.ingest.loading import TableSource, discover, fingerprint, reads_by_place
+from hmb.ingest.loading import (
+    Footer,
+    InputError,
+    Problem,
+    TableSource,
+    discover,
+    drifting,
+    fingerprint,
+    parquet_relation,
+    read_footers,
+    reads_by_place,
+)
 
 
 def default_cache_dir() -> Path:
@@ -186,7 +197,12 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     exactly what the export held, even those that could not be cast. Only the files that hold
     quarantined rows are opened, and the parquet reader is given the row numbers, so a few
     hundred rows of a province's export are read in a moment, not by scanning every row.
+
+    ``out_dir`` must lie outside the data folder and every folder its files are read from
+    (through links too), and must not hold an input file under a name written here: otherwise
+    an InputError, before anything is written (:func:`check_quarantine_dir`).
     """
+    check_quarantine_dir(dataset, out_dir)
     private_dir(out_dir)
     written: list[Path] = []
     with duckdb_files.connect() as con:
@@ -206,14 +222,23 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
                 " filename = true, file_row_number = true)"
             )
             files = [f for f, _ in places]
+            paths = [Path(f) for f in files]
+            footers = _footers(con, paths, name) if len(paths) > 1 else {}
+            as_text = drifting(footers)
+            if as_text:
+                # A column typed differently in these files is read as text, as validation read
+                # it: DuckDB cannot put an INTEGER and a DATE column together by name.
+                rows = f"({parquet_relation(paths, hive == 'true', footers, as_text)}) as r"
+            listed = {} if as_text else {"files": files}
             con.execute(f"create or replace temp table exported as select * from {rows} limit 0",
-                        {"files": files})
+                        listed)
             for statement, params in reads_by_place(
                 f"select * from {rows} where", "filename", places
             ):
-                con.execute(f"insert into exported\n{statement}", {**params, "files": files})
+                con.execute(f"insert into exported\n{statement}", {**params, **listed})
             query = (
-                f"select r.* exclude (filename, file_row_number), q._rules, q._file, q._row\n"
+                f"select r.* exclude (filename, file_row_number{', _file_index' * bool(as_text)}),"
+                " q._rules, q._file, q._row\n"
                 f"from exported r\n"
                 f"join store.quarantine_{name} q"
                 f" on q._file = r.filename and q._row = r.file_row_number\n"
@@ -227,4 +252,68 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
             )
             written += [private_file(parquet), private_file(csv)]
     return written
+
+
+def default_quarantine_dir(dataset: Dataset) -> Path:
+    """Where ``hmb validate`` writes the quarantined rows unless told: under the state folder,
+    one folder per export and fingerprint (the same export, validated again, the same folder),
+    never in the export itself."""
+    name = dataset.folder.resolve().name or "export"
+    return settings().state_dir / "quarantine" / f"{name}-{dataset.fingerprint}"
+
+
+def check_quarantine_dir(dataset: Dataset, out_dir: Path) -> None:
+    """Raise InputError when writing the quarantine to ``out_dir`` could change the export:
+    ``out_dir`` is the data folder or inside it, or inside a folder its files are read from
+    (a linked year's folder: its target), or one of the files it would write is an input
+    file (an export whose files are links into ``out_dir``)."""
+    out = out_dir.resolve()
+    folder = dataset.folder.resolve()
+    inputs: dict[Path, str] = {}
+    read_from = {folder}
+    for info in dataset.report["tables"].values():
+        for name in info["files"]:
+            file = Path(name)
+            inputs[file.resolve()] = name
+            # Every folder on the way from the data folder to the file, each resolved: a linked
+            # folder's target is read from as much as the folder itself.
+            parent = file.parent
+            while parent != parent.parent and parent.is_relative_to(dataset.folder):
+                read_from.add(parent.resolve())
+                parent = parent.parent
+    inside = next((root for root in sorted(read_from) if out.is_relative_to(root)), None)
+    if inside is not None:
+        via_zh = "" if inside == folder else f"，经由链接读入的 {inside}"
+        via_en = "" if inside == folder else f", read from through a link: {inside}"
+        raise InputError([Problem(
+            "quarantine_in_export",
+            f"隔离数据不能写入数据文件夹 {dataset.folder} 之内（{out_dir}{via_zh}）："
+            "导出数据须保持原样，写入其中的文件下次还可能被当作数据读入。"
+            "请用 --quarantine-dir 指定数据文件夹之外的目录，或省略它（默认写入状态目录）。"
+            f" The quarantined rows are not written inside the data folder {dataset.folder}"
+            f" ({out_dir}{via_en}): an export stays as it was delivered, and a file written"
+            " there could be read as data next time. Give a --quarantine-dir outside it, or"
+            " leave the option out to write under the state folder (HMB_STATE_DIR).",
+            file=str(out_dir),
+        )])
+    for table in TABLES:
+        info = dataset.report["tables"].get(table.name)
+        if not info or not info["rows_quarantined"]:
+            continue
+        for target in (out / f"{table.name}.parquet", out / f"{table.name}.csv"):
+            if target.resolve() in inputs:
+                raise InputError([Problem(
+                    "quarantine_over_input",
+                    f"写入隔离数据会覆盖输入文件 {target.resolve()}（{inputs[target.resolve()]}）。"
+                    f"请为 --quarantine-dir 另选目录。 Writing the quarantine to {out_dir} would"
+                    f" overwrite the input file {target.resolve()} (read as"
+                    f" {inputs[target.resolve()]}): give another --quarantine-dir.",
+                    table=table.name,
+                    file=str(target),
+                )])
+
+
+def _footers(con: duckdb.DuckDBPyConnection, files: list[Path], table: str) -> dict[Path, Footer]:
+    return {f: found for f, found in read_footers(con, files, table).items()
+            if isinstance(found, Footer)}
 

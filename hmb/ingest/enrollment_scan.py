@@ -56,7 +56,7 @@ from hmb.core.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.loading import InputError, TableSource, reads_by_place
 from hmb.ingest.row_rules import RULES_OF_ERRORS, RuleCheck, any_broken, hit_list
-from hmb.ingest.table_checks import TableChecks
+from hmb.ingest.table_checks import TableChecks, unreadable_as_input_error
 from hmb.ingest.typed_sql import typed_expr, typed_items
 
 # The cube's grain: every enrollment query groups by a subset of these.
@@ -365,16 +365,17 @@ def _claim_keys(validator: TableChecks, claims: TableSource | None, year: int | 
             " (policy_year integer, member_id varchar, idx integer)"
         )
         return
-    validator._create_raw_view(claims)
-    validator._typed_view(claims)
-    con.execute(
-        "create or replace temp table _claim_keys as\n"
-        "select policy_year, member_id, (row_number() over ())::integer as idx from (\n"
-        "  select distinct policy_year, member_id from typed_claims\n"
-        "  where policy_year is not null and member_id is not null"
-        " and ($year is null or policy_year = $year))",
-        {"year": year},
-    )
+    with unreadable_as_input_error(claims):  # the claims' files named, not enrollment's
+        validator._create_raw_view(claims)
+        validator._typed_view(claims)
+        con.execute(
+            "create or replace temp table _claim_keys as\n"
+            "select policy_year, member_id, (row_number() over ())::integer as idx from (\n"
+            "  select distinct policy_year, member_id from typed_claims\n"
+            "  where policy_year is not null and member_id is not null"
+            " and ($year is null or policy_year = $year))",
+            {"year": year},
+        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ How the tables of a folder are put together, in which order, is hmb.ingest.valid
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -23,7 +25,7 @@ import duckdb
 
 from hmb.core.schema import Column, Table
 from hmb.core.sql import quote_ident, sql_string
-from hmb.ingest.loading import Problem, TableSource
+from hmb.ingest.loading import InputError, Problem, TableSource
 from hmb.ingest.row_rules import RULES_OF_ERRORS, RuleCheck, any_broken, hit_list
 from hmb.ingest.typed_sql import (
     always_casts,
@@ -69,14 +71,11 @@ class TableChecks:
     def _create_raw_view(self, source: TableSource) -> None:
         name = source.table.name
         self.con.execute(
-            # file_index numbers the files in the order given: a row is (_file_index, its row).
-            f"create or replace {'temp ' if self.private_views else ''}view raw_{name} as"
-            " select *, file_index as _file_index"
-            " from read_parquet("
-            f"$files, hive_partitioning = {str(bool(source.hive_keys)).lower()},"
-            " union_by_name = true, filename = true, file_row_number = true)".replace(
-                "$files", "[" + ", ".join(sql_string(f) for f in source.parquet_list) + "]"
-            )
+            # _file_index numbers the files in the order given: a row is (_file_index, its row).
+            # A column whose type differs between the files is read as text (TableSource.as_text)
+            # in every view of the table, one year's files or all: the views' types agree.
+            f"create or replace {'temp ' if self.private_views else ''}view raw_{name} as\n"
+            + source.relation()
         )
 
     # -- step 1: column checks ---------------------------------------------------------------
@@ -422,6 +421,30 @@ TABLE_RULES = {
     "insurers": TableChecks._insurers_rules,
     "expenses": TableChecks._expenses_rules,
 }
+
+
+@contextlib.contextmanager
+def unreadable_as_input_error(found: TableSource) -> Iterator[None]:
+    """The footers looked fine but the rows could not be read (a truncated page): say which
+    table and files. Work on one table that reads another (the enrollment scan reads the claims'
+    keys) names the other inside its own ``with``: the innermost table is the one named."""
+    table = found.table
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise InputError(
+            [
+                Problem(
+                    "unreadable_file",
+                    f"读取数据表 {table.name} 时出错：{exc}。 Reading table"
+                    f" '{table.name}' ({', '.join(found.parquet_list[:3])}) failed:"
+                    f" {exc}. Re-export the table; if it is hive-partitioned, the"
+                    " partition folder names must not repeat a column of the files.",
+                    table=table.name,
+                    file=found.parquet_list[0],
+                )
+            ]
+        ) from exc
 
 
 def _unreadable(source: TableSource, exc: Exception) -> Problem:

@@ -8,8 +8,6 @@ hmb.ingest.enrollment_scan, every other table by hmb.ingest.table_checks; then
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +18,7 @@ from hmb.core.schema import SQL_TYPE, TABLES, TABLES_BY_NAME, Table
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest import enrollment_scan
 from hmb.ingest.loading import InputError, Problem, TableSource
-from hmb.ingest.table_checks import TableChecks
+from hmb.ingest.table_checks import TableChecks, unreadable_as_input_error
 
 
 class Validator(TableChecks):
@@ -56,7 +54,7 @@ class Validator(TableChecks):
                 if found is None:
                     self._create_empty(table)
                     continue
-                with _unreadable_as_input_error(table, found):
+                with unreadable_as_input_error(found):
                     self._build_table(found, claims_rows)
 
     def _build_table(self, found: TableSource, claims_rows: Future[None] | None) -> None:
@@ -104,28 +102,6 @@ class Validator(TableChecks):
 
 # The claims' rule that reads the enrollment: decided once enrollment is built.
 _AFTER_ENROLLMENT = frozenset({"claim_without_enrollment"})
-
-
-@contextlib.contextmanager
-def _unreadable_as_input_error(table: Table, found: TableSource) -> Iterator[None]:
-    """The footers looked fine but the rows could not be read (a truncated page, a partition
-    folder that contradicts a column): say which table and files."""
-    try:
-        yield
-    except duckdb.Error as exc:
-        raise InputError(
-            [
-                Problem(
-                    "unreadable_file",
-                    f"读取数据表 {table.name} 时出错：{exc}。 Reading table"
-                    f" '{table.name}' ({', '.join(found.parquet_list[:3])}) failed:"
-                    f" {exc}. Re-export the table; if it is hive-partitioned, the"
-                    " partition folder names must not repeat a column of the files.",
-                    table=table.name,
-                    file=found.parquet_list[0],
-                )
-            ]
-        ) from exc
 
 
 # Enrollment needs accepted basic_insured, claims accepted enrollment, expenses accepted insurers.

@@ -35,6 +35,15 @@ def render_tables() -> str:
         " exact to the fen), *date* is DATE or an ISO `YYYY-MM-DD` string, *county_code* is the"
         " 6-digit GB/T 2260 code.",
         "",
+        "Reading loses no row (读取不丢行). Symbolic links are followed, a year's folder linked in"
+        " from elsewhere included; a link whose target is missing, that loops, or a file reached"
+        " twice stops the command (`broken_link`, `file_twice`). A partition folder that names a"
+        " column of this page must hold a value of its type (`policy_year=2O24` is refused:"
+        " `bad_partition_folder`) and, when the file has that column too, the same value"
+        " (`partition_conflict`). A column typed differently in different files of a table (text"
+        " amounts in one year's file, DECIMAL in the others) is read as text and typed value by"
+        " value: what does not parse is quarantined as `unparseable_value` with its own file.",
+        "",
         "Text is read trimmed (首尾空白去除): the Unicode space separators (the space, the"
         " full-width space `U+3000` of Chinese input, the no-break space `U+00A0`, ...) and the"
         " tab, line feed and carriage return are removed at either end of a value, before it is"
