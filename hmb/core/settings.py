@@ -76,7 +76,8 @@ class Settings(BaseSettings):
         " audit trail (`audit.sqlite`: `hmb audit`), the secret key that signs sessions"
         " (`session.key`) and the rows `hmb validate` quarantines (`quarantine/<folder>-"
         "<fingerprint>/`, unless `--quarantine-dir` says otherwise). Only the account that runs"
-        " the product can read it (folders 0700, files 0600: [access.md](access.md#files-on-disk)).",
+        " the product can read it (folders 0700, files 0600:"
+        " [access.md](access.md#files-on-disk)).",
     )
     demo_dir: Path = Field(
         default=DATA / "demo",
