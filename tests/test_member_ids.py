@@ -35,7 +35,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 # Text made of what an ID number is written with, and of what it is not.
 _DIGITS = "0123456789" + "".join(chr(0xFF10 + d) for d in range(10))
 _PIECES = st.sampled_from([*_DIGITS, "X", "x", "Ｘ", "ｘ", *ID_SEPARATORS, "A", "P", "²", "١",
-                           ".", "/", "_", "'", "e"])
+                           ".", "/", "_", "'", "e", ":", "~", "\x7f", "@"])
 _ID_LIKE = st.builds(
     lambda digits, last, seps: "".join(d + s for d, s in zip(digits + last, seps, strict=False)),
     st.text(st.sampled_from(_DIGITS), min_size=14, max_size=17),

@@ -110,13 +110,17 @@ def raw_id_sql(expr: str, sql_type: str = "VARCHAR") -> str | None:
     when no value of that type can be one (a date, a boolean, a 32-bit integer).
 
     Text is tested on its length first, in bytes (never fewer than its characters): a value
-    of fewer than 15 is not one, and most pseudonymous IDs stop there."""
+    of fewer than 15 is not one, and most pseudonymous IDs stop there; then on its first byte
+    (one comparison): a value that starts with an ASCII character other than a digit or a
+    separator (a letter: ``P3f9c…``) is not one either. Only the rest meet the pattern."""
     sql_type = sql_type.upper()
     if sql_type == "VARCHAR":
-        # A CASE, not AND: DuckDB may evaluate every side of an AND for every row.
+        # A CASE, not AND: DuckDB may evaluate every side of an AND for every row. Text compares
+        # byte by byte: from ':' up to DEL (chr(127)) is every ASCII character after the digits.
         pattern = "'" + RAW_ID_PATTERN.replace("'", "''") + "'"
         return (
             f"(case when strlen({expr}) < {_SHORTEST} then false"
+            f" when {expr} >= ':' and {expr} < chr(127) then false"
             f" else regexp_full_match({expr}, {pattern}) end)"
         )
     ranges = " or ".join(
