@@ -687,6 +687,28 @@ def test_a_raw_id_number_in_a_column_of_the_contract_is_fatal_not_quarantined(
     assert not target.exists() or not any(target.iterdir())
 
 
+@pytest.mark.parametrize(("column", "value"), [
+    ("basic_paid", 1.10105194912310021e17), ("policy_year", 110105194912310021),
+])
+def test_a_raw_id_number_in_a_number_column_never_reaches_the_quarantine_export(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    """The contract's number columns are not scanned (a province's amounts would cost a scan
+    each): an ID number there does not cast, its row is quarantined, and the export of the
+    quarantine, which re-reads the rows as exported, refuses it."""
+    tables = clean_tables()
+    tables["claims"][0][column] = value
+    folder = write_folder(tmp_path, **tables)
+    target = tmp_path / "held-back"
+    exit_code, report = validate(folder, "--quarantine-dir", target)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == ("claims", column)
+    written = [p for p in target.rglob("*") if p.is_file()]
+    assert not any(b"1101051949" in p.read_bytes() or b"1.101051949" in p.read_bytes()
+                   for p in written)
+
+
 def test_long_numbers_that_are_not_id_numbers_are_fine(tmp_path: Path) -> None:
     tables = clean_tables()
     for row in tables["claims"]:

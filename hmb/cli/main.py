@@ -209,25 +209,12 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         dataset = open_dataset(args.folder, _liability_codes(args.profile))
     except InputError as exc:
-        report = {
-            "folder": str(args.folder),
-            "ok": False,
-            "fatal": [p.as_dict() for p in exc.problems],
-            "tables": {},
-            "errors": [],
-            "warnings": [],
-            "quarantine_dir": None,
-        }
-        if args.format == "json":
-            print(json.dumps(report, ensure_ascii=False, indent=2))
-        _fail(
-            "数据有误，无法继续。 The data folder cannot be used:",
-            *[p.message for p in exc.problems],
-        )
-        return EXIT_FATAL
+        return _validation_failed(args, exc)
     quarantine_dir = args.quarantine_dir or args.folder / "_quarantine"
     try:
         written = write_quarantine(dataset, quarantine_dir) if _quarantined(dataset) else []
+    except InputError as exc:
+        return _validation_failed(args, exc)
     except OSError as exc:
         _fail(
             f"无法写入隔离数据到 {quarantine_dir}：{exc}。 Cannot write the quarantined rows to"
@@ -248,6 +235,26 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         print(_validation_text(report))
     return EXIT_OK
+
+
+def _validation_failed(args: argparse.Namespace, exc: InputError) -> int:
+    """A fatal problem: the JSON report (with ``--format json``) and the messages."""
+    report = {
+        "folder": str(args.folder),
+        "ok": False,
+        "fatal": [p.as_dict() for p in exc.problems],
+        "tables": {},
+        "errors": [],
+        "warnings": [],
+        "quarantine_dir": None,
+    }
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    _fail(
+        "数据有误，无法继续。 The data folder cannot be used:",
+        *[p.message for p in exc.problems],
+    )
+    return EXIT_FATAL
 
 
 def _quarantined(dataset: Dataset) -> bool:

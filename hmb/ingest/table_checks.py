@@ -439,19 +439,31 @@ def _unreadable(source: TableSource, exc: Exception) -> Problem:
 
 # The columns of the raw views that are not the export's.
 _VIEW_COLUMNS = frozenset({"filename", "file_row_number", "_file_index"})
+# The contract's identifiers: read for an ID number whatever their type.
+_ID_COLUMNS = ("member_id", "claim_id")
 
 
 def _id_columns(
     source: TableSource, raw_types: dict[str, str], contract: bool = True
 ) -> list[tuple[str, str]]:
     """The columns of a table to scan for resident ID numbers, each with its SQL test: every
-    column of a type that can hold one (text, or wide enough numbers); with ``contract=False``,
-    only those the contract does not name."""
+    column the contract does not name, of a type that can hold one (text, or wide enough
+    numbers); with ``contract=True`` also the contract's text columns and its identifiers
+    (``member_id``, ``claim_id``) whatever their type. The contract's number columns are not
+    read for it (a province's amounts would cost a scan each): an ID number there is no amount
+    or year, its row is quarantined, and the quarantine is refused before it is written out
+    (hmb.ingest.dataset.write_quarantine)."""
     known = {c.name for c in source.table.columns}
-    return id_tests(
-        raw_types,
-        [n for n in raw_types if n not in _VIEW_COLUMNS and (contract or n not in known)],
-    )
+    names = [
+        name
+        for name, kind in raw_types.items()
+        if name not in _VIEW_COLUMNS
+        and (
+            name not in known
+            or (contract and (name in _ID_COLUMNS or kind == "VARCHAR"))
+        )
+    ]
+    return id_tests(raw_types, names)
 
 
 def id_tests(raw_types: dict[str, str], names: list[str]) -> list[tuple[str, str]]:
