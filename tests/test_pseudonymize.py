@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hmb.cli.main import main
+from tests.builders import clean_tables, run_cli, write_folder
 
 RAW_A = "11010119900307123X"
 RAW_B = "330302198512240016"
@@ -243,3 +245,38 @@ def test_a_target_inside_the_source_is_refused(tmp_path: Path) -> None:
                  str(tmp_path / "k.key"), "--create-key"])
     assert code == 2
     assert not (source / "clean").exists()
+
+
+def test_numbers_of_every_kind_are_read(tmp_path: Path) -> None:
+    source = tmp_path / "raw"
+    source.mkdir()
+    pq.write_table(pa.table({
+        "member_id": ["M1", "M2"],
+        "as_double": pa.array([1.10101199003071233e17, 12.5], pa.float64()),
+        "as_decimal": pa.array([None, Decimal(OLD_C)], pa.decimal128(18, 2)),
+        "amount": pa.array([Decimal("150.00"), Decimal("99999999999999.99")], pa.decimal128(18, 2)),
+    }), source / "e.parquet")
+    code, target, _ = _pseudonymise(source, tmp_path)
+    assert code == 0
+    assert pq.read_table(target / "e.parquet").column_names == ["member_id", "amount"]
+
+
+def test_an_export_in_mixed_forms_validates_with_every_claim_matched(tmp_path: Path) -> None:
+    """Enrollment and claims write the same people differently (ASCII and full-width, hyphens,
+    the 15-digit number): pseudonymised, every claim still finds its member's enrolment."""
+    tables = clean_tables()
+    enrolled = {"A1": RAW_C, "A2": RAW_B, "A3": FORMS["spaces"], "A4": "110105194912310021"}
+    in_claims = {"A1": OLD_C, "A3": FORMS["full_width"], "A4": "110105-19491231-0021"}
+    for row in tables["enrollment"]:
+        row["member_id"] = enrolled[row["member_id"]]
+    for row in tables["claims"]:
+        row["member_id"] = in_claims[row["member_id"]]
+    folder = write_folder(tmp_path / "raw", **tables)
+    assert run_cli("validate", folder).code == 2
+    code, target, _ = _pseudonymise(folder, tmp_path)
+    assert code == 0
+    result = run_cli("validate", target, "--format", "json")
+    assert result.code == 0, result.err
+    report = result.json()
+    assert report["errors"] == []
+    assert report["tables"]["claims"]["rows_accepted"] == 3

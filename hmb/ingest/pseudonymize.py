@@ -189,7 +189,7 @@ def pseudonymize_folder(source: Path, target: Path, key: bytes) -> PseudonymizeR
             f"源文件夹中有 {len(refused)} 个不是 parquet 的文件或符号链接：{names}。它们可能含有"
             "明文身份证号而无法检查。请将表格转换为 parquet（例如 duckdb: COPY (SELECT * FROM"
             " 'x.csv') TO 'x.parquet'），把其他文件移出源文件夹，并以实际文件代替符号链接。"
-            f" The source folder holds {len(refused)} files that are not parquet, or symbolic"
+            f" The source folder holds {len(refused)} file(s) that are not parquet, or symbolic"
             f" links: {names}. They could hold ID numbers this command cannot check. Convert"
             " tables to parquet (e.g. duckdb: COPY (SELECT * FROM 'x.csv') TO 'x.parquet'), move"
             " any other file out of the source folder, and replace links by the files."
@@ -287,7 +287,8 @@ _WIDE = (10**14, 10**15, 10**17, 10**18)
 def _id_mask(column: pa.Array) -> pa.Array:
     """Which values of a column are resident ID numbers (hmb.core.member_ids), whatever the
     column's type: text through the same regular expression as SQL, 64-bit integers by their
-    number of digits, anything else value by value (nested values by their leaves)."""
+    number of digits, other numbers by their size and then value by value, anything else value
+    by value (nested values by their leaves)."""
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     kind = column.type
@@ -306,6 +307,16 @@ def _id_mask(column: pa.Array) -> pa.Array:
         )
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_temporal(kind):
         return pa.array([False] * len(column), pa.bool_())
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        # Only the values of about 15 to 18 digits are looked at one by one.
+        size = pc.abs(column.cast(pa.float64(), safe=False))
+        near = pc.fill_null(
+            pc.and_(pc.greater_equal(size, 0.99e14), pc.less(size, 1.01e18)), False
+        )
+        mask = [False] * len(column)
+        for i in pc.indices_nonzero(near).to_pylist():
+            mask[i] = looks_like_raw_id(column[i].as_py())
+        return pa.array(mask, pa.bool_())
     return pa.array([_holds_id(v) for v in column.to_pylist()], pa.bool_())
 
 
