@@ -668,6 +668,136 @@ def test_raw_id_number_in_enrollment_is_fatal_with_white_space_around_it(
     assert RAW_ID[:17] not in str(report)
 
 
+# Every way a careless export writes the same resident ID number.
+RAW_ID_FORMS = {
+    "hyphens": "110105-19491231-002X",
+    "spaces": "110105 1949 1231 002X",
+    "full_width": "１１０１０５１９４９１２３１００２Ｘ",
+    "zero_width": "110105\u200b19491231\u200d002\ufeffx",
+    "fifteen_digits": "110105491231002",
+}
+
+
+@pytest.mark.parametrize("form", RAW_ID_FORMS)
+@pytest.mark.parametrize("table", ["enrollment", "claims"])
+def test_every_form_of_a_raw_id_number_in_member_id_is_fatal(
+    tmp_path: Path, form: str, table: str
+) -> None:
+    tables = clean_tables()
+    tables[table][1]["member_id"] = RAW_ID_FORMS[form]
+    folder = write_folder(tmp_path, **tables)
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == (table, "member_id")
+    assert RAW_ID_FORMS[form] not in str(report) and "19491231" not in str(report)
+
+
+@pytest.mark.parametrize("table", ["enrollment", "claims"])
+def test_a_raw_id_number_in_an_integer_member_id_is_fatal(tmp_path: Path, table: str) -> None:
+    tables = clean_tables()
+    if table == "enrollment":
+        tables["claims"] = []
+    for number, row in enumerate(tables[table]):
+        row["member_id"] = 110105194912310021 + number
+    tables[table] += [dict(tables[table][0], member_id=110105491231002)]
+    folder = write_folder(tmp_path, **tables)
+    exit_code, report = validate(folder)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == (table, "member_id")
+
+
+@pytest.mark.parametrize("table", ["enrollment", "claims", "insurers"])
+@pytest.mark.parametrize("form", ["fifteen_digits", "full_width", "integer"])
+def test_a_raw_id_number_in_an_extra_column_is_fatal_after_row_1000(
+    tmp_path: Path, table: str, form: str
+) -> None:
+    tables = clean_tables()
+    rows = tables[table]
+    if table == "enrollment":
+        rows += [enrollment_row(member_id=f"B{i}", county_code="350403") for i in range(1200)]
+    value: object = 110105194912310021 if form == "integer" else RAW_ID_FORMS[form]
+    for row in rows:
+        row["id_number"] = None
+    rows[-1]["id_number"] = value
+    folder = write_folder(tmp_path, **tables)
+    quarantine_dir = tmp_path / "held-back"
+    exit_code, report = validate(folder, "--quarantine-dir", quarantine_dir)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == (table, "id_number")
+    assert "id_number" in fatal["message"] and "491231" not in fatal["message"]
+    assert not quarantine_dir.exists() or not any(quarantine_dir.iterdir())
+
+
+def test_the_quarantine_never_holds_an_extra_column_s_id_numbers(tmp_path: Path) -> None:
+    """A row quarantined for another reason, with an ID number in a column of its own: the
+    export stops before any quarantine is written, so the ID never reaches it."""
+    tables = with_rows(expenses=[expense_row("I1", -5.0)])
+    for row in tables["enrollment"]:
+        row["id_number"] = RAW_ID_FORMS["hyphens"]
+    folder = write_folder(tmp_path, **tables)
+    target = tmp_path / "held-back"
+    exit_code, _ = validate(folder, "--quarantine-dir", target)
+    assert exit_code == 2
+    written = [p for p in [*target.rglob("*"), *folder.rglob("_quarantine/*")] if p.is_file()]
+    assert not any(b"19491231" in p.read_bytes() for p in written)
+
+
+@pytest.mark.parametrize(("table", "column"), [
+    ("enrollment", "county_code"), ("enrollment", "status"), ("enrollment", "premium"),
+    ("claims", "liability"), ("claims", "county_code"), ("insurers", "insurer_name"),
+])
+def test_a_raw_id_number_in_a_column_of_the_contract_is_fatal_not_quarantined(
+    tmp_path: Path, table: str, column: str
+) -> None:
+    """In a column whose rules it breaks, an ID number would have been quarantined, and the
+    quarantine written out with the row as exported."""
+    tables = clean_tables()
+    if table == "enrollment":
+        tables[table] += [enrollment_row(member_id=f"B{i}") for i in range(1200)]
+    tables[table][-1][column] = RAW_ID_FORMS["hyphens"]
+    folder = write_folder(tmp_path, **tables)
+    target = tmp_path / "held-back"
+    exit_code, report = validate(folder, "--quarantine-dir", target)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == (table, column)
+    assert not target.exists() or not any(target.iterdir())
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("basic_paid", 1.10105194912310021e17), ("policy_year", 110105194912310021),
+])
+def test_a_raw_id_number_in_a_number_column_never_reaches_the_quarantine_export(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    """The contract's number columns are not scanned (a province's amounts would cost a scan
+    each): an ID number there does not cast, its row is quarantined, and the export of the
+    quarantine, which re-reads the rows as exported, refuses it."""
+    tables = clean_tables()
+    tables["claims"][0][column] = value
+    folder = write_folder(tmp_path, **tables)
+    target = tmp_path / "held-back"
+    exit_code, report = validate(folder, "--quarantine-dir", target)
+    assert exit_code == 2
+    [fatal] = [f for f in report["fatal"] if f["code"] == "raw_id_number"]
+    assert (fatal["table"], fatal["column"]) == ("claims", column)
+    written = [p for p in target.rglob("*") if p.is_file()]
+    assert not any(b"1101051949" in p.read_bytes() or b"1.101051949" in p.read_bytes()
+                   for p in written)
+
+
+def test_long_numbers_that_are_not_id_numbers_are_fine(tmp_path: Path) -> None:
+    tables = clean_tables()
+    for row in tables["claims"]:
+        row["invoice"] = 1234567890123456  # 16 digits
+        row["note"] = "110105-1949-1231-00"  # 16 digits, however written
+    folder = write_folder(tmp_path, **tables)
+    valid_report(folder)
+
+
 def test_pseudonymous_ids_of_eighteen_characters_are_fine(tmp_path: Path) -> None:
     tables = clean_tables()
     tables["enrollment"][1]["member_id"] = "a3f9c2e71b04d58e6f"  # hex, not an ID number

@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     pseudo.add_argument(
         "--create-key", action="store_true", help="create the key file if it does not exist"
     )
+    pseudo.add_argument("--format", choices=("text", "json"), default="text")
     admin.register(sub)
     return parser
 
@@ -628,7 +629,9 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
 
 def _pseudonymize(args: argparse.Namespace) -> int:
     from hmb.ingest.pseudonymize import (  # noqa: PLC0415 (only this command needs it)
+        ExportError,
         KeyFileError,
+        check_places,
         create_key,
         pseudonymize_folder,
         read_key,
@@ -638,6 +641,7 @@ def _pseudonymize(args: argparse.Namespace) -> int:
         _fail(f"找不到源文件夹 {args.source}。 Source folder {args.source} does not exist.")
         return EXIT_FATAL
     try:
+        check_places(args.source, args.target, args.key_file)
         if args.create_key and not args.key_file.exists():
             create_key(args.key_file)
             print(
@@ -646,21 +650,13 @@ def _pseudonymize(args: argparse.Namespace) -> int:
             )
         key = read_key(args.key_file)
         report = pseudonymize_folder(args.source, args.target, key)
-    except (KeyFileError, FileExistsError) as exc:
+    except (KeyFileError, ExportError, FileExistsError) as exc:
         _fail(str(exc))
         return EXIT_FATAL
-    print(
-        json.dumps(
-            {
-                "files": report.files,
-                "rows": report.rows,
-                "ids_replaced": report.ids_replaced,
-                "dropped_columns": report.dropped_columns,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
+    if args.format == "json":
+        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.as_text())
     return EXIT_OK
 
 

@@ -40,6 +40,7 @@ from hmb.ingest.loading import (
     read_footers,
     reads_by_place,
 )
+from hmb.ingest.table_checks import id_tests, raw_id_problems
 
 
 def default_cache_dir() -> Path:
@@ -194,7 +195,8 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
     """Write each table's quarantined rows, with every original column, as parquet and CSV.
 
     The rows are re-read from the original files by file and row number, so the values are
-    exactly what the export held, even those that could not be cast. Only the files that hold
+    exactly what the export held, even those that could not be cast; a table whose rows hold a
+    resident ID number in any column is not written (InputError). Only the files that hold
     quarantined rows are opened, and the parquet reader is given the row numbers, so a few
     hundred rows of a province's export are read in a moment, not by scanning every row.
 
@@ -236,6 +238,15 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> list[Path]:
                 f"select * from {rows} where", "filename", places
             ):
                 con.execute(f"insert into exported\n{statement}", {**params, **listed})
+            # Every column a resident ID number could be in was scanned but the contract's numbers
+            # (hmb.ingest.table_checks): one that holds an ID number breaks its type and is here.
+            types = dict(
+                con.execute("select column_name, column_type from (describe exported)").fetchall()
+            )
+            names = [c for c in types if c not in ("filename", "file_row_number")]
+            problems = raw_id_problems(con, "exported", table, id_tests(types, names))
+            if problems:
+                raise InputError(problems)
             query = (
                 f"select r.* exclude (filename, file_row_number{', _file_index' * bool(as_text)}),"
                 " q._rules, q._file, q._row\n"

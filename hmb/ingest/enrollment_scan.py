@@ -50,13 +50,18 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from hmb.core.member_ids import RAW_ID_PATTERN
+from hmb.core.member_ids import raw_id_sql
 from hmb.core.private_files import private_dir, private_file
 from hmb.core.schema import SQL_TYPE, TABLES_BY_NAME
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.loading import InputError, TableSource, reads_by_place
 from hmb.ingest.row_rules import RULES_OF_ERRORS, RuleCheck, any_broken, hit_list
-from hmb.ingest.table_checks import TableChecks, unreadable_as_input_error
+from hmb.ingest.table_checks import (
+    TableChecks,
+    id_tests,
+    raw_id_problems,
+    unreadable_as_input_error,
+)
 from hmb.ingest.typed_sql import typed_expr, typed_items
 
 # The cube's grain: every enrollment query groups by a subset of these.
@@ -427,10 +432,8 @@ def _member_pass(
     :meth:`_Members.found` makes the rest of it in numpy."""
     result = con.execute(
         "select hash(t.policy_year, t.member_id) as h,\n"
-        # The typed member_id is trimmed already: test its length before the pattern. (A CASE,
-        # not AND: in a projection DuckDB evaluates both sides of an AND for every row.)
-        f"  (case when (case when strlen(t.member_id) = 18 then regexp_full_match(t.member_id,"
-        f" {sql_string(RAW_ID_PATTERN)}) else false end) then {_RAW_ID}\n"
+        # The typed member_id is text; the test looks at its length before the pattern.
+        f"  (case when {raw_id_sql('t.member_id')} then {_RAW_ID}\n"
         f"    when {any_broken(on_member)} then {_MEMBER_BAD}\n"
         f"    else coalesce(k.idx, {_NO_CLAIM}) end)::integer as code,\n"
         f"  t._file_index::bigint << 32 | t._row as rid\n"
@@ -670,6 +673,15 @@ def _broken_rows(
     places = [(int(f), rows[files == f] & 0xFFFFFFFF) for f in np.unique(files)]
     for statement, params in reads_by_place(select, "_file_index", places):
         con.execute(f"insert into _picked_raw\n{statement}", params)
+    # An ID number in a column other than member_id breaks a rule of that column (a county code,
+    # an enumeration, an amount): the row is among these, and is refused before it is kept.
+    picked_types = dict(
+        con.execute("select column_name, column_type from (describe _picked_raw)").fetchall()
+    )
+    names = [c.name for c in ENROLLMENT.columns if c.name in source.columns]
+    problems = raw_id_problems(con, "_picked_raw", ENROLLMENT, id_tests(picked_types, names))
+    if problems:
+        raise InputError(problems)
     typed = ", ".join(typed_items(ENROLLMENT.columns, set(source.columns), raw_types))
     con.execute(
         f"create or replace temp table _picked as select {typed},"

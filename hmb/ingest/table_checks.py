@@ -3,7 +3,7 @@
 Every input table goes through the same three steps, all in SQL over the parquet files:
 
 1. **Column checks** (one aggregate scan): a column whose every value fails its cast, or a
-   ``member_id`` that looks like a raw resident ID number, is fatal.
+   resident ID number in any form (hmb.core.member_ids) in any column, is fatal.
 2. **Row rules**: each row gets the list of rules it breaks. Errors quarantine the row (it is kept
    in ``quarantine_<table>`` with the rules, its file and its row number, and excluded from
    metrics); warnings are only counted.
@@ -23,6 +23,7 @@ from typing import Any, Self
 
 import duckdb
 
+from hmb.core.member_ids import mask_id_number, raw_id_sql
 from hmb.core.schema import Column, Table
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.loading import InputError, Problem, TableSource
@@ -30,9 +31,7 @@ from hmb.ingest.row_rules import RULES_OF_ERRORS, RuleCheck, any_broken, hit_lis
 from hmb.ingest.typed_sql import (
     always_casts,
     hive_values_cast,
-    raw_id_sql,
     raw_is_null,
-    trimmed,
     typed_expr,
     typed_items,
 )
@@ -81,7 +80,9 @@ class TableChecks:
     # -- step 1: column checks ---------------------------------------------------------------
     def _column_checks(self, source: TableSource, raw_ids: bool = True) -> list[Problem]:
         """Fatal column problems. A column whose parquet type always casts to the contract's
-        type is not scanned; ``raw_ids=False`` leaves the raw-ID scan to the caller."""
+        type is not scanned. Every column that can hold a resident ID number is scanned for one;
+        ``raw_ids=False`` scans only the columns the contract does not name, and leaves the
+        contract's to the caller (hmb.ingest.enrollment_scan: it scans a province's rows)."""
         table = source.table
         try:
             raw_types = dict(
@@ -109,13 +110,10 @@ class TableChecks:
                 f"any_value(cast({ident} as varchar)) filter "
                 f"(where not {raw_is_null(col)} and {typed} is null)"
             )
-        has_member = raw_ids and "member_id" in source.columns
-        if has_member:
-            looks_raw = raw_id_sql("member_id")
+        scanned = _id_columns(source, self.raw_types[table.name], contract=raw_ids)
+        for name, looks_raw in scanned:
             checks.append(f"count(*) filter (where {looks_raw})")
-            checks.append(
-                f"any_value({trimmed('cast(member_id as varchar)')}) filter (where {looks_raw})"
-            )
+            checks.append(f"any_value({quote_ident(name)}) filter (where {looks_raw})")
             checks.append(f"any_value(filename) filter (where {looks_raw})")
         if not checks:
             return []
@@ -130,9 +128,12 @@ class TableChecks:
             non_null, failed, example = row[3 * i], row[3 * i + 1], row[3 * i + 2]
             if non_null and failed == non_null:
                 problems.append(self._uncastable(source, col, int(failed), example))
-        if has_member and row[3 * len(present)]:
-            count, example, file = row[3 * len(present) :]
-            problems.append(_raw_id_problem(table, int(count), str(example), str(file)))
+        for i, (name, _) in enumerate(scanned, start=len(present)):
+            count, example, file = row[3 * i : 3 * i + 3]
+            if count:
+                problems.append(
+                    _raw_id_problem(table, name, int(count), example, str(file))
+                )
         return problems
 
     def _uncastable(self, source: TableSource, col: Column, rows: int, example: Any) -> Problem:
@@ -459,16 +460,79 @@ def _unreadable(source: TableSource, exc: Exception) -> Problem:
     )
 
 
-def _raw_id_problem(table: Table, count: int, example: str, file: str) -> Problem:
-    masked = example[:6] + "*" * 8 + example[-4:]
+# The columns of the raw views that are not the export's.
+_VIEW_COLUMNS = frozenset({"filename", "file_row_number", "_file_index"})
+# The contract's identifiers: read for an ID number whatever their type.
+_ID_COLUMNS = ("member_id", "claim_id")
+
+
+def _id_columns(
+    source: TableSource, raw_types: dict[str, str], contract: bool = True
+) -> list[tuple[str, str]]:
+    """The columns of a table to scan for resident ID numbers, each with its SQL test: every
+    column the contract does not name, of a type that can hold one (text, or wide enough
+    numbers); with ``contract=True`` also the contract's text columns and its identifiers
+    (``member_id``, ``claim_id``) whatever their type. The contract's number columns are not
+    read for it (a province's amounts would cost a scan each): an ID number there is no amount
+    or year, its row is quarantined, and the quarantine is refused before it is written out
+    (hmb.ingest.dataset.write_quarantine)."""
+    known = {c.name for c in source.table.columns}
+    names = [
+        name
+        for name, kind in raw_types.items()
+        if name not in _VIEW_COLUMNS
+        and (
+            name not in known
+            or (contract and (name in _ID_COLUMNS or kind == "VARCHAR"))
+        )
+    ]
+    return id_tests(raw_types, names)
+
+
+def id_tests(raw_types: dict[str, str], names: list[str]) -> list[tuple[str, str]]:
+    """``(name, SQL test)`` for each column of ``names`` whose type can hold an ID number."""
+    tests = []
+    for name in names:
+        test = raw_id_sql(quote_ident(name), raw_types[name])
+        if test is not None:
+            tests.append((name, test))
+    return tests
+
+
+def raw_id_problems(
+    con: duckdb.DuckDBPyConnection, relation: str, table: Table, tests: list[tuple[str, str]]
+) -> list[Problem]:
+    """One scan of ``relation`` (with a ``filename`` column): a problem for each column of
+    ``tests`` (:func:`id_tests`) that holds a resident ID number."""
+    if not tests:
+        return []
+    checks = [
+        f"count(*) filter (where {test}), any_value({quote_ident(name)}) filter (where {test}),"
+        f" any_value(filename) filter (where {test})"
+        for name, test in tests
+    ]
+    row = con.execute(f"select {', '.join(checks)} from {relation}").fetchall()[0]
+    return [
+        _raw_id_problem(table, name, int(row[3 * i]), row[3 * i + 1], str(row[3 * i + 2]))
+        for i, (name, _) in enumerate(tests)
+        if row[3 * i]
+    ]
+
+
+def _raw_id_problem(table: Table, column: str, count: int, example: Any, file: str) -> Problem:
+    masked = mask_id_number(example)
     return Problem(
         "raw_id_number",
-        f"数据表 {table.name} 的 member_id 列中有 {count} 行是明文身份证号（如 {masked}），"
-        "明文身份证号不得进入本系统。请先用 `hmb pseudonymize` 以密钥将其转换为假名标识后再导入。"
-        f" Column 'member_id' of table '{table.name}' ({file}) holds {count} raw resident ID"
-        f" numbers (e.g. {masked}). Raw identity numbers never enter the product: pseudonymise the"
-        " export first with `hmb pseudonymize IN OUT --key-file KEY` and load OUT.",
+        f"数据表 {table.name} 的 {column} 列中有 {count} 行是明文身份证号（如 {masked}，"
+        "含带连字符、空格、全角数字、15 位旧号或整数形式），明文身份证号不得进入本系统。"
+        "请先用 `hmb pseudonymize` 以密钥将 member_id、claim_id 中的身份证号转换为假名标识"
+        "（含身份证号的其他列会被删除）后再导入。"
+        f" Column '{column}' of table '{table.name}' ({file}) holds {count} raw resident ID"
+        f" numbers (e.g. {masked}; hyphens, spaces, full-width digits, the 15-digit old format"
+        " and integers count too). Raw identity numbers never enter the product: pseudonymise"
+        " the export first with `hmb pseudonymize IN OUT --key-file KEY` (it replaces them in"
+        " member_id and claim_id, and drops any other column that holds them) and load OUT.",
         table=table.name,
         file=file,
-        column="member_id",
+        column=column,
     )

@@ -1,5 +1,5 @@
 """The SQL that reads a raw exported value as the contract's type: trimmed, blank as null,
-cast, or flagged as unparseable; and the test for a raw resident ID number.
+cast, or flagged as unparseable.
 
 Shared by the table checks (hmb.ingest.table_checks) and the enrollment scan
 (hmb.ingest.enrollment_scan), which apply the same definitions at different grains.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from hmb.core.member_ids import RAW_ID_PATTERN
 from hmb.core.schema import SQL_TYPE, Column
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.loading import TableSource
@@ -59,18 +58,6 @@ def typed_expr(
     if col.default is not None and default:
         expr = f"coalesce({expr}, {col.default})"
     return expr
-
-
-def raw_id_sql(expr: str) -> str:
-    """True when a value looks like a resident ID number; the cheap length tests go first (a
-    value shorter than 18 bytes is not trimmed at all: trimming only shortens)."""
-    text = f"cast({expr} as varchar)"
-    value = trimmed(text)
-    # A CASE, not AND: DuckDB may evaluate every side of an AND for every row.
-    return (
-        f"(case when strlen({text}) < 18 then false else strlen({value}) = 18"
-        f" and regexp_full_match({value}, {sql_string(RAW_ID_PATTERN)}) end)"
-    )
 
 
 # Parquet types that always cast to a kind's type, so a fatal "nothing casts" check is moot.

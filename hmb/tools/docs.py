@@ -50,7 +50,12 @@ def render_tables() -> str:
         " checked, so `350402　` is the county 350402 and `A1\\t` the member A1. Spaces inside"
         " a value are kept, and no other character is removed (a zero-width space or a vertical"
         " tab makes an enumeration value invalid). A value that is empty once trimmed is blank,"
-        " that is null. The ID-number check (`raw_id_number`) looks at the trimmed value too.",
+        " that is null. The ID-number check (`raw_id_number`) reads every text column, `member_id`"
+        " and `claim_id` whatever their type, and the number columns not listed here (those wide"
+        " enough to hold one): a value is a resident ID"
+        " number when, once the spaces of any kind, hyphens and zero-width characters are"
+        " removed and full-width digits read as ASCII, it is 17 digits then a digit or X, or 15"
+        " digits (the old format); an integer of 15 or 18 digits is one too.",
         "",
     ]
     for table in TABLES:
