@@ -16,9 +16,12 @@ from dashboard import session
 from dashboard.i18n import Lang, t
 from hmb.access import auth, scoping
 from hmb.access.scoping import DataScope
-from hmb.state.alert_store import AlertRecord, AlertStateError, AlertStore
-
-MAX_COMMENT_LENGTH = 2000  # characters of a comment or a waiver's reason
+from hmb.state.alert_store import (
+    MAX_COMMENT_LENGTH,
+    AlertRecord,
+    AlertStateError,
+    AlertStore,
+)
 
 
 def _permitted(

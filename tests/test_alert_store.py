@@ -711,3 +711,18 @@ def test_a_repeated_evaluation_still_ends_a_waiver_whose_day_has_passed(
     assert [events(store, breach(c).id)[-1] for c in ("350402", "350403")] == [
         ("waiver_expired", "waived", "firing"), ("waiver_expired", "waived", "resolved")]
     assert all(report.problem is None for report in store.verify())
+
+
+def test_a_comment_or_a_name_too_long_is_refused_by_the_store_itself(store: AlertStore) -> None:
+    """The bound holds for every caller, the command line included, not only the page."""
+    alert = breach()
+    store.sync([alert], evaluation(T0))
+    with pytest.raises(AlertStateError, match="2000"):
+        store.acknowledge(alert.id, "supervisor.li", "x" * 2001)
+    with pytest.raises(AlertStateError, match="64"):
+        store.acknowledge(alert.id, "n" * 65, "已督促")
+    with pytest.raises(AlertStateError, match="2000"):
+        store.waive(alert.id, "supervisor.li", "y" * 2001, days_ahead(10))
+    record = store.get(alert.id)
+    assert record is not None and record.state == "firing"
+    assert store.acknowledge(alert.id, "supervisor.li", "x" * 2000).state == "acknowledged"

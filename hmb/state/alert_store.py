@@ -855,9 +855,21 @@ def _append(
 # -- action helpers ----------------------------------------------------------------------------
 
 
+# Characters of an actor's name, a comment or a waiver's reason the store keeps: bounded, so that
+# no caller (a page, the command line, a script) can fill the history with one entry.
+MAX_ACTOR_LENGTH = 64
+MAX_COMMENT_LENGTH = 2000
+
+
 def _required(name: str, value: str) -> str:
     if not value or not value.strip():
         raise AlertStateError(f"{name} is required")
+    limit = MAX_ACTOR_LENGTH if name == "actor" else MAX_COMMENT_LENGTH
+    if len(value.strip()) > limit:
+        raise AlertStateError(
+            f"{name} 过长：{len(value.strip())} 个字符，最多 {limit} 个。"
+            f" The {name} is {len(value.strip())} characters long; at most {limit} are kept."
+        )
     return value.strip()
 
 
