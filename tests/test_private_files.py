@@ -73,7 +73,7 @@ def test_a_pseudonymised_export_is_private(tmp_path: Path) -> None:
     source = tmp_path / "raw"
     (source / "claims").mkdir(parents=True)
     pq.write_table(pa.table({"member_id": ["350402199001011234"]}), source / "enrollment.parquet")
-    (source / "readme.txt").write_text("notes")
+    pq.write_table(pa.table({"claim_id": ["C1"]}), source / "claims" / "part-0.parquet")
     key = tmp_path / "keys" / "bureau.key"
     create_key(key)
     assert mode(key) == 0o600
