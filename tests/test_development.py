@@ -10,9 +10,11 @@ hand in their comments.
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from hmb.measure.development import age, chain_ladder, development_period
@@ -220,8 +222,6 @@ def test_a_triangle_with_a_gap_is_refused() -> None:
 def test_development_periods_count_from_1_january_of_the_policy_year(
     day: str, grain: Any, period: int
 ) -> None:
-    from datetime import date  # noqa: PLC0415
-
     assert development_period(2024, date.fromisoformat(day), grain) == period
     assert age(2024, date.fromisoformat(day), grain) == period
 
@@ -366,3 +366,50 @@ def test_a_missing_folder_exits_2(tmp_path: Path) -> None:
     result = run_cli("development", tmp_path / "nowhere", "--profile", "hunan-2024")
     assert result.code == 2
     assert "Traceback" not in result.err and result.err
+
+
+def test_in_a_ragged_triangle_each_lone_factor_extrapolates_from_the_two_before() -> None:
+    # Two policy years by quarter: the older at age 6, the younger at age 3. Factors 1→2 and
+    # 2→3 rest on both origins; 3→4, 4→5 and 5→6 on the older alone, so each σ² is Mack's rule
+    # on the two before it: σ²(3→4) from σ²(1→2) and σ²(2→3), then σ²(4→5) from σ²(2→3) and
+    # σ²(3→4), and so on.
+    projection = chain_ladder([
+        [100, 180, 230, 260, 275, 280],
+        [90, 170, 210, NAN, NAN, NAN],
+    ])
+    s = projection.sigma2
+    assert all(v is not None for v in s)
+    s0, s1, s2, s3, s4 = (float(v or 0) for v in s)
+    assert s2 == pytest.approx(min(s1 * s1 / s0, s0, s1))
+    assert s3 == pytest.approx(min(s2 * s2 / s1, s1, s2))
+    assert s4 == pytest.approx(min(s3 * s3 / s2, s2, s3))
+    assert projection.mack_se[1] is not None and projection.mack_se[1] > 0
+
+
+@pytest.mark.parametrize("scale", [0.01, 7.0, 1000.0])
+def test_scaling_every_amount_scales_the_projection_and_not_the_factors(scale: float) -> None:
+    rows = square(GENINS)
+    scaled = chain_ladder([[v * scale for v in row] for row in rows])
+    plain = chain_ladder(rows)
+
+    assert scaled.factors == pytest.approx(plain.factors)
+    assert scaled.ultimate == pytest.approx([u * scale for u in plain.ultimate if u is not None])
+    assert scaled.total_ibnr == pytest.approx((plain.total_ibnr or 0) * scale)
+    # σ² grows with the amounts, and Ĉ² σ² (1/Ĉ + 1/ΣC) with their square: the error scales too.
+    assert scaled.mack_se == pytest.approx([(e or 0) * scale for e in plain.mack_se])
+    assert scaled.total_mack_se == pytest.approx((plain.total_mack_se or 0) * scale)
+
+
+def test_claims_split_over_several_files_give_the_same_triangle(tmp_path: Path) -> None:
+    one = development_json(genins_folder(tmp_path / "one"), "--as-of", "2010-12-31")
+    # The same rows, written as three files of a claims folder.
+    folder = genins_folder(tmp_path / "three")
+    table = pq.read_table(folder / "claims.parquet")
+    (folder / "claims.parquet").unlink()
+    (folder / "claims").mkdir()
+    for part in range(3):
+        pq.write_table(table.take(list(range(part, table.num_rows, 3))),
+                       folder / "claims" / f"part-{part}.parquet")
+    three = development_json(folder, "--as-of", "2010-12-31")
+
+    assert three == one
