@@ -10,6 +10,8 @@ same profile, scale and seed) and measures, each in its own child process (wall 
 - ``hmb metrics DIR --profile P --format json`` and ``hmb check ...``: **cold** with an empty
   ``$HMB_CACHE_DIR`` (the validated store is built), **warm** with the store already there
   (each the median of ``--repeat`` runs; every cold run starts from an empty cache);
+- ``hmb development DIR --profile P --format json`` (claims development, contract §5), **warm**
+  on the store ``hmb metrics`` built;
 - the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
 - the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
   (b) every column that decides whether a row is accepted (contract §2) as well;
@@ -468,6 +470,15 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
                 say(f"{size.name}: hmb metrics after a new export of {changed}")
                 runs["metrics_year_changed"] = asdict(
                     measure(argv, env=env, stdout=out / f"{size.name}.metrics.changed.json"))
+        # Claims development (contract §5) on the store hmb metrics left warm.
+        say(f"{size.name}: hmb development, warm ×{repeat}")
+        env = {"HMB_CACHE_DIR": str(Path(tmp) / "metrics-cache"),
+               "HMB_STATE_DIR": str(Path(tmp) / "metrics-state")}
+        argv = [HMB, "development", folder, "--profile", size.profile, "--format", "json"]
+        runs["development_warm"] = asdict(median_run([
+            measure(argv, env=env, stdout=out / f"{size.name}.development.json")
+            for _ in range(repeat)
+        ]))
         say(f"{size.name}: pandas baseline")
         runs["pandas"] = asdict(measure(
             [sys.executable, BASELINE, folder, "--profile", size.profile],
@@ -544,6 +555,7 @@ LABELS = {
     "metrics_year_changed": "hmb metrics, one year's enrolment re-exported",
     "check_cold": "hmb check, cold",
     "check_warm": "hmb check, warm",
+    "development_warm": "hmb development, warm",
     "pandas": "pandas baseline",
     "floor_metric_columns": "floor (a) metric columns",
     "floor_acceptance_columns": "floor (b) acceptance columns",

@@ -1,4 +1,4 @@
-"""The ``hmb`` command line (docs/cli.md): demo, validate, metrics, pseudonymize.
+"""The ``hmb`` command line (docs/cli.md): demo, validate, metrics, development, pseudonymize.
 
 Every user mistake (a bad folder, an unknown profile, a date that does not parse) ends in a clear
 message on stderr and exit code 2, never a traceback.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hmb.cli import admin
-from hmb.core.formatting import percent, wan_yuan
+from hmb.core.formatting import percent, points, wan_yuan
 from hmb.core.labels import label
 from hmb.core.private_files import restrict_umask
 from hmb.core.settings import default_alert_store, settings
@@ -70,7 +70,7 @@ def _scale(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per command)
     parser = argparse.ArgumentParser(
         prog="hmb",
         description="惠民保监测: validate exports, compute metrics, write demo data.",
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
     metric.add_argument("--format", choices=("text", "json"), default="text")
+
+    _add_development(sub)
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
@@ -162,6 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``hmb development`` (contract §5)."""
+    develop = sub.add_parser(
+        "development",
+        help="claims development: paid triangle, chain ladder, projected loss ratio (精算回溯)",
+    )
+    develop.add_argument("folder", type=Path)
+    _rulebook_options(develop, required=True, purpose="the expected payout ratio from")
+    develop.add_argument(
+        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    )
+    develop.add_argument(
+        "--grain",
+        choices=("year", "quarter", "month"),
+        default="year",
+        help="development periods of a year, a quarter or a month (default: year)",
+    )
+    develop.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
     """--profile NAME (a shipped rulebook) or --rulebook PATH (a file of one's own), not both."""
     group = parser.add_mutually_exclusive_group(required=required)
@@ -200,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "validate": _validate,
         "metrics": _metrics,
+        "development": _development,
         "check": _check,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
@@ -374,6 +397,19 @@ def _metrics(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(_metrics_text(profile.jurisdiction.name_zh, result))
+    return EXIT_OK
+
+
+def _development(args: argparse.Namespace) -> int:
+    from hmb.measure.development import development  # noqa: PLC0415 (see the docstring)
+
+    profile, dataset, as_of = _open_for_profile(args)
+    with dataset.connect() as con:
+        result = development(con, profile, as_of, args.grain).as_json(profile.name)
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_development_text(profile.jurisdiction.name_zh, result))
     return EXIT_OK
 
 
@@ -624,6 +660,51 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
             f"{wan_yuan(row['profit']):>16}{wan_yuan(row['excess_surplus']):>14}"
             f"{wan_yuan(row['pool_close']):>14}"
         )
+    return "\n".join(lines)
+
+
+_GRAIN_ZH = {"year": "年", "quarter": "季度", "month": "月"}
+
+
+def _development_text(jurisdiction: str, result: dict[str, Any]) -> str:
+    grain = result["grain"]
+    lines = [
+        f"{jurisdiction}（{result['profile']}）赔款进展与精算回溯 Claims development, as of"
+        f" {result['as_of']}",
+        f"已付赔款口径，进展期以{_GRAIN_ZH[grain]}计 Paid basis, development by {grain};"
+        " 链梯法 volume-weighted chain ladder, Mack (1993) 标准误 standard errors",
+        "",
+        f"{'年度':<6}{'进展期 age':>10}{'已付 paid':>18}{'预计最终 ultimate':>20}"
+        f"{'未付 IBNR':>18}{'标准误 S.E.':>16}{'已赚保费 earned':>18}{'预计赔付率':>10}"
+        f"{'要求赔付率':>10}{'偏差':>12}",
+    ]
+    for row in result["origins"]:
+        expected = row["expected_loss_ratio"]
+        lines.append(
+            f"{row['policy_year']:<6}{row['age']:>10}{wan_yuan(row['latest']):>18}"
+            f"{wan_yuan(row['ultimate']):>20}{wan_yuan(row['ibnr']):>18}"
+            f"{wan_yuan(row['mack_se']):>16}{wan_yuan(row['earned_premium']):>18}"
+            f"{percent(row['projected_loss_ratio']):>10}"
+            f"{percent(expected) if expected is not None else '未设定':>10}"
+            f"{points(row['deviation']):>12}"
+        )
+    total = result["total"]
+    lines.append(
+        f"{'合计':<6}{'':>10}{wan_yuan(total['latest']):>18}{wan_yuan(total['ultimate']):>20}"
+        f"{wan_yuan(total['ibnr']):>18}{wan_yuan(total['mack_se']):>16}"
+    )
+    if any(row["expected_loss_ratio"] is None for row in result["origins"]):
+        lines += [
+            "",
+            "要求赔付率：规则配置未规定（地方参数未设定），不作比较。 Expected loss ratio: the"
+            " rulebook sets none (local parameter not set); actual is not compared with expected.",
+        ]
+    lines += ["", "进展因子 Age-to-age factors (no tail 无尾部因子)"]
+    lines += [
+        f"  {f['from_age']}→{f['to_age']}: "
+        + ("—" if f["factor"] is None else f"{f['factor']:.4f}")
+        for f in result["factors"]
+    ]
     return "\n".join(lines)
 
 
