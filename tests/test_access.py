@@ -69,8 +69,13 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Dataset]:
     return whole, hers
 
 
+# Every parameter a query may take, with a value (the development's grain: months per period).
+PARAMETERS: dict[str, object] = {"as_of": AS_OF, "months_per_period": 1}
+
+
 def _run(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
-    params = {"as_of": AS_OF} if "$as_of" in queries.load(name) else {}
+    sql = queries.load(name)
+    params = {key: value for key, value in PARAMETERS.items() if f"${key}" in sql}
     return queries.run(con, name, **params)
 
 

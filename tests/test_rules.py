@@ -637,6 +637,13 @@ HUNAN_NO_DEVELOPMENT = hunan(
     Book(2024, 60, ((3000, "2024-09-01"),), 500), Book(2025, 60, ((1000, "2025-02-20"),), 300)
 )
 
+# 2023 paid 2,000 in June 2023 (development month 6) and 1,000 more in March 2024 (month 15);
+# 2024 paid 3,000 in June 2024. At 2024-12-31, 2023 is 24 months old (settled), 2024 is 12.
+HUNAN_TWO_YEARS_DEVELOPING = hunan(
+    Book(2023, 60, ((2000, "2023-06-15"), (1000, "2024-03-10")), 300),
+    Book(2024, 60, ((3000, "2024-06-15"),), 500),
+)
+
 HUNAN_CASES = [
     Case(
         "premium ceiling: 201 yuan is above 50 % of the 400 contribution; one price for all",
@@ -667,11 +674,40 @@ HUNAN_CASES = [
         # (6,853 + 500) / 7,740 = 7,353/7,740 = 0.95; payout 6,853/7,740 = 0.885401.
     ),
     Case(
-        "payout ratio floor: 84.0 % in a finished year",
-        HUNAN, hunan_2024(6500, 500), "2024-12-31", ("payout_ratio_floor", "combined_ratio_cap"),
+        "payout ratio floor: 84.0 % in a year whose claims have settled (24 months)",
+        HUNAN, hunan_2024(6500, 500), "2025-12-31", ("payout_ratio_floor", "combined_ratio_cap"),
         # 6,500/7,740 = 0.839793 < 0.85; combined 7,000/7,740 = 0.904393 ≤ 0.95.
         (Expect("payout_ratio_floor", "critical", year(2024), 6500 / 7740, 0.85,
                 6500 / 7740 - 0.85, says_zh=("赔付率为 83.98%",)),),
+    ),
+    Case(
+        "payout ratio floor: 84.0 % just after the year ended is provisional, a warning (no "
+        "earlier year to project from)",
+        HUNAN, hunan_2024(6500, 500), "2024-12-31", ("payout_ratio_floor", "combined_ratio_cap"),
+        # The same 0.839793 < 0.85, but at 12 months of development: never critical yet.
+        (Expect("payout_ratio_floor", "warning", year(2024), 6500 / 7740, 0.85,
+                6500 / 7740 - 0.85, details={"provisional": True},
+                says_zh=("赔付率为 83.98%", "预警性判断")),),
+    ),
+    Case(
+        "payout ratio floor: a settled year is judged on what is paid, a developing one on its "
+        "chain-ladder ultimate, provisionally",
+        HUNAN, HUNAN_TWO_YEARS_DEVELOPING, "2024-12-31",
+        ("payout_ratio_floor", "combined_ratio_cap"),
+        (
+            # 2023, 24 months: 3,000/7,740 = 0.387597 < 0.85, critical.
+            Expect("payout_ratio_floor", "critical", year(2023), 3000 / 7740, 0.85,
+                   3000 / 7740 - 0.85),
+            # 2024, 12 months: factors 12→13 … 23→24 come from 2023 alone: 1 but 14→15 =
+            # 3,000/2,000 = 1.5, so the ultimate is 3,000 × 1.5 = 4,500; 4,500/7,740 = 0.581395
+            # < 0.85: a warning, never critical, saying it is a projection. Combined ratios:
+            # 2023 3,300/7,740 and 2024 (4,500 + 500)/7,740 = 0.646 stay under 95 %.
+            Expect("payout_ratio_floor", "warning", year(2024), 4500 / 7740, 0.85,
+                   4500 / 7740 - 0.85, projection="chain_ladder",
+                   details={"provisional": True, "projected_claims": 4500.0,
+                            "paid_value": 3000 / 7740, "development_age": 12},
+                   says_zh=("预计最终赔付率为 58.14%", "链梯法", "按已付赔款计为 38.76%")),
+        ),
     ),
     Case(
         "payout ratio floor: exactly 85 % is silent",
@@ -762,8 +798,8 @@ SHENYANG_CASES = [
         # 5,900 − 4,720 = 1,180; 1,180/5,900 = 0.20; payout 4,720/5,900 = 0.80.
     ),
     Case(
-        "repricing trigger: payout 74.6 % in a finished year",
-        SHENYANG, shenyang_2022(4400, 300), "2022-12-31",
+        "repricing trigger: payout 74.6 % in a year whose claims have settled (24 months)",
+        SHENYANG, shenyang_2022(4400, 300), "2023-12-31",
         ("repricing_trigger", "cost_and_profit_cap"),
         (
             # 4,400/5,900 = 0.745763 < 0.75.

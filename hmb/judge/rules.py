@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
@@ -30,7 +30,7 @@ from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent, points, wan_yuan, yuan
 from hmb.core.labels import ENUMS, label
 from hmb.judge.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
-from hmb.measure import metrics
+from hmb.measure import development, metrics
 from hmb.measure.campaign import (
     RUN_RATE_DAYS,
     projected_participation_rate,
@@ -39,6 +39,11 @@ from hmb.measure.campaign import (
 from hmb.rulebook.profiles import Profile, Rule
 
 MIN_DAYS_FOR_PROJECTION = 60
+# A policy year is judged on what is paid once its claims have had a year to settle after it
+# ended: 24 months of development (contract §5, month grain). No document sets this number: it
+# is a local parameter of the product, from how these claims settle (most within a year, a few
+# large ones later). Before then its verdicts are provisional, on the projected ultimate.
+MATURE_AGE_MONTHS = 24
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,14 @@ class Evaluation:
     @cached_property
     def insurers(self) -> pl.DataFrame:
         return queries.run(self.con, "coinsurance_shares")
+
+    @cached_property
+    def development(self) -> dict[int, development.OriginRow]:
+        """Contract §5's paid development by policy year (month grain: the current, partial
+        period weighs least), for judging a year whose claims are still being settled on its
+        projection rather than on what is paid so far."""
+        result = development.development(self.con, self.profile, self.as_of, "month")
+        return {origin.policy_year: origin for origin in result.origins}
 
     def year_totals(self) -> list[metrics.FinanceRow]:
         return [row for row in self.finance if row.insurer_id is None]
@@ -204,15 +217,49 @@ def _finance_observations(
     """
     in_progress_ok = (rule.comparison == "at_most") == rises_with_claims
     rows = ev.year_totals() if in_progress_ok else ev.completed_years()
-    return [
-        Observation(
+    observations = []
+    for row in rows:
+        if not rule.applies_to(row.policy_year) or ev.as_of < date(row.policy_year, 1, 1):
+            continue
+        in_progress = ev.as_of < date(row.policy_year, 12, 31)
+        paid = Observation(
             Scope(policy_year=row.policy_year),
             value(row),
-            {**_finance_facts(row), "year_in_progress": ev.as_of < date(row.policy_year, 12, 31)},
+            {**_finance_facts(row), "year_in_progress": in_progress},
         )
-        for row in rows
-        if rule.applies_to(row.policy_year) and ev.as_of >= date(row.policy_year, 1, 1)
-    ]
+        # An ended year whose claims are still being settled (younger than MATURE_AGE_MONTHS)
+        # is judged provisionally, on its projected ultimate (contract §5) where the claims of
+        # older years give one, unless what is paid already breaches in the direction late
+        # claims can only deepen.
+        origin = None if in_progress else ev.development.get(row.policy_year)
+        conclusive = in_progress_ok and classify(rule, paid.value, False) is not None
+        if origin is None or conclusive or origin.age >= MATURE_AGE_MONTHS:
+            observations.append(paid)
+            continue
+        facts = {**paid.facts, "provisional": True, "paid_value": paid.value,
+                 "development_age": origin.age}
+        if origin.ultimate is None or origin.ibnr is None or origin.ibnr < 0.005:
+            # No older year to develop from: what is paid, said to be provisional.
+            observations.append(Observation(paid.scope, paid.value, facts))
+            continue
+        projected_row = replace(row, claims_paid=Decimal(repr(origin.ultimate)))
+        spread = (
+            None if origin.mack_se is None
+            else metrics.ratio(Decimal(repr(origin.mack_se)), row.earned_premium)
+        )
+        observations.append(Observation(
+            paid.scope,
+            value(projected_row),
+            {
+                **facts,
+                "method": "chain_ladder",
+                "projected_claims": origin.ultimate,
+                "ibnr": origin.ibnr,
+                "mack_se": origin.mack_se,
+                "standard_error": spread,
+            },
+        ))
+    return observations
 
 
 def _finance_facts(row: metrics.FinanceRow) -> dict[str, Any]:
@@ -522,6 +569,8 @@ def evaluate(
             if verdict is None:
                 continue
             severity, threshold = verdict
+            if observation.facts.get("provisional") and severity == "critical":
+                severity = "warning"  # a projection warns; only a settled figure is critical
             alerts.append(_alert(ev, rule, observation, severity, threshold))
     alerts.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.rule_id, a.scope.key()))
     return CheckResult(profile.name, as_of, tuple(alerts), tuple(_notices(ev)))
@@ -595,13 +644,22 @@ def _alert(
     gap, gap_unit, gap_text = _gap(rule, obs.value, threshold)
     extra_zh, extra_en, details = _consequence(ev, rule, obs, threshold)
     metric_en = _in_sentence(label("metric", rule.metric, "en"))
+    shown_zh, shown_en = _format_value(rule, obs.value), _format_value(rule, obs.value, True)
+    name_zh, name_en = label("metric", rule.metric, "zh"), metric_en
+    projected = obs.facts.get("method") == "chain_ladder"
+    if projected:
+        spread = obs.facts.get("standard_error")
+        if spread is not None:
+            shown_zh += f"（±{points(spread).lstrip('+')}）"
+            shown_en += f" (± {points(spread).lstrip('+').replace(' 个百分点', ' points')})"
+        name_zh, name_en = f"预计最终{name_zh}", f"projected ultimate {name_en}"
     zh = (
-        f"{where_zh}{label('metric', rule.metric, 'zh')}为 {_format_value(rule, obs.value)}，"
+        f"{where_zh}{name_zh}为 {shown_zh}，"
         f"{RELATION_ZH[rule.comparison]}规定的 {_format_value(rule, threshold)}"
         f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}）。{extra_zh}"
     )
     en = (
-        f"{where_en}: {metric_en} {_format_value(rule, obs.value, True)},"
+        f"{where_en}: {name_en} {shown_en},"
         f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)} set by the"
         f" rule ({gap_text.replace(' 个百分点', ' points')})."
     )
@@ -610,7 +668,19 @@ def _alert(
     if obs.facts.get("year_in_progress"):
         zh += "（保险年度尚未结束：已赚保费按截止日计，费用为已报告的年初至今数）"
         en += " (Policy year in progress: premium earned to date, expenses as reported.)"
-    if rule.projection:
+    if projected:
+        paid = _format_value(rule, obs.facts.get("paid_value"))
+        paid_en = _format_value(rule, obs.facts.get("paid_value"), True)
+        zh += (f"该年度赔款尚在结算，此为按链梯法（赔款进展三角形）预计的最终值，属预警性判断；"
+               f"按已付赔款计为 {paid}。")
+        en += (f" Claims of the year are still being settled: this is the ultimate projected by"
+               f" the chain ladder (claims development), a provisional verdict; on claims paid so"
+               f" far it is {paid_en}.")
+    elif obs.facts.get("provisional"):
+        zh += "该年度赔款尚在结算，且尚无更早年度的赔款进展可供推算，此为按已付赔款的预警性判断。"
+        en += (" Claims of the year are still being settled and no earlier year's development"
+               " allows a projection: a provisional verdict on claims paid so far.")
+    elif rule.projection:
         method = obs.facts.get("method", rule.projection)
         zh += f"（预测方法：{PROJECTION_ZH.get(method, method)}）"
         en += f" (projection method: {PROJECTION_EN.get(method, method)})"
@@ -626,7 +696,10 @@ def _alert(
         message_zh=zh.strip(),
         message_en=en.strip(),
         citation=_citation(ev.profile, rule),
-        projection=obs.facts.get("method", rule.projection) if rule.projection else None,
+        projection=(
+            obs.facts.get("method", rule.projection)
+            if rule.projection or obs.facts.get("provisional") else None
+        ),
         details={**obs.facts, **details},
     )
 
@@ -635,12 +708,15 @@ PROJECTION_ZH = {
     "run_rate_14d": f"按最近 {RUN_RATE_DAYS} 天日均参保人数外推至参保截止日",
     "development_from_previous_year": "按上一年度同期至今的赔款进展倍数推算全年赔款",
     "run_rate": "按已过天数占全年比例推算全年赔款",
+    "chain_ladder": "链梯法（已付赔款进展三角形，Mack 标准误）预计最终赔款",
 }
 PROJECTION_EN = {
     "run_rate_14d": f"the last {RUN_RATE_DAYS} days' daily enrolments carried to the deadline",
     "development_from_previous_year": "claims paid to date grown by the previous year's "
     "development from the same point of the year",
     "run_rate": "claims paid to date divided by the share of the year elapsed",
+    "chain_ladder": "the ultimate of the chain ladder on the paid claims development (Mack "
+    "standard error)",
 }
 
 
