@@ -257,6 +257,19 @@ class OriginRow:
         return ratio(Decimal(repr(self.ultimate)), self.earned_premium)
 
     @property
+    def paid_loss_ratio(self) -> float | None:
+        """Paid to date ÷ earned premium: the loss ratio the year shows before projection."""
+        return ratio(Decimal(repr(self.latest)), self.earned_premium)
+
+    @property
+    def loss_ratio_se(self) -> float | None:
+        """Mack's standard error of the ultimate ÷ earned premium: the ± of the projected loss
+        ratio, in the same units (a fraction of premium); None where either is unknown."""
+        if self.mack_se is None:
+            return None
+        return ratio(Decimal(repr(self.mack_se)), self.earned_premium)
+
+    @property
     def deviation(self) -> float | None:
         projected = self.projected_loss_ratio
         if projected is None or self.expected_loss_ratio is None:
@@ -287,6 +300,23 @@ class Development:
     origins: tuple[OriginRow, ...]
     projection: Projection | None  # None when no policy year has started by the as-of date
     triangle: tuple[tuple[float | None, ...], ...]  # cumulative paid; None past an origin's age
+
+    @property
+    def oldest_age(self) -> int:
+        """The oldest age any origin has reached: an origin there is final (no tail)."""
+        return max((o.age for o in self.origins), default=0)
+
+    def developing(self, origin: OriginRow) -> bool:
+        """Still developing (younger than the oldest origin): its projection is provisional."""
+        return origin.age < self.oldest_age
+
+    def in_force(self, origin: OriginRow) -> bool:
+        """The policy year is still running at the as-of date (policy years are calendar
+        years): its claims so far cover part of the year only."""
+        return origin.policy_year == self.as_of.year
+
+    def origin(self, policy_year: int) -> OriginRow | None:
+        return next((o for o in self.origins if o.policy_year == policy_year), None)
 
     def as_json(self, profile: str) -> dict[str, Any]:
         p = self.projection
