@@ -70,7 +70,10 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Dataset]:
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
-    params = {"as_of": AS_OF} if "$as_of" in queries.load(name) else {}
+    text = queries.load(name)
+    params: dict[str, object] = {"as_of": AS_OF} if "$as_of" in text else {}
+    if "$months_per_period" in text:  # claims_development: development periods of a quarter
+        params["months_per_period"] = 3
     return queries.run(con, name, **params)
 
 
