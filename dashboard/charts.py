@@ -551,6 +551,7 @@ def pool_waterfall(finance: pl.DataFrame, as_of: date, lang: str = "zh") -> go.F
 # ---------------------------------------------------------------------------------------------
 # Claims development (hmb.measure.development, docs/development.md)
 
+CURVE_COLOURS = (BLUE, ORANGE, "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d")
 GRAIN_NAMES = {"year": ("年", "years"), "quarter": ("季度", "quarters"),
                "month": ("月", "months")}
 
@@ -590,23 +591,35 @@ def development_heatmap(result: Development, lang: str = "zh") -> go.Figure:
 
 def development_curves(result: Development, lang: str = "zh") -> go.Figure:
     """Cumulative paid claims by development period, in 万元, one line per policy year; a year
-    still developing is dashed (its curve will rise)."""
+    still developing continues as a dotted line of the same colour to its projected ultimate
+    (the chain ladder's path, hmb.measure.development.Development.projected_path)."""
     title = _title(lang, "各年度赔款进展曲线", "Paid claims development by policy year",
                    result.as_of)
     if not result.origins or not any(o.latest for o in result.origins):
         return _empty(title, lang, NO_CLAIMS)
     fig = go.Figure()
-    for origin, row in zip(result.origins, result.triangle, strict=True):
+    for index, (origin, row) in enumerate(zip(result.origins, result.triangle, strict=True)):
         cells = row[: origin.age]
         developing = result.developing(origin)
+        colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
+        name = _pick(lang, f"{origin.policy_year} 年度", str(origin.policy_year))
         fig.add_trace(go.Scatter(
-            name=_pick(lang, f"{origin.policy_year} 年度", str(origin.policy_year))
-            + (_pick(lang, "（进展中）", " (developing)") if developing else ""),
+            name=name + (_pick(lang, "（进展中）", " (developing)") if developing else ""),
             x=list(range(1, origin.age + 1)), y=[to_wan(c) for c in cells],
-            mode="lines+markers", line={"dash": "dash" if developing else "solid"},
+            mode="lines+markers", line={"color": colour}, legendgroup=name,
             customdata=[wan_yuan(c) for c in cells],
             hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
+        path = result.projected_path(origin)
+        if len(path) > 1:
+            fig.add_trace(go.Scatter(
+                name=name + _pick(lang, "（链梯法预测）", " (chain-ladder projection)"),
+                x=list(range(origin.age, origin.age + len(path))), y=[to_wan(p) for p in path],
+                mode="lines+markers", line={"color": colour, "dash": "dot"},
+                marker={"symbol": "circle-open"}, legendgroup=name, showlegend=False,
+                customdata=[wan_yuan(p) for p in path],
+                hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
+            ))
     fig.update_xaxes(_age_axis(result.grain, lang))
     fig.update_yaxes(_money_axis(lang), rangemode="tozero")
     return _finish(fig, title)

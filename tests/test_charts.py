@@ -6,6 +6,7 @@ expected number is worked out by hand in the comment next to it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from dashboard import charts
 from hmb.core.counties import counties
-from hmb.measure.development import Development, OriginRow
+from hmb.measure.development import Development, OriginRow, chain_ladder
 
 AS_OF = date(2024, 6, 30)
 SANMING = "350400"
@@ -200,11 +201,14 @@ def development(expected: float | None = 0.85) -> Development:
 
     - 2022: 100,000 → 150,000 → 160,000; ultimate 160,000 on 200,000 earned: 80 %, ± 0;
     - 2023: 120,000 → 180,000; ultimate 192,000 on 240,000 earned: 80 %, ± 4,000 / 240,000;
-    - 2024: 50,000; ultimate 90,000 on 100,000 earned: 90 %, ± 10,000 / 100,000 = 10 points.
+    - 2024: 50,000; ultimate 80,000 on 90,000 earned: 88.9 %, ± 10,000 / 90,000 = 11.1 points.
+
+    The chain ladder's factors: (150,000 + 180,000) / (100,000 + 120,000) = 1.5 and
+    160,000 / 150,000; so 2023 goes on to 192,000 and 2024 to 75,000 and 80,000.
     """
     figures = ((2022, 3, 160_000.0, 160_000.0, 0.0, 200_000),
                (2023, 2, 180_000.0, 192_000.0, 4_000.0, 240_000),
-               (2024, 1, 50_000.0, 90_000.0, 10_000.0, 100_000))
+               (2024, 1, 50_000.0, 80_000.0, 10_000.0, 90_000))
     origins = tuple(
         OriginRow(policy_year=year, age=age, latest=latest, ultimate=ultimate,
                   ibnr=ultimate - latest, mack_se=se, earned_premium=Decimal(earned),
@@ -212,7 +216,8 @@ def development(expected: float | None = 0.85) -> Development:
         for year, age, latest, ultimate, se, earned in figures)
     triangle = ((100_000.0, 150_000.0, 160_000.0), (120_000.0, 180_000.0, None),
                 (50_000.0, None, None))
-    return Development(AS_OF, "year", origins, None, triangle)
+    projection = chain_ladder([[math.nan if c is None else c for c in row] for row in triangle])
+    return Development(AS_OF, "year", origins, projection, triangle)
 
 
 NO_DEVELOPMENT = Development(AS_OF, "year", (), None, ())
@@ -697,13 +702,20 @@ def test_month_grain_leaves_the_cells_unlabelled() -> None:
     assert charts.development_heatmap(monthly, "zh").layout.xaxis.title.text == "进展期（月）"
 
 
-def test_development_curves_one_line_per_year_dashed_while_developing() -> None:
+def test_development_curves_one_line_per_year_and_the_projection_dotted() -> None:
     fig = charts.development_curves(development(), "zh")
-    assert [t.name for t in fig.data] == ["2022 年度", "2023 年度（进展中）", "2024 年度（进展中）"]
-    assert [list(t.x) for t in fig.data] == [[1, 2, 3], [1, 2], [1]]
-    assert [list(t.y) for t in fig.data] == [[10.0, 15.0, 16.0], [12.0, 18.0], [5.0]]
-    assert [t.line.dash for t in fig.data] == ["solid", "dash", "dash"]
+    assert [t.name for t in fig.data] == [
+        "2022 年度", "2023 年度（进展中）", "2023 年度（链梯法预测）", "2024 年度（进展中）",
+        "2024 年度（链梯法预测）"]
+    assert [list(t.x) for t in fig.data] == [[1, 2, 3], [1, 2], [2, 3], [1], [1, 2, 3]]
+    # in 万元: 2023 180,000 → 192,000; 2024 50,000 → 75,000 → 80,000
+    assert [list(t.y) for t in fig.data] == [[10.0, 15.0, 16.0], [12.0, 18.0], [18.0, 19.2],
+                                             [5.0], [5.0, 7.5, 8.0]]
+    assert [t.line.dash for t in fig.data] == [None, None, "dot", None, "dot"]
+    assert fig.data[1].line.color == fig.data[2].line.color != fig.data[3].line.color
+    assert [t.showlegend for t in fig.data] == [None, None, False, None, False]
     assert fig.data[1].customdata[1] == "18.00 万元"
+    assert fig.data[4].customdata[2] == "8.00 万元"
 
 
 def test_projected_loss_ratio_with_mack_error_bars_and_the_expected_line() -> None:
@@ -711,14 +723,14 @@ def test_projected_loss_ratio_with_mack_error_bars_and_the_expected_line() -> No
     paid, projected = fig.data
     assert list(projected.x) == ["2022", "2023", "2024"]
     # 160,000 / 200,000, 192,000 / 240,000, 90,000 / 100,000
-    assert list(projected.y) == pytest.approx([0.8, 0.8, 0.9])
-    # 0 / 200,000, 4,000 / 240,000, 10,000 / 100,000
-    assert list(projected.error_y.array) == pytest.approx([0.0, 4_000 / 240_000, 0.1])
-    # paid: 160,000 / 200,000, 180,000 / 240,000, 50,000 / 100,000
-    assert list(paid.y) == pytest.approx([0.8, 0.75, 0.5])
+    assert list(projected.y) == pytest.approx([0.8, 0.8, 80_000 / 90_000])
+    # 0 / 200,000, 4,000 / 240,000, 10,000 / 90,000
+    assert list(projected.error_y.array) == pytest.approx([0.0, 4_000 / 240_000, 1 / 9])
+    # paid: 160,000 / 200,000, 180,000 / 240,000, 50,000 / 90,000
+    assert list(paid.y) == pytest.approx([0.8, 0.75, 5 / 9])
     assert list(projected.marker.opacity) == [1.0, 0.55, 0.55]  # provisional years paler
     assert "仍在进展，为暂定预测" in projected.customdata[2]
-    assert "预计最终赔付率 90.0%（±10.0 个百分点）" in projected.customdata[2]
+    assert "预计最终赔付率 88.9%（±11.1 个百分点）" in projected.customdata[2]
     assert shape_positions(fig, "y") == [0.85]
     assert "要求赔付率 85%" in annotation_texts(fig)
 

@@ -452,3 +452,22 @@ def test_only_origins_younger_than_the_oldest_are_developing() -> None:
     assert [result.in_force(o) for o in rows] == [False, False, True]
     assert not Development(date(2026, 1, 1), "year", rows, None, ()).in_force(rows[2])
     assert Development(date(2025, 12, 31), "year", (), None, ()).oldest_age == 0
+
+
+def test_the_projected_path_runs_from_the_latest_to_the_ultimate() -> None:
+    # Factors 1.5 (age 1 → 2) and 1.1 (2 → 3): 2024 at age 1 with 100 paid goes 100, 150, 165;
+    # 2023 at age 2 with 200 goes 200, 220; 2022 is final.
+    projection = chain_ladder([[100.0, 150.0, 165.0], [200.0, 300.0, math.nan],
+                               [100.0, math.nan, math.nan]])
+    assert projection.factors == pytest.approx((1.5, 1.1))
+    rows = (_origin(2022, 3, latest=165.0), _origin(2023, 2, latest=300.0),
+            _origin(2024, 1, latest=100.0))
+    result = Development(date(2024, 12, 31), "year", rows, projection, ())
+    assert result.projected_path(rows[0]) == ()
+    assert result.projected_path(rows[1]) == pytest.approx((300.0, 330.0))
+    assert result.projected_path(rows[2]) == pytest.approx((100.0, 150.0, 165.0))
+    unknown = chain_ladder([[0.0, 150.0], [100.0, math.nan]])  # no factor from nothing paid
+    assert unknown.factors == (None,)
+    young = _origin(2024, 1, latest=100.0)
+    assert Development(date(2024, 12, 31), "year", (_origin(2023, 2), young), unknown,
+                       ()).projected_path(young) == ()

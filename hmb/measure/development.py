@@ -315,6 +315,20 @@ class Development:
         years): its claims so far cover part of the year only."""
         return origin.policy_year == self.as_of.year
 
+    def projected_path(self, origin: OriginRow) -> tuple[float, ...]:
+        """The origin's cumulative paid claims as the chain ladder projects them, from its
+        latest age to the oldest: latest, latest × f(age → age + 1), … (the last is its
+        ultimate); () where a factor is unknown or the origin is at the oldest age."""
+        if self.projection is None or not self.developing(origin):
+            return ()
+        factors = self.projection.factors[origin.age - 1 : self.oldest_age - 1]
+        path = [origin.latest]
+        for factor in factors:
+            if factor is None:
+                return ()
+            path.append(path[-1] * factor)
+        return tuple(path)
+
     def origin(self, policy_year: int) -> OriginRow | None:
         return next((o for o in self.origins if o.policy_year == policy_year), None)
 
