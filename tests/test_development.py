@@ -466,6 +466,7 @@ def test_the_projected_path_runs_from_the_latest_to_the_ultimate() -> None:
     assert result.projected_path(rows[0]) == ()
     assert result.projected_path(rows[1]) == pytest.approx((300.0, 330.0))
     assert result.projected_path(rows[2]) == pytest.approx((100.0, 150.0, 165.0))
+    assert result.projected_path(_origin(2024, 1, latest=0.0)) == ()
     unknown = chain_ladder([[0.0, 150.0], [100.0, math.nan]])  # no factor from nothing paid
     assert unknown.factors == (None,)
     young = _origin(2024, 1, latest=100.0)

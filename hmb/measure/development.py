@@ -318,8 +318,9 @@ class Development:
     def projected_path(self, origin: OriginRow) -> tuple[float, ...]:
         """The origin's cumulative paid claims as the chain ladder projects them, from its
         latest age to the oldest: latest, latest × f(age → age + 1), … (the last is its
-        ultimate); () where a factor is unknown or the origin is at the oldest age."""
-        if self.projection is None or not self.developing(origin):
+        ultimate); () where a factor is unknown, the origin is at the oldest age or has paid
+        nothing (the chain ladder projects nothing from nothing: unknown, not zero)."""
+        if self.projection is None or not self.developing(origin) or origin.latest == 0:
             return ()
         factors = self.projection.factors[origin.age - 1 : self.oldest_age - 1]
         path = [origin.latest]
