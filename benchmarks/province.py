@@ -92,9 +92,9 @@ FLOORS = {"metric_columns": METRIC_COLUMNS, "acceptance_columns": ACCEPTANCE_COL
 
 class Call(NamedTuple):
     """One thing a page asks for: a named query of queries/ (``kind`` "query"), or
-    hmb.measure.metrics.participation / finance, hmb.judge.rules.evaluate ("check"), or the
-    quarantined rows
-    kept in the store ("quarantine")."""
+    hmb.measure.metrics.participation / finance, hmb.measure.development.development
+    ("development"), hmb.judge.rules.evaluate ("check"), or the quarantined rows kept in the
+    store ("quarantine")."""
 
     kind: str
     name: str = ""
@@ -104,7 +104,7 @@ class Call(NamedTuple):
 # What each page of dashboard/app_pages/ runs (through dashboard/data.py), after the sidebar.
 SIDEBAR = (Call("query", "written_premium"), Call("participation"))  # years and counties
 PAGES: dict[str, tuple[Call, ...]] = {
-    "overview": (Call("participation"), Call("finance"), Call("check")),
+    "overview": (Call("participation"), Call("finance"), Call("check"), Call("development")),
     "participation": (Call("participation"), Call("query", "enrolment_by_day"),
                       Call("query", "subsidy_coverage")),
     "claims": (Call("finance"), Call("query", "claims_by_month"),
@@ -112,6 +112,7 @@ PAGES: dict[str, tuple[Call, ...]] = {
                Call("query", "written_premium_by_county"), Call("query", "settlement_speed"),
                Call("query", "settlement_lag_distribution"),
                Call("query", "claim_size_distribution")),
+    "development": (Call("development"),),  # by year, as the page first shows it
     "costs": (Call("finance"), Call("query", "expenses_by_category", as_of=False)),
     "alerts": (Call("check"),),  # evaluated at the data's latest date, then recorded
     # The report is in the store; the downloads are the store's quarantined rows (the exports'
@@ -321,6 +322,7 @@ def page_query_timings(folder: Path, profile_name: str, page: str) -> dict[str, 
     from hmb.ingest.dataset import default_cache_dir, open_dataset  # noqa: PLC0415
     from hmb.judge import rules  # noqa: PLC0415
     from hmb.measure import metrics  # noqa: PLC0415
+    from hmb.measure.development import development  # noqa: PLC0415
     from hmb.rulebook.profiles import load_profile  # noqa: PLC0415
 
     before = stores(default_cache_dir())
@@ -346,6 +348,8 @@ def page_query_timings(folder: Path, profile_name: str, page: str) -> dict[str, 
                 return metrics.participation(con, as_of)
             if call.kind == "finance":
                 return metrics.finance(con, profile, as_of)
+            if call.kind == "development":
+                return development(con, profile, as_of)
             return rules.evaluate(con, profile, as_of)
 
     def view() -> float:

@@ -19,6 +19,7 @@ PAGES = (
     ("overview", "page_overview", ":material/dashboard:"),
     ("participation", "page_participation", ":material/groups:"),
     ("claims", "page_claims", ":material/payments:"),
+    ("development", "page_development", ":material/query_stats:"),
     ("costs", "page_costs", ":material/account_balance:"),
     ("alerts", "page_alerts", ":material/notifications:"),
     ("data_quality", "page_quality", ":material/fact_check:"),

@@ -26,6 +26,7 @@ from hmb.core.counties import county_name
 from hmb.core.formatting import percent, to_wan, wan_yuan
 from hmb.core.labels import label
 from hmb.core.schema import EXPENSE_CATEGORIES, SUBSIDY_GROUPS
+from hmb.measure.development import Development, OriginRow
 
 ValueKind = Literal["money", "rate", "count"]
 
@@ -545,6 +546,138 @@ def pool_waterfall(finance: pl.DataFrame, as_of: date, lang: str = "zh") -> go.F
     fig.update_yaxes(_money_axis(lang))
     fig.update_xaxes(type="category")
     return _finish(fig, title)
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims development (hmb.measure.development, docs/development.md)
+
+CURVE_COLOURS = (BLUE, ORANGE, "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d")
+GRAIN_NAMES = {"year": ("年", "years"), "quarter": ("季度", "quarters"),
+               "month": ("月", "months")}
+
+
+def _age_axis(grain: str, lang: str) -> dict[str, Any]:
+    zh, en = GRAIN_NAMES[grain]
+    return {"title": {"text": _pick(lang, f"进展期（{zh}）", f"Development period ({en})")},
+            "dtick": 1}
+
+
+def development_heatmap(result: Development, lang: str = "zh") -> go.Figure:
+    """The cumulative paid triangle: policy years down, development periods across, each cell in
+    万元 (blank where the year has not reached that period), the amount on hover."""
+    title = _title(lang, "已付赔款进展三角形", "Cumulative paid claims triangle", result.as_of)
+    if not result.origins or not any(o.latest for o in result.origins):
+        return _empty(title, lang, NO_CLAIMS)
+    years = [str(o.policy_year) for o in result.origins]
+    ages = list(range(1, len(result.triangle[0]) + 1))
+    z = [[to_wan(cell) for cell in row] for row in result.triangle]
+    hover = [[_pick(lang, f"{year} 年度第 {k} 期：{wan_yuan(cell)}",
+                    f"{year}, period {k}: {wan_yuan(cell)}") if cell is not None else ""
+              for k, cell in zip(ages, row, strict=True)]
+             for year, row in zip(years, result.triangle, strict=True)]
+    fig = go.Figure(go.Heatmap(
+        x=ages, y=years, z=z, customdata=hover, colorscale="Blues",
+        text=[[_wan_text(v) if v is not None else "" for v in row] for row in z],
+        # Amounts in the cells while they fit; with months there are too many to read.
+        texttemplate="%{text}" if len(ages) <= 12 else None,
+        hovertemplate="%{customdata}<extra></extra>", hoverongaps=False,
+        colorbar={"title": {"text": _pick(lang, "万元", "万元 (10k yuan)")}},
+    ))
+    fig.update_xaxes(_age_axis(result.grain, lang))
+    fig.update_yaxes(type="category", autorange="reversed",
+                     title={"text": label("column", "policy_year", lang)})
+    return _finish(fig, title, height=max(320, 60 * len(years) + 200))
+
+
+def development_curves(result: Development, lang: str = "zh") -> go.Figure:
+    """Cumulative paid claims by development period, in 万元, one line per policy year; a year
+    still developing continues as a dotted line of the same colour to its projected ultimate
+    (the chain ladder's path, hmb.measure.development.Development.projected_path)."""
+    title = _title(lang, "各年度赔款进展曲线", "Paid claims development by policy year",
+                   result.as_of)
+    if not result.origins or not any(o.latest for o in result.origins):
+        return _empty(title, lang, NO_CLAIMS)
+    fig = go.Figure()
+    for index, (origin, row) in enumerate(zip(result.origins, result.triangle, strict=True)):
+        cells = row[: origin.age]
+        developing = result.developing(origin)
+        colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
+        name = _pick(lang, f"{origin.policy_year} 年度", str(origin.policy_year))
+        fig.add_trace(go.Scatter(
+            name=name + (_pick(lang, "（进展中）", " (developing)") if developing else ""),
+            x=list(range(1, origin.age + 1)), y=[to_wan(c) for c in cells],
+            mode="lines+markers", line={"color": colour}, legendgroup=name,
+            customdata=[wan_yuan(c) for c in cells],
+            hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
+        ))
+        path = result.projected_path(origin)
+        if len(path) > 1:
+            fig.add_trace(go.Scatter(
+                name=name + _pick(lang, "（链梯法预测）", " (chain-ladder projection)"),
+                x=list(range(origin.age, origin.age + len(path))), y=[to_wan(p) for p in path],
+                mode="lines+markers", line={"color": colour, "dash": "dot"},
+                marker={"symbol": "circle-open"}, legendgroup=name, showlegend=False,
+                customdata=[wan_yuan(p) for p in path],
+                hovertemplate="%{x}: %{customdata}<extra>%{fullData.name}</extra>",
+            ))
+    fig.update_xaxes(_age_axis(result.grain, lang))
+    fig.update_yaxes(_money_axis(lang), rangemode="tozero")
+    return _finish(fig, title)
+
+
+def projected_loss_ratio_chart(result: Development, lang: str = "zh") -> go.Figure:
+    """Per policy year: the loss ratio paid to date, and the projected ultimate loss ratio with
+    ± Mack's standard error as error bars (both over the earned premium); the expected ratio of
+    the rulebook as a dashed line where it sets one (none is drawn where it does not).
+    Projections of years still developing are paler: they are provisional."""
+    title = _title(lang, "预计最终赔付率与要求赔付率",
+                   "Projected ultimate against expected loss ratio", result.as_of)
+    rows = [o for o in result.origins if o.projected_loss_ratio is not None]
+    if not rows:
+        return _empty(title, lang, NO_EARNED)
+    years = [str(o.policy_year) for o in rows]
+    paid = [o.paid_loss_ratio for o in rows]
+    projected = [o.projected_loss_ratio for o in rows]
+    errors = [o.loss_ratio_se or 0.0 for o in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        name=_pick(lang, "已付赔付率", "Paid loss ratio"), x=years, y=paid,
+        marker={"color": GREY}, text=[percent(v) for v in paid], textposition="inside",
+        hovertemplate="%{x} · %{fullData.name}: %{text}<extra></extra>",
+    ))
+    fig.add_trace(go.Bar(
+        name=_pick(lang, "预计最终赔付率", "Projected ultimate loss ratio"), x=years,
+        y=projected,
+        marker={"color": BLUE, "opacity": [0.55 if result.developing(o) else 1.0 for o in rows]},
+        error_y={"type": "data", "array": errors, "visible": True, "color": "#333333"},
+        customdata=[_projection_hover(o, result.developing(o), lang) for o in rows],
+        hovertemplate="%{x}: %{customdata}<extra></extra>",
+    ))
+    expected = {o.expected_loss_ratio for o in rows if o.expected_loss_ratio is not None}
+    if len(expected) == 1:
+        value = expected.pop()
+        _threshold_y(fig, value, _pick(lang, f"要求赔付率 {percent(value, 0)}",
+                                       f"Expected {percent(value, 0)}"))
+    elif expected:
+        fig.add_trace(go.Scatter(
+            name=_pick(lang, "要求赔付率", "Expected loss ratio"), x=years,
+            y=[o.expected_loss_ratio for o in rows], mode="lines+markers",
+            line={"color": RED, "dash": "dash"},
+        ))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category", title={"text": label("column", "policy_year", lang)})
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _finish(fig, title)
+
+
+def _projection_hover(origin: OriginRow, developing: bool, lang: str) -> str:
+    se = "—" if origin.loss_ratio_se is None else f"±{origin.loss_ratio_se * 100:.1f}"
+    text = _pick(lang, f"预计最终赔付率 {percent(origin.projected_loss_ratio, 1)}（{se} 个百分点）"
+                       f"<br>预计最终赔款 {wan_yuan(origin.ultimate)}",
+                 f"Projected ultimate {percent(origin.projected_loss_ratio, 1)} ({se} pts)"
+                 f"<br>Ultimate claims {wan_yuan(origin.ultimate)}")
+    return text + (_pick(lang, "<br>仍在进展，为暂定预测", "<br>Still developing: provisional")
+                   if developing else "")
 
 
 # ---------------------------------------------------------------------------------------------

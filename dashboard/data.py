@@ -28,6 +28,8 @@ from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.judge import rules
 from hmb.measure import metrics
+from hmb.measure.development import Development, Grain
+from hmb.measure.development import development as project_development
 from hmb.rulebook.profiles import load_profile, rulebook_version
 from hmb.state.alert_store import AlertStore, EvaluationContext, StaleEvaluation
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
@@ -108,6 +110,15 @@ def finance(
         return frame
     return frame.with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c)
                               for c in INSURER_FINANCE_COLUMNS)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def development(
+    fingerprint: str, store: str, profile: str, as_of: date, scope: DataScope, *, grain: Grain
+) -> Development:
+    """Contract §5's claims development (hmb.measure.development) of the claims ``scope`` sees:
+    for a county supervisor, her counties' triangle and projection."""
+    return project_development(_connect(store, scope), load_profile(profile), as_of, grain)
 
 
 def check(

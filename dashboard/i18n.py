@@ -33,6 +33,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "page_overview": ("总览", "Overview"),
     "page_participation": ("参保", "Participation"),
     "page_claims": ("赔付", "Claims"),
+    "page_development": ("精算回溯", "Claims development"),
     "page_costs": ("成本与结余", "Costs and surplus"),
     "page_alerts": ("预警", "Alerts"),
     "page_quality": ("数据质量", "Data quality"),
@@ -67,6 +68,25 @@ LABELS: dict[str, tuple[str, str]] = {
     "one_stop_share": ("一站式结算占比", "One-stop share"),
     "pending_claims": ("未决赔案", "Pending claims"),
     "claim_sizes": ("赔款金额分布", "Claim sizes"),
+    # claims development
+    "grain": ("进展期", "Development period"),
+    "grain_year": ("年", "Year"),
+    "grain_quarter": ("季度", "Quarter"),
+    "grain_month": ("月", "Month"),
+    "development_note": ("已付赔款口径，链梯法（按金额加权），误差为 Mack (1993) 标准误；"
+                         "仍在进展的年度为暂定预测。",
+                         "Paid basis, volume-weighted chain ladder, errors are Mack's (1993)"
+                         " standard errors; years still developing are provisional projections."),
+    "expected_not_set": ("要求赔付率为地方参数，规则配置未设定，图中不画参考线、不作比较。",
+                         "The expected loss ratio is a local parameter the rulebook does not set:"
+                         " no line is drawn and nothing is compared."),
+    "development_county": ("仅含您所辖县（区、市）的赔款和保费；单个县的赔款较少，预测误差较大。",
+                           "Your counties' claims and premium only: a county has few claims, so"
+                           " the projection's error is wide."),
+    "in_force": ("{year} 年度仍在保险期内：赔款只覆盖截至统计截止日的部分年度，预测最不确定。",
+                 "Policy year {year} is still running: its claims cover part of the year only, so"
+                 " its projection is the least certain."),
+    "projection_by_year": ("各年度预计最终赔付率", "Projected ultimate loss ratio by year"),
     # costs
     "expense_breakdown": ("费用构成", "Expense breakdown"),
     "surplus_destination": ("结余去向", "Where the surplus goes"),

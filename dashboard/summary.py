@@ -13,6 +13,7 @@ from hmb.access.scoping import DataScope
 from hmb.core.counties import county_name
 from hmb.core.formatting import in_wan, percent, points, wan_yuan
 from hmb.judge.alerts import Alert
+from hmb.measure.development import Development, OriginRow
 from hmb.rulebook.profiles import Profile
 
 DeltaColor = Literal["normal", "inverse", "off"]
@@ -149,3 +150,62 @@ def attention(alerts: Sequence[Alert], profile: Profile, year: int, lang: Lang,
         items = "".join(f"\n\n- {a.message_en} ({a.citation.document} {a.citation.clause or ''})"
                         for a in worst)
     return head + items
+
+
+# -- claims development (精算回溯) --------------------------------------------------------------
+
+
+def _plus_minus(rate: float | None, lang: Lang) -> str:
+    if rate is None:
+        return "误差无法估计" if lang == "zh" else "error unknown"
+    return f"±{rate * 100:.1f} 个百分点" if lang == "zh" else f"±{rate * 100:.1f} points"
+
+
+def development_sentence(origin: OriginRow, developing: bool, lang: Lang) -> str:
+    """One policy year's projection in plain language, e.g. "2025 年度预计最终赔付率 91.0%
+    （±3.0 个百分点，仍在进展，为暂定预测），高于要求赔付率 85%"; a year at the oldest age reads
+    as final, a year that has paid nothing as not yet projectable (the chain ladder projects
+    nothing from nothing), and a rulebook without an expected ratio says the local parameter is
+    not set."""
+    year, projected = origin.policy_year, origin.projected_loss_ratio
+    if developing and origin.latest == 0:
+        return (f"{year} 年度尚无已付赔款，暂不能预计最终赔付率。" if lang == "zh"
+                else f"{year}: nothing paid yet, so no ultimate can be projected.")
+    if projected is None:
+        return (f"{year} 年度尚无已赚保费或无法预计最终赔款，不计算预计赔付率。" if lang == "zh"
+                else f"{year}: no earned premium or no projection, so no projected loss ratio.")
+    if developing:
+        head = (f"{year} 年度预计最终赔付率 {percent(projected, 1)}"
+                f"（{_plus_minus(origin.loss_ratio_se, lang)}，仍在进展，为暂定预测）"
+                if lang == "zh" else
+                f"{year}: projected ultimate loss ratio {percent(projected, 1)}"
+                f" ({_plus_minus(origin.loss_ratio_se, lang)}; still developing, provisional)")
+    else:
+        head = (f"{year} 年度最终赔付率 {percent(projected, 1)}（已进展至最长期）" if lang == "zh"
+                else f"{year}: ultimate loss ratio {percent(projected, 1)} (fully developed)")
+    expected, deviation = origin.expected_loss_ratio, origin.deviation
+    if expected is None or deviation is None:
+        return head + ("；要求赔付率为地方参数，未设定，不作比较。" if lang == "zh"
+                       else "; the expected ratio is a local parameter, not set, so no"
+                            " comparison.")
+    if deviation > 0:
+        word = ("高于", "above")
+    elif deviation < 0:
+        word = ("低于", "below")
+    else:
+        word = ("等于", "equal to")
+    return (f"{head}，{word[0]}要求赔付率 {percent(expected, 0)}。" if lang == "zh"
+            else f"{head}, {word[1]} the expected {percent(expected, 0)}.")
+
+
+def projection_note(result: Development, year: int, lang: Lang) -> str | None:
+    """The loss-ratio tile's note for a year still developing: "预计最终 91.0%（±3.0 个百分点）"
+    when ``year`` is the latest policy year and has claims yet to pay (IBNR > 0), else None."""
+    origin = result.origin(year)
+    if (origin is None or origin is not result.origins[-1] or not origin.ibnr
+            or origin.projected_loss_ratio is None):
+        return None
+    projected = percent(origin.projected_loss_ratio, 1)
+    plus_minus = _plus_minus(origin.loss_ratio_se, lang)
+    return (f"预计最终 {projected}（{plus_minus}）" if lang == "zh"
+            else f"Projected ultimate {projected} ({plus_minus})")

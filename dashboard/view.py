@@ -23,6 +23,7 @@ from hmb.core.counties import county_name
 from hmb.core.labels import label
 from hmb.ingest.dataset import Dataset
 from hmb.ingest.loading import InputError
+from hmb.measure.development import GRAINS
 from hmb.rulebook.profiles import Profile, ProfileError, load_profile
 
 VIEW_KEY = "_view"
@@ -157,6 +158,8 @@ def _seed_from_url() -> None:
         st.session_state["year"] = int(params["year"])
     if params.get("county"):
         st.session_state["county"] = params["county"]
+    if params.get("grain") in GRAINS:  # the development page's period (its own widget)
+        st.session_state["grain"] = params["grain"]
 
 
 def _write_url(view: View, source_key: str) -> None:

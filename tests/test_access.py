@@ -69,8 +69,8 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Dataset]:
     return whole, hers
 
 
-# Every parameter a query may take, with a value (the development's grain: months per period).
-PARAMETERS: dict[str, object] = {"as_of": AS_OF, "months_per_period": 1}
+# Every parameter a query may take, with a value (claims_development: periods of a quarter).
+PARAMETERS: dict[str, object] = {"as_of": AS_OF, "months_per_period": 3}
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:

@@ -32,6 +32,7 @@ from hmb.core.formatting import percent, wan_yuan
 from hmb.core.settings import default_alert_store, settings
 from hmb.ingest.dataset import open_dataset
 from hmb.measure import metrics
+from hmb.measure.development import development
 from hmb.rulebook.profiles import load_profile
 from hmb.state.alert_store import AlertStore
 from hmb.state.audit import AuditTrail, Origin
@@ -83,6 +84,41 @@ def test_the_overview_shows_the_engine_figures() -> None:
     assert shown["参保率"] == percent(whole["rate"][0])
     assert shown["签单保费"] == wan_yuan(total["written_premium"][0])
     assert shown["赔付率"] == percent(total["loss_ratio"][0])
+
+
+def test_the_development_page_says_each_year_and_the_overview_the_projection() -> None:
+    profile = load_profile("hunan-2024")
+    dataset = open_dataset(ensure_demo(profile.name, settings().demo_dir), profile.liability_codes)
+    as_of = dataset.default_as_of
+    assert as_of is not None
+    with dataset.connect() as con:
+        result = development(con, profile, as_of)
+    latest = result.origins[-1]
+    assert latest.ibnr and latest.projected_loss_ratio is not None  # the demo's year develops
+    at = _app(profile.name)
+    assert int(at.sidebar.selectbox[1].value) == latest.policy_year
+    projected = percent(latest.projected_loss_ratio, 1)
+    assert f"预计最终 {projected}" in " ".join(c.value for c in at.caption)
+    at.switch_page("dashboard/app_pages/development.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{latest.policy_year} 年度预计最终赔付率 {projected}" in text
+    assert "仍在进展，为暂定预测" in text and "要求赔付率 85%" in text
+    in_force = any("仍在保险期内" in c.value for c in at.caption)
+    assert in_force == (latest.policy_year == as_of.year)
+    assert at.query_params["grain"] == "year"
+
+
+def test_the_url_selects_the_development_period() -> None:
+    at = signed_in()
+    at.query_params.update({"j": "sanming-2024", "grain": "quarter"})
+    at.run()
+    at.switch_page("dashboard/app_pages/development.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["grain"] == "quarter"
+    assert at.query_params["grain"] == "quarter"
+    # 三明 sets no payout floor: the page says so rather than drawing one.
+    assert any("地方参数" in c.value for c in at.caption)
 
 
 def test_english_switch_translates_the_labels() -> None:
@@ -255,10 +291,11 @@ def test_a_tampered_token_signs_out() -> None:
 @pytest.mark.parametrize(
     ("role_user", "expected"),
     [
-        ("demo-county", {"overview", "participation", "claims", "alerts", "data_quality",
+        ("demo-county", {"overview", "participation", "claims", "development", "alerts",
+                         "data_quality", "rulebook"}),
+        ("demo-finance", {"overview", "claims", "development", "costs", "alerts", "rulebook"}),
+        ("demo-leader", {"overview", "participation", "claims", "development", "costs", "alerts",
                          "rulebook"}),
-        ("demo-finance", {"overview", "claims", "costs", "alerts", "rulebook"}),
-        ("demo-leader", {"overview", "participation", "claims", "costs", "alerts", "rulebook"}),
         ("demo-city", {name for name, _, _ in PAGES}),
         ("demo-admin", {name for name, _, _ in (*PAGES, *ADMIN_PAGES)}),
     ],
@@ -297,7 +334,8 @@ def test_a_county_supervisor_sees_her_county_only(params: dict[str, str],
     assert j.options in (["三明市 · 演示数据"], ["Sanming · demo"])
     assert county.value in ("", YOUXI)
     assert set(county.options) <= {"全部", "All", f"尤溪县 {YOUXI}"}
-    for name in ("overview", "participation", "claims", "alerts", "data_quality", "rulebook"):
+    for name in ("overview", "participation", "claims", "development", "alerts", "data_quality",
+                 "rulebook"):
         at.switch_page(f"dashboard/app_pages/{name}.py").run()
         assert not at.exception, (name, [e.value for e in at.exception])
         for text in _texts(at):

@@ -6,8 +6,10 @@ expected number is worked out by hand in the comment next to it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from dashboard import charts
 from hmb.core.counties import counties
+from hmb.measure.development import Development, OriginRow, chain_ladder
 
 AS_OF = date(2024, 6, 30)
 SANMING = "350400"
@@ -192,7 +195,38 @@ def liability_breakdown() -> pl.DataFrame:
 
 
 # Every chart, built from the frames above, in a given language.
+def development(expected: float | None = 0.85) -> Development:
+    """Three policy years by year, as of 2024-06-30 (2022 at age 3, final; 2023 and 2024
+    developing), paid in yuan:
+
+    - 2022: 100,000 → 150,000 → 160,000; ultimate 160,000 on 200,000 earned: 80 %, ± 0;
+    - 2023: 120,000 → 180,000; ultimate 192,000 on 240,000 earned: 80 %, ± 4,000 / 240,000;
+    - 2024: 50,000; ultimate 80,000 on 90,000 earned: 88.9 %, ± 10,000 / 90,000 = 11.1 points.
+
+    The chain ladder's factors: (150,000 + 180,000) / (100,000 + 120,000) = 1.5 and
+    160,000 / 150,000; so 2023 goes on to 192,000 and 2024 to 75,000 and 80,000.
+    """
+    figures = ((2022, 3, 160_000.0, 160_000.0, 0.0, 200_000),
+               (2023, 2, 180_000.0, 192_000.0, 4_000.0, 240_000),
+               (2024, 1, 50_000.0, 80_000.0, 10_000.0, 90_000))
+    origins = tuple(
+        OriginRow(policy_year=year, age=age, latest=latest, ultimate=ultimate,
+                  ibnr=ultimate - latest, mack_se=se, earned_premium=Decimal(earned),
+                  expected_loss_ratio=expected)
+        for year, age, latest, ultimate, se, earned in figures)
+    triangle = ((100_000.0, 150_000.0, 160_000.0), (120_000.0, 180_000.0, None),
+                (50_000.0, None, None))
+    projection = chain_ladder([[math.nan if c is None else c for c in row] for row in triangle])
+    return Development(AS_OF, "year", origins, projection, triangle)
+
+
+NO_DEVELOPMENT = Development(AS_OF, "year", (), None, ())
+
 BUILDERS: dict[str, Callable[[str], go.Figure]] = {
+    "development_heatmap": lambda lang: charts.development_heatmap(development(), lang),
+    "development_curves": lambda lang: charts.development_curves(development(), lang),
+    "projected_loss_ratio_chart": lambda lang: charts.projected_loss_ratio_chart(
+        development(), lang),
     "participation_map": lambda lang: charts.participation_map(
         participation(), SANMING, AS_OF, lang, floor=0.20, aim=0.30),
     "participation_ranking": lambda lang: charts.participation_ranking(
@@ -219,6 +253,12 @@ BUILDERS: dict[str, Callable[[str], go.Figure]] = {
 # The same charts on empty inputs, with the note each must show.
 NO_CLAIMS = ("暂无数据：该年度尚无赔款", "No data: no claims paid in this year yet")
 EMPTY: dict[str, tuple[Callable[[str], go.Figure], tuple[str, str]]] = {
+    "development_heatmap": (lambda lang: charts.development_heatmap(NO_DEVELOPMENT, lang),
+                            NO_CLAIMS),
+    "development_curves": (lambda lang: charts.development_curves(NO_DEVELOPMENT, lang),
+                           NO_CLAIMS),
+    "projected_loss_ratio_chart": (lambda lang: charts.projected_loss_ratio_chart(
+        NO_DEVELOPMENT, lang), charts.NO_EARNED),
     "participation_map": (lambda lang: charts.participation_map(
         frame([], PARTICIPATION_SCHEMA), SANMING, AS_OF, lang), charts.NO_MEMBERS),
     "participation_ranking": (lambda lang: charts.participation_ranking(
@@ -633,3 +673,68 @@ def test_no_pool_is_an_empty_state() -> None:
     fig = charts.pool_waterfall(no_pool, AS_OF, "zh")
     assert len(fig.data) == 0
     assert fig.layout.annotations[0].text == "暂无数据：未设结余滚存资金池"
+
+
+# --- claims development ------------------------------------------------------------------------
+
+
+def test_the_triangle_heat_map_is_in_wan_yuan_with_the_amount_on_hover() -> None:
+    (cells,) = charts.development_heatmap(development(), "zh").data
+    assert isinstance(cells, go.Heatmap)
+    assert list(cells.y) == ["2022", "2023", "2024"] and list(cells.x) == [1, 2, 3]
+    # 150,000 yuan = 15 万元; a period not reached yet is blank, not 0
+    assert [list(row) for row in cells.z] == [[10.0, 15.0, 16.0], [12.0, 18.0, None],
+                                              [5.0, None, None]]
+    assert cells.customdata[1][1] == "2023 年度第 2 期：18.00 万元"
+    assert cells.customdata[2][1] == ""
+    assert cells.texttemplate == "%{text}" and cells.text[0][2] == "16.00"
+    english = charts.development_heatmap(development(), "en")
+    assert english.data[0].customdata[0][0] == "2022, period 1: 10.00 万元"
+    assert english.layout.xaxis.title.text == "Development period (years)"
+
+
+def test_month_grain_leaves_the_cells_unlabelled() -> None:
+    base = development()
+    monthly = Development(AS_OF, "month", base.origins, None,
+                          tuple((*row, *([None] * 10)) for row in base.triangle))
+    (cells,) = charts.development_heatmap(monthly, "zh").data
+    assert cells.texttemplate is None and len(cells.x) == 13
+    assert charts.development_heatmap(monthly, "zh").layout.xaxis.title.text == "进展期（月）"
+
+
+def test_development_curves_one_line_per_year_and_the_projection_dotted() -> None:
+    fig = charts.development_curves(development(), "zh")
+    assert [t.name for t in fig.data] == [
+        "2022 年度", "2023 年度（进展中）", "2023 年度（链梯法预测）", "2024 年度（进展中）",
+        "2024 年度（链梯法预测）"]
+    assert [list(t.x) for t in fig.data] == [[1, 2, 3], [1, 2], [2, 3], [1], [1, 2, 3]]
+    # in 万元: 2023 180,000 → 192,000; 2024 50,000 → 75,000 → 80,000
+    assert [list(t.y) for t in fig.data] == [[10.0, 15.0, 16.0], [12.0, 18.0], [18.0, 19.2],
+                                             [5.0], [5.0, 7.5, 8.0]]
+    assert [t.line.dash for t in fig.data] == [None, None, "dot", None, "dot"]
+    assert fig.data[1].line.color == fig.data[2].line.color != fig.data[3].line.color
+    assert [t.showlegend for t in fig.data] == [None, None, False, None, False]
+    assert fig.data[1].customdata[1] == "18.00 万元"
+    assert fig.data[4].customdata[2] == "8.00 万元"
+
+
+def test_projected_loss_ratio_with_mack_error_bars_and_the_expected_line() -> None:
+    fig = charts.projected_loss_ratio_chart(development(), "zh")
+    paid, projected = fig.data
+    assert list(projected.x) == ["2022", "2023", "2024"]
+    # 160,000 / 200,000, 192,000 / 240,000, 90,000 / 100,000
+    assert list(projected.y) == pytest.approx([0.8, 0.8, 80_000 / 90_000])
+    # 0 / 200,000, 4,000 / 240,000, 10,000 / 90,000
+    assert list(projected.error_y.array) == pytest.approx([0.0, 4_000 / 240_000, 1 / 9])
+    # paid: 160,000 / 200,000, 180,000 / 240,000, 50,000 / 90,000
+    assert list(paid.y) == pytest.approx([0.8, 0.75, 5 / 9])
+    assert list(projected.marker.opacity) == [1.0, 0.55, 0.55]  # provisional years paler
+    assert "仍在进展，为暂定预测" in projected.customdata[2]
+    assert "预计最终赔付率 88.9%（±11.1 个百分点）" in projected.customdata[2]
+    assert shape_positions(fig, "y") == [0.85]
+    assert "要求赔付率 85%" in annotation_texts(fig)
+
+
+def test_without_an_expected_ratio_no_line_is_drawn() -> None:
+    fig = charts.projected_loss_ratio_chart(development(expected=None), "en")
+    assert not fig.layout.shapes and len(fig.data) == 2

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from hmb.measure.development import age, chain_ladder, development_period
+from hmb.measure.development import (
+    Development,
+    OriginRow,
+    age,
+    chain_ladder,
+    development_period,
+)
 from tests.builders import (
     Row,
     basic_insured_row,
@@ -413,3 +420,55 @@ def test_claims_split_over_several_files_give_the_same_triangle(tmp_path: Path) 
     three = development_json(folder, "--as-of", "2010-12-31")
 
     assert three == one
+
+
+# -- what the page reads: the ± of the loss ratio, the paid ratio, which years still develop ---
+
+
+def _origin(year: int, age: int, **figures: Any) -> OriginRow:
+    base: dict[str, Any] = {"latest": 600.0, "ultimate": 900.0, "ibnr": 300.0, "mack_se": 30.0,
+                            "earned_premium": Decimal(1000), "expected_loss_ratio": 0.85}
+    return OriginRow(policy_year=year, age=age, **{**base, **figures})
+
+
+def test_the_error_of_the_loss_ratio_is_mack_s_error_over_earned_premium() -> None:
+    row = _origin(2025, 1)
+    # 900 / 1000 = 0.9 projected, 600 / 1000 = 0.6 paid, ± 30 / 1000 = 0.03, 0.9 − 0.85 = 0.05
+    assert row.projected_loss_ratio == pytest.approx(0.9)
+    assert row.paid_loss_ratio == pytest.approx(0.6)
+    assert row.loss_ratio_se == pytest.approx(0.03)
+    assert row.deviation == pytest.approx(0.05)
+    assert _origin(2025, 1, mack_se=None).loss_ratio_se is None
+    nothing_earned = _origin(2025, 1, earned_premium=Decimal(0))
+    assert nothing_earned.loss_ratio_se is None and nothing_earned.paid_loss_ratio is None
+
+
+def test_only_origins_younger_than_the_oldest_are_developing() -> None:
+    rows = (_origin(2023, 3), _origin(2024, 2), _origin(2025, 1))
+    result = Development(date(2025, 12, 31), "year", rows, None, ())
+    assert result.oldest_age == 3
+    assert [result.developing(o) for o in rows] == [False, True, True]
+    assert result.origin(2024) is rows[1] and result.origin(2022) is None
+    assert [result.in_force(o) for o in rows] == [False, False, True]
+    assert not Development(date(2026, 1, 1), "year", rows, None, ()).in_force(rows[2])
+    assert Development(date(2025, 12, 31), "year", (), None, ()).oldest_age == 0
+
+
+def test_the_projected_path_runs_from_the_latest_to_the_ultimate() -> None:
+    # Factors 1.5 (age 1 → 2) and 1.1 (2 → 3): 2024 at age 1 with 100 paid goes 100, 150, 165;
+    # 2023 at age 2 with 200 goes 200, 220; 2022 is final.
+    projection = chain_ladder([[100.0, 150.0, 165.0], [200.0, 300.0, math.nan],
+                               [100.0, math.nan, math.nan]])
+    assert projection.factors == pytest.approx((1.5, 1.1))
+    rows = (_origin(2022, 3, latest=165.0), _origin(2023, 2, latest=300.0),
+            _origin(2024, 1, latest=100.0))
+    result = Development(date(2024, 12, 31), "year", rows, projection, ())
+    assert result.projected_path(rows[0]) == ()
+    assert result.projected_path(rows[1]) == pytest.approx((300.0, 330.0))
+    assert result.projected_path(rows[2]) == pytest.approx((100.0, 150.0, 165.0))
+    assert result.projected_path(_origin(2024, 1, latest=0.0)) == ()
+    unknown = chain_ladder([[0.0, 150.0], [100.0, math.nan]])  # no factor from nothing paid
+    assert unknown.factors == (None,)
+    young = _origin(2024, 1, latest=100.0)
+    assert Development(date(2024, 12, 31), "year", (_origin(2023, 2), young), unknown,
+                       ()).projected_path(young) == ()

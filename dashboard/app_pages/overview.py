@@ -22,6 +22,10 @@ fin = data.finance(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
 result = data.check(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope)
 cards = summary.headline(part, fin, v.profile, v.year, v.county,
                          insurer_finance=v.scope.may_see_finance)
+# A year still developing: the projected ultimate beside the loss ratio paid so far (精算回溯).
+projection = summary.projection_note(
+    data.development(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope, grain="year"),
+    v.year, lang)
 
 columns = st.columns(4)
 for i, card in enumerate(cards):
@@ -33,6 +37,8 @@ for i, card in enumerate(cards):
         help=card.threshold_text(lang),
         border=True,
     )
+    if card.metric == "loss_ratio" and projection is not None:
+        columns[i % 4].caption(projection)
 
 alerts = [a for a in result.alerts if a.scope.policy_year == v.year]
 left, right = st.columns([1, 2])

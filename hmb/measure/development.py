@@ -257,6 +257,19 @@ class OriginRow:
         return ratio(Decimal(repr(self.ultimate)), self.earned_premium)
 
     @property
+    def paid_loss_ratio(self) -> float | None:
+        """Paid to date ÷ earned premium: the loss ratio the year shows before projection."""
+        return ratio(Decimal(repr(self.latest)), self.earned_premium)
+
+    @property
+    def loss_ratio_se(self) -> float | None:
+        """Mack's standard error of the ultimate ÷ earned premium: the ± of the projected loss
+        ratio, in the same units (a fraction of premium); None where either is unknown."""
+        if self.mack_se is None:
+            return None
+        return ratio(Decimal(repr(self.mack_se)), self.earned_premium)
+
+    @property
     def deviation(self) -> float | None:
         projected = self.projected_loss_ratio
         if projected is None or self.expected_loss_ratio is None:
@@ -287,6 +300,38 @@ class Development:
     origins: tuple[OriginRow, ...]
     projection: Projection | None  # None when no policy year has started by the as-of date
     triangle: tuple[tuple[float | None, ...], ...]  # cumulative paid; None past an origin's age
+
+    @property
+    def oldest_age(self) -> int:
+        """The oldest age any origin has reached: an origin there is final (no tail)."""
+        return max((o.age for o in self.origins), default=0)
+
+    def developing(self, origin: OriginRow) -> bool:
+        """Still developing (younger than the oldest origin): its projection is provisional."""
+        return origin.age < self.oldest_age
+
+    def in_force(self, origin: OriginRow) -> bool:
+        """The policy year is still running at the as-of date (policy years are calendar
+        years): its claims so far cover part of the year only."""
+        return origin.policy_year == self.as_of.year
+
+    def projected_path(self, origin: OriginRow) -> tuple[float, ...]:
+        """The origin's cumulative paid claims as the chain ladder projects them, from its
+        latest age to the oldest: latest, latest × f(age → age + 1), … (the last is its
+        ultimate); () where a factor is unknown, the origin is at the oldest age or has paid
+        nothing (the chain ladder projects nothing from nothing: unknown, not zero)."""
+        if self.projection is None or not self.developing(origin) or origin.latest == 0:
+            return ()
+        factors = self.projection.factors[origin.age - 1 : self.oldest_age - 1]
+        path = [origin.latest]
+        for factor in factors:
+            if factor is None:
+                return ()
+            path.append(path[-1] * factor)
+        return tuple(path)
+
+    def origin(self, policy_year: int) -> OriginRow | None:
+        return next((o for o in self.origins if o.policy_year == policy_year), None)
 
     def as_json(self, profile: str) -> dict[str, Any]:
         p = self.projection
