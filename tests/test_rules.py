@@ -710,6 +710,13 @@ HUNAN_CASES = [
         ),
     ),
     Case(
+        "five days into a year, year-to-date expenses against five days' premium say nothing",
+        HUNAN, hunan(Book(2024, 60, ((100, "2024-01-03"),), 300)), "2024-01-05",
+        ("combined_ratio_cap", "payout_ratio_floor"),
+        # Earned 7,740 × 5/366 = 105.74; (100 + 300)/105.74 = 378 % would read as a breach: silent
+        # before day 60 (MIN_DAYS_FOR_PROJECTION), as the in-year projections are.
+    ),
+    Case(
         "payout ratio floor: exactly 85 % is silent",
         HUNAN, hunan_2024(6579, 500), "2024-12-31", ("payout_ratio_floor", "combined_ratio_cap"),
         # 6,579/7,740 = 0.85; combined 7,079/7,740 = 0.914599.

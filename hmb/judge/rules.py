@@ -222,6 +222,8 @@ def _finance_observations(
         if not rule.applies_to(row.policy_year) or ev.as_of < date(row.policy_year, 1, 1):
             continue
         in_progress = ev.as_of < date(row.policy_year, 12, 31)
+        if in_progress and (ev.as_of - date(row.policy_year, 1, 1)).days < MIN_DAYS_FOR_PROJECTION:
+            continue  # a few days' premium against year-to-date expenses says nothing yet
         paid = Observation(
             Scope(policy_year=row.policy_year),
             value(row),
