@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import charts, data, summary, view, widgets
 from dashboard.i18n import t
-from hmb.measure.development import GRAINS
+from hmb.measure.development import DEFAULT_GRAIN, GRAINS
 
 v = view.current()
 assert v is not None
@@ -17,10 +17,15 @@ lang = v.lang
 place = v.profile.jurisdiction.name_zh if lang == "zh" else v.profile.jurisdiction.name_en
 st.title(f"{t('page_development', lang)} · {place}")
 if st.session_state.get("grain") not in GRAINS:
-    st.session_state["grain"] = "year"
+    st.session_state["grain"] = DEFAULT_GRAIN
 grain = st.segmented_control(t("grain", lang), GRAINS, key="grain",
-                             format_func=lambda g: t(f"grain_{g}", lang)) or "year"
-st.query_params["grain"] = grain
+                             format_func=lambda g: t(f"grain_{g}", lang)) or DEFAULT_GRAIN
+# The period is in the link only when it is not the default, so that moving between pages keeps
+# the same view in the URL.
+if grain != DEFAULT_GRAIN:
+    st.query_params["grain"] = grain
+elif "grain" in st.query_params:
+    del st.query_params["grain"]
 result = data.development(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope,
                           grain=grain)
 st.caption(t("development_note", lang))

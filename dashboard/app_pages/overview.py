@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import data, summary, view
 from dashboard.i18n import t
 from hmb.core.labels import label
+from hmb.measure.development import DEFAULT_GRAIN
 
 v = view.current()
 assert v is not None
@@ -24,7 +25,8 @@ cards = summary.headline(part, fin, v.profile, v.year, v.county,
                          insurer_finance=v.scope.may_see_finance)
 # A year still developing: the projected ultimate beside the loss ratio paid so far (精算回溯).
 projection = summary.projection_note(
-    data.development(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope, grain="year"),
+    data.development(v.fingerprint, v.store, v.profile.name, v.as_of, v.scope,
+                     grain=DEFAULT_GRAIN),
     v.year, lang)
 
 columns = st.columns(4)

@@ -124,7 +124,9 @@ class Evaluation:
         """Contract §5's paid development by policy year (month grain: the current, partial
         period weighs least), for judging a year whose claims are still being settled on its
         projection rather than on what is paid so far."""
-        result = development.development(self.con, self.profile, self.as_of, "month")
+        result = development.development(
+            self.con, self.profile, self.as_of, development.DEFAULT_GRAIN
+        )
         return {origin.policy_year: origin for origin in result.origins}
 
     def year_totals(self) -> list[metrics.FinanceRow]:

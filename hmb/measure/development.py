@@ -40,6 +40,11 @@ GRAINS: tuple[Grain, ...] = ("year", "quarter", "month")
 MONTHS_PER_PERIOD: dict[Grain, int] = {"year": 12, "quarter": 3, "month": 1}
 
 
+# The grain the verdicts (hmb.judge.rules) and the app's pages use unless told otherwise: by
+# month, the current, partly elapsed period weighs least in the projection (by year, a year
+# five days into its second period is projected as if that period were over).
+DEFAULT_GRAIN: Grain = "month"
+
 def development_period(policy_year: int, day: date, grain: Grain) -> int:
     """The development period of ``day`` for origin ``policy_year``: 1 in the policy year's first
     year, quarter or month, counted on from 1 January of the policy year."""

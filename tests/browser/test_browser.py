@@ -156,6 +156,12 @@ def screenshot(page: Page, name: str) -> None:
         (SCREENSHOTS_DIR / f"{name}.png").write_bytes(image)
 
 
+def nav_link(page: Page, title: str) -> Locator:
+    """The navigation link titled exactly ``title`` ("Claims", not "Claims development")."""
+    return page.get_by_test_id("stTopNavLink").and_(page.get_by_role("link", name=title,
+                                                                     exact=True))
+
+
 def test_every_page_by_navigation_and_by_url(page: Page) -> None:
     open_app(page, j=SANMING)
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
@@ -167,7 +173,7 @@ def test_every_page_by_navigation_and_by_url(page: Page) -> None:
     links = page.get_by_test_id("stTopNavLink")
     assert links.count() == len(PAGE_NAMES)
     for name in [*PAGE_NAMES[1:], PAGE_NAMES[0]]:
-        links.filter(has_text=t(TITLE_KEYS[name], "zh")).click()
+        nav_link(page, t(TITLE_KEYS[name], "zh")).click()
         expect(page).to_have_url(re.compile(rf"/{'' if name == 'overview' else name}\?"))
         wait_idle(page)
         assert_page_ok(page, name)
@@ -199,7 +205,7 @@ def test_sidebar_jurisdiction_and_county_are_kept_in_the_url(page: Page) -> None
     expect(page).to_have_url(re.compile(rf"[?&]county={YOUXI}(&|$)"))
     expect(selectbox(page, "county")).to_have_value(f"{youxi} {YOUXI}")
 
-    page.get_by_test_id("stTopNavLink").filter(has_text=t("page_participation", "zh")).click()
+    nav_link(page, t("page_participation", "zh")).click()
     expect(page).to_have_url(re.compile(r"/participation\?"))
     wait_idle(page)
     assert_page_ok(page, "participation")
@@ -291,8 +297,7 @@ def test_english_switch(page: Page) -> None:
         .to_be_visible()
     expect(main.get_by_test_id("stMetricLabel").filter(has_text=loss_ratio["zh"])) \
         .to_have_count(0)
-    expect(page.get_by_test_id("stTopNavLink").filter(has_text=t("page_claims", "en"))) \
-        .to_be_visible()
+    expect(nav_link(page, t("page_claims", "en"))).to_be_visible()
 
 
 def test_deep_link_selects_year_and_county(page: Page) -> None:
