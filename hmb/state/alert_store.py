@@ -173,14 +173,7 @@ _CHAINED_SCHEMA: tuple[str, ...] = (
     *chain.triggers("alert_history"),
     _EVALUATIONS_TABLE,
     "create index evaluations_by_profile on evaluations (profile, as_of)",
-    """
-    create trigger evaluations_append_only_update before update on evaluations
-    begin select raise(abort, 'evaluations is append-only'); end
-    """,
-    """
-    create trigger evaluations_append_only_delete before delete on evaluations
-    begin select raise(abort, 'evaluations is append-only'); end
-    """,
+    *chain.append_only("evaluations"),
     *chain.triggers("evaluations"),
     """
     create trigger alerts_are_never_deleted before delete on alerts

@@ -58,14 +58,7 @@ _SCHEMA = (
     )
     """,
     "create index if not exists audit_events_by_time on audit_events (at)",
-    """
-    create trigger if not exists audit_events_append_only_update before update on audit_events
-    begin select raise(abort, 'audit_events is append-only'); end
-    """,
-    """
-    create trigger if not exists audit_events_append_only_delete before delete on audit_events
-    begin select raise(abort, 'audit_events is append-only'); end
-    """,
+    *chain.append_only("audit_events"),
     *chain.triggers("audit_events"),
 )
 

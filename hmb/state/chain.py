@@ -81,6 +81,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def append_only(table: str) -> tuple[str, ...]:
+    """The statements that refuse any UPDATE or DELETE of ``table``'s rows: once written, an
+    entry can be neither changed nor removed."""
+    return tuple(
+        f"""
+        create trigger if not exists {table}_append_only_{verb} before {verb} on {table}
+        begin select raise(abort, '{table} is append-only'); end
+        """
+        for verb in ("update", "delete")
+    )
+
+
 def triggers(table: str) -> tuple[str, ...]:
     """The statements that make ``table`` (with ``seq``, ``prev_hash`` and ``hash``) accept a
     new entry only at the end of its chain. The UPDATE and DELETE triggers each table already
