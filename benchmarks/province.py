@@ -4,7 +4,7 @@
         [--data-dir benchmarks/data] [--out benchmarks/results]
 
 For each size it generates the demo data (or reuses it when ``demo.json`` in the folder shows the
-same profile, scale and seed) and measures, each in its own child process (wall time with
+same profile, scale, seed and generator) and measures, each in its own child process (wall time with
 ``time.perf_counter``, peak RSS of that child from ``os.wait4``):
 
 - ``hmb metrics DIR --profile P --format json`` and ``hmb check ...``: **cold** with an empty
@@ -190,14 +190,17 @@ def demo_data(
     the contract's rules planted in it (benchmarks/row_errors.py) unless ``row_errors`` is
     false; the generation's wall time and peak memory (kept beside the folder, so a reused
     folder still reports them)."""
+    from hmb.tools.demo import generator_stamp  # noqa: PLC0415 (the children import the rest)
+
     folder = data_dir / size.name
     record = data_dir / f"{size.name}.generation.json"
     summary_file = folder / "demo.json"
     reused = False
     if summary_file.is_file():
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        reused = (summary["profile"], float(summary["scale"]), summary["seed"]) == (
-            size.profile, size.scale, SEED
+        reused = (summary["profile"], float(summary["scale"]), summary["seed"],
+                  summary.get("generator")) == (
+            size.profile, size.scale, SEED, generator_stamp(size.profile)
         )
     if reused:
         generation = json.loads(record.read_text()) if record.is_file() else {}

@@ -23,6 +23,7 @@ from hmb.tools.demo import (
     SETTLEMENT_LAGS,
     DemoSummary,
     ensure_demo,
+    generator_stamp,
     settlement_days,
     write_demo,
 )
@@ -463,3 +464,23 @@ def test_a_folder_that_is_not_a_demo_is_not_overwritten(tmp_path: Path) -> None:
 def test_unknown_profile_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no demo for profile"):
         write_demo(tmp_path / "x", "beijing-2030")
+
+
+def test_ensure_demo_writes_again_what_another_generator_wrote(tmp_path: Path) -> None:
+    """An old checkout's demo folder (another generator's stamp, or none) is replaced, so the
+    app never shows data its code would not make; the current one is kept."""
+    path = ensure_demo("shenyang-2021", tmp_path)
+    summary = json.loads((path / "demo.json").read_text(encoding="utf-8"))
+    assert summary["generator"] == generator_stamp("shenyang-2021")
+    for stale in ("0123456789abcdef", None):
+        if stale is None:
+            summary.pop("generator")
+        else:
+            summary["generator"] = stale
+        (path / "demo.json").write_text(json.dumps(summary), encoding="utf-8")
+        (path / "claims" / "left-by-the-old-generator.txt").write_text("old", encoding="utf-8")
+        assert ensure_demo("shenyang-2021", tmp_path) == path
+        assert not (path / "claims" / "left-by-the-old-generator.txt").exists()
+        rewritten = json.loads((path / "demo.json").read_text(encoding="utf-8"))
+        assert rewritten["generator"] == generator_stamp("shenyang-2021")
+    assert [p.name for p in tmp_path.iterdir()] == ["shenyang-2021"]

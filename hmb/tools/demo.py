@@ -398,6 +398,7 @@ class DemoSummary:
     row_counts: dict[str, int]
     figures: tuple[YearFigures, ...]
     planted: tuple[PlantedBreach, ...]
+    generator: str = ""  # generator_stamp(profile): the code and rulebook that wrote it
 
 
 def write_demo(out: Path, profile: str, seed: int = 0, scale: float = 1.0,
@@ -413,14 +414,35 @@ def write_demo(out: Path, profile: str, seed: int = 0, scale: float = 1.0,
 
 
 def ensure_demo(profile: str, root: Path, progress: Progress | None = None) -> Path:
-    """``root/<profile>/`` with the seed-0, scale-1 demo, generated once if missing.
+    """``root/<profile>/`` with the seed-0, scale-1 demo, generated once if missing, and again
+    when the folder was written by another generator or rulebook (its ``demo.json`` names a
+    different :func:`generator_stamp`): an old checkout's demo never outlives its code.
 
     Safe when two sessions ask at once: the first folder renamed into place is kept.
     """
     target = Path(root) / profile
-    if not (target / SUMMARY_FILE).is_file():
+    summary = target / SUMMARY_FILE
+    if not summary.is_file():
         _write(target, profile, seed=0, scale=1.0, progress=progress, keep_existing=True)
+    elif _stamp_of(summary) != generator_stamp(profile):
+        _write(target, profile, seed=0, scale=1.0, progress=progress, keep_existing=False)
     return target
+
+
+def generator_stamp(profile: str) -> str:
+    """What the demo of ``profile`` is made from: this module's source and the rulebook's
+    bytes. A change to either makes a different demo, so ``ensure_demo`` writes it again."""
+    digest = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8)
+    digest.update(load_profile(profile).version.encode())
+    return digest.hexdigest()
+
+
+def _stamp_of(summary: Path) -> str | None:
+    try:
+        stamp = json.loads(summary.read_text(encoding="utf-8")).get("generator")
+    except (OSError, ValueError, AttributeError):
+        return None  # unreadable: written again, like a folder from an older generator
+    return stamp if isinstance(stamp, str) else None
 
 
 def _write(out: Path, profile: str, *, seed: int, scale: float, progress: Progress | None,
@@ -810,6 +832,7 @@ class _Generator:
             figures=tuple(self._figures(y, expenses[y.year]) for y in self.plan.years),
             planted=tuple(sorted(self.planted, key=lambda b: (b.policy_year or 0, b.kind,
                                                               b.scope))),
+            generator=generator_stamp(self.plan.profile),
         )
         (self.out / SUMMARY_FILE).write_text(_summary_json(summary), encoding="utf-8")
         self._step("done")
