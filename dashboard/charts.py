@@ -626,19 +626,21 @@ def development_curves(result: Development, lang: str = "zh") -> go.Figure:
 
 
 def projected_loss_ratio_chart(result: Development, lang: str = "zh") -> go.Figure:
-    """Per policy year: the loss ratio paid to date, and the projected ultimate loss ratio with
-    ± Mack's standard error as error bars (both over the earned premium); the expected ratio of
+    """Per policy year: the loss ratio paid to date (over the premium earned so far, contract
+    §3), and the projected ultimate loss ratio with ± Mack's standard error as error bars (the
+    year's projected claims over the year's written premium, so that a year in force is not
+    overstated; equal to contract §5's figure once the year has ended); the expected ratio of
     the rulebook as a dashed line where it sets one (none is drawn where it does not).
     Projections of years still developing are paler: they are provisional."""
     title = _title(lang, "预计最终赔付率与要求赔付率",
                    "Projected ultimate against expected loss ratio", result.as_of)
-    rows = [o for o in result.origins if o.projected_loss_ratio is not None]
+    rows = [o for o in result.origins if o.full_year_loss_ratio is not None]
     if not rows:
         return _empty(title, lang, NO_EARNED)
     years = [str(o.policy_year) for o in rows]
     paid = [o.paid_loss_ratio for o in rows]
-    projected = [o.projected_loss_ratio for o in rows]
-    errors = [o.loss_ratio_se or 0.0 for o in rows]
+    projected = [o.full_year_loss_ratio for o in rows]
+    errors = [o.full_year_loss_ratio_se or 0.0 for o in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(
         name=_pick(lang, "已付赔付率", "Paid loss ratio"), x=years, y=paid,
@@ -671,10 +673,12 @@ def projected_loss_ratio_chart(result: Development, lang: str = "zh") -> go.Figu
 
 
 def _projection_hover(origin: OriginRow, developing: bool, lang: str) -> str:
-    se = "—" if origin.loss_ratio_se is None else f"±{origin.loss_ratio_se * 100:.1f}"
-    text = _pick(lang, f"预计最终赔付率 {percent(origin.projected_loss_ratio, 1)}（{se} 个百分点）"
+    spread = origin.full_year_loss_ratio_se
+    se = "—" if spread is None else f"±{spread * 100:.1f}"
+    shown = percent(origin.full_year_loss_ratio, 1)
+    text = _pick(lang, f"预计最终赔付率 {shown}（{se} 个百分点）"
                        f"<br>预计最终赔款 {wan_yuan(origin.ultimate)}",
-                 f"Projected ultimate {percent(origin.projected_loss_ratio, 1)} ({se} pts)"
+                 f"Projected ultimate {shown} ({se} pts)"
                  f"<br>Ultimate claims {wan_yuan(origin.ultimate)}")
     return text + (_pick(lang, "<br>仍在进展，为暂定预测", "<br>Still developing: provisional")
                    if developing else "")

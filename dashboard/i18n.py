@@ -83,9 +83,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "development_county": ("仅含您所辖县（区、市）的赔款和保费；单个县的赔款较少，预测误差较大。",
                            "Your counties' claims and premium only: a county has few claims, so"
                            " the projection's error is wide."),
-    "in_force": ("{year} 年度仍在保险期内：赔款只覆盖截至统计截止日的部分年度，预测最不确定。",
+    "in_force": ("{year} 年度仍在保险期内：赔款只覆盖截至统计截止日的部分年度，预测最不确定；"
+                 "预计最终赔付率按全年保费计（按截至统计截止日的已赚保费计会高估）。",
                  "Policy year {year} is still running: its claims cover part of the year only, so"
-                 " its projection is the least certain."),
+                 " its projection is the least certain; its projected ultimate loss ratio is over"
+                 " the year's written premium (over the premium earned so far it would be"
+                 " overstated)."),
     "projection_by_year": ("各年度预计最终赔付率", "Projected ultimate loss ratio by year"),
     # costs
     "expense_breakdown": ("费用构成", "Expense breakdown"),

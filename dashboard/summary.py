@@ -163,27 +163,36 @@ def _plus_minus(rate: float | None, lang: Lang) -> str:
 
 def development_sentence(origin: OriginRow, developing: bool, lang: Lang) -> str:
     """One policy year's projection in plain language, e.g. "2025 年度预计最终赔付率 91.0%
-    （±3.0 个百分点，仍在进展，为暂定预测），高于要求赔付率 85%"; a year at the oldest age reads
-    as final, a year that has paid nothing as not yet projectable (the chain ladder projects
-    nothing from nothing), and a rulebook without an expected ratio says the local parameter is
-    not set."""
-    year, projected = origin.policy_year, origin.projected_loss_ratio
+    （±3.0 个百分点，仍在进展，为暂定预测），高于要求赔付率 85%"; a year
+    as final once settled (development.is_developing), a developing year for which the chain
+    ladder projects nothing more (no older year to develop from) as provisional on what is paid,
+    a year that has paid nothing as not yet projectable (the chain ladder projects nothing from
+    nothing), and a rulebook without an expected ratio says the local parameter is not set."""
+    year, projected = origin.policy_year, origin.full_year_loss_ratio
     if developing and origin.latest == 0:
         return (f"{year} 年度尚无已付赔款，暂不能预计最终赔付率。" if lang == "zh"
                 else f"{year}: nothing paid yet, so no ultimate can be projected.")
     if projected is None:
         return (f"{year} 年度尚无已赚保费或无法预计最终赔款，不计算预计赔付率。" if lang == "zh"
                 else f"{year}: no earned premium or no projection, so no projected loss ratio.")
-    if developing:
+    if developing and not origin.ibnr:
+        paid = origin.paid_loss_ratio
+        head = (f"{year} 年度按已付赔款计赔付率 {percent(paid, 1)}"
+                f"（仍在进展，尚无更早年度的进展可供推算，为暂定数）"
+                if lang == "zh" else
+                f"{year}: loss ratio {percent(paid, 1)} on claims paid so far (still"
+                f" developing, no earlier year's development to project from: provisional)")
+    elif developing:
         head = (f"{year} 年度预计最终赔付率 {percent(projected, 1)}"
-                f"（{_plus_minus(origin.loss_ratio_se, lang)}，仍在进展，为暂定预测）"
+                f"（{_plus_minus(origin.full_year_loss_ratio_se, lang)}，仍在进展，为暂定预测）"
                 if lang == "zh" else
                 f"{year}: projected ultimate loss ratio {percent(projected, 1)}"
-                f" ({_plus_minus(origin.loss_ratio_se, lang)}; still developing, provisional)")
+                f" ({_plus_minus(origin.full_year_loss_ratio_se, lang)}; still developing,"
+                f" provisional)")
     else:
-        head = (f"{year} 年度最终赔付率 {percent(projected, 1)}（已进展至最长期）" if lang == "zh"
-                else f"{year}: ultimate loss ratio {percent(projected, 1)} (fully developed)")
-    expected, deviation = origin.expected_loss_ratio, origin.deviation
+        head = (f"{year} 年度最终赔付率 {percent(projected, 1)}（赔款已基本结清）" if lang == "zh"
+                else f"{year}: ultimate loss ratio {percent(projected, 1)} (claims settled)")
+    expected, deviation = origin.expected_loss_ratio, origin.full_year_deviation
     if expected is None or deviation is None:
         return head + ("；要求赔付率为地方参数，未设定，不作比较。" if lang == "zh"
                        else "; the expected ratio is a local parameter, not set, so no"
@@ -203,9 +212,9 @@ def projection_note(result: Development, year: int, lang: Lang) -> str | None:
     when ``year`` is the latest policy year and has claims yet to pay (IBNR > 0), else None."""
     origin = result.origin(year)
     if (origin is None or origin is not result.origins[-1] or not origin.ibnr
-            or origin.projected_loss_ratio is None):
+            or origin.full_year_loss_ratio is None):
         return None
-    projected = percent(origin.projected_loss_ratio, 1)
-    plus_minus = _plus_minus(origin.loss_ratio_se, lang)
+    projected = percent(origin.full_year_loss_ratio, 1)
+    plus_minus = _plus_minus(origin.full_year_loss_ratio_se, lang)
     return (f"预计最终 {projected}（{plus_minus}）" if lang == "zh"
             else f"Projected ultimate {projected} ({plus_minus})")

@@ -94,10 +94,14 @@ def test_the_development_page_says_each_year_and_the_overview_the_projection() -
     with dataset.connect() as con:
         result = development(con, profile, as_of, DEFAULT_GRAIN)
     latest = result.origins[-1]
-    assert latest.ibnr and latest.projected_loss_ratio is not None  # the demo's year develops
+    assert latest.ibnr and latest.full_year_loss_ratio is not None  # the demo's year develops
     at = _app(profile.name)
     assert int(at.sidebar.selectbox[1].value) == latest.policy_year
-    projected = percent(latest.projected_loss_ratio, 1)
+    # Over the year's written premium: contract §5's ratio over the premium earned so far
+    # would overstate a year in force.
+    projected = percent(latest.full_year_loss_ratio, 1)
+    if latest.policy_year == as_of.year:
+        assert percent(latest.projected_loss_ratio, 1) != projected
     assert f"预计最终 {projected}" in " ".join(c.value for c in at.caption)
     at.switch_page("dashboard/app_pages/development.py").run()
     assert not at.exception, [e.value for e in at.exception]

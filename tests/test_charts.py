@@ -212,7 +212,7 @@ def development(expected: float | None = 0.85) -> Development:
     origins = tuple(
         OriginRow(policy_year=year, age=age, latest=latest, ultimate=ultimate,
                   ibnr=ultimate - latest, mack_se=se, earned_premium=Decimal(earned),
-                  expected_loss_ratio=expected)
+                  expected_loss_ratio=expected, written_premium=Decimal(earned))
         for year, age, latest, ultimate, se, earned in figures)
     triangle = ((100_000.0, 150_000.0, 160_000.0), (120_000.0, 180_000.0, None),
                 (50_000.0, None, None))

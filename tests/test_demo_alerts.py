@@ -82,7 +82,7 @@ def _completed(figures: list[dict[str, Any]], as_of: date) -> list[dict[str, Any
 
 
 def _settled(figures: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
-    """Years judged on what is paid: 24 months of development (hmb.judge.rules
+    """Years judged on what is paid: 24 months of development (hmb.measure.development
     MATURE_AGE_MONTHS). A younger ended year is judged on its projected ultimate, an alert with
     a projection, which these tests leave to tests/test_rules.py."""
     return [f for f in figures if as_of >= date(f["policy_year"] + 1, 12, 1)]

@@ -24,6 +24,7 @@ from hmb.measure.development import (
     age,
     chain_ladder,
     development_period,
+    is_developing,
 )
 from tests.builders import (
     Row,
@@ -427,7 +428,8 @@ def test_claims_split_over_several_files_give_the_same_triangle(tmp_path: Path) 
 
 def _origin(year: int, age: int, **figures: Any) -> OriginRow:
     base: dict[str, Any] = {"latest": 600.0, "ultimate": 900.0, "ibnr": 300.0, "mack_se": 30.0,
-                            "earned_premium": Decimal(1000), "expected_loss_ratio": 0.85}
+                            "earned_premium": Decimal(1000), "expected_loss_ratio": 0.85,
+                            "written_premium": Decimal(1000)}
     return OriginRow(policy_year=year, age=age, **{**base, **figures})
 
 
@@ -443,11 +445,52 @@ def test_the_error_of_the_loss_ratio_is_mack_s_error_over_earned_premium() -> No
     assert nothing_earned.loss_ratio_se is None and nothing_earned.paid_loss_ratio is None
 
 
-def test_only_origins_younger_than_the_oldest_are_developing() -> None:
+def test_a_whole_year_s_ultimate_is_read_against_the_whole_year_s_premium() -> None:
+    """In force, 250 of 1,000 written is earned. Contract §5's ratio is 900 / 250 = 3.6; over
+    the written premium 900 / 1,000 = 0.9, ± 30 / 1,000 = 0.03, 0.9 − 0.85 = 0.05. Once the
+    year has ended (all earned) the two are the same."""
+    row = _origin(2025, 1, earned_premium=Decimal(250))
+    assert row.projected_loss_ratio == pytest.approx(3.6)
+    assert row.full_year_loss_ratio == pytest.approx(0.9)
+    assert row.full_year_loss_ratio_se == pytest.approx(0.03)
+    assert row.full_year_deviation == pytest.approx(0.05)
+    ended = _origin(2024, 2)
+    assert ended.full_year_loss_ratio == ended.projected_loss_ratio
+    refunded = _origin(2025, 1, earned_premium=Decimal(0), written_premium=Decimal(0))
+    assert refunded.full_year_loss_ratio is None and refunded.full_year_deviation is None
+    assert _origin(2025, 1, ultimate=None).full_year_loss_ratio is None
+
+
+def test_the_text_output_reads_a_year_in_force_against_its_written_premium(
+    tmp_path: Path,
+) -> None:
+    # 150 written for 2024; by 2024-03-31 150 × 91 / 366 = 37.295… is earned. Paid 100 and
+    # nothing older to develop from: ultimate 100; 100 / 37.295… = 268.13 % (contract §5),
+    # 100 / 150 = 66.67 %.
+    running = run_cli("development", small_folder(tmp_path), "--profile", "hunan-2024",
+                      "--as-of", "2024-03-31")
+    assert running.code == 0, running.err
+    assert "2024 年度仍在保险期内" in running.out and "预计最终赔付率 66.67%" in running.out
+    assert "268.13%" in running.out and "overstates it" in running.out
+    ended = run_cli("development", small_folder(tmp_path / "ended"), "--profile", "hunan-2024",
+                    "--as-of", "2024-12-31")
+    assert ended.code == 0 and "仍在保险期内" not in ended.out
+
+
+def test_a_year_develops_for_its_first_24_months_whatever_the_grain() -> None:
+    """One notion for the page, the charts and the verdicts: fewer than 24 months from
+    1 January of the policy year (MATURE_AGE_MONTHS), not "younger than the oldest year"."""
     rows = (_origin(2023, 3), _origin(2024, 2), _origin(2025, 1))
     result = Development(date(2025, 12, 31), "year", rows, None, ())
     assert result.oldest_age == 3
-    assert [result.developing(o) for o in rows] == [False, True, True]
+    # 2023: 36 months; 2024: 24 months (settled); 2025: 12 months.
+    assert [result.developing(o) for o in rows] == [False, False, True]
+    assert [is_developing(2024, day) for day in (date(2025, 11, 30), date(2025, 12, 1))] == [
+        True, False]  # month 23 then month 24
+    # The oldest year in the data is developing too when it is young: its paid figure is not
+    # final just because no older year exists.
+    young = (_origin(2025, 1),)
+    assert Development(date(2025, 12, 31), "year", young, None, ()).developing(young[0])
     assert result.origin(2024) is rows[1] and result.origin(2022) is None
     assert [result.in_force(o) for o in rows] == [False, False, True]
     assert not Development(date(2026, 1, 1), "year", rows, None, ()).in_force(rows[2])
@@ -462,11 +505,15 @@ def test_the_projected_path_runs_from_the_latest_to_the_ultimate() -> None:
     assert projection.factors == pytest.approx((1.5, 1.1))
     rows = (_origin(2022, 3, latest=165.0), _origin(2023, 2, latest=300.0),
             _origin(2024, 1, latest=100.0))
-    result = Development(date(2024, 12, 31), "year", rows, projection, ())
+    # At 30 November 2024, 2023 has 23 months of development: still developing.
+    result = Development(date(2024, 11, 30), "year", rows, projection, ())
     assert result.projected_path(rows[0]) == ()
     assert result.projected_path(rows[1]) == pytest.approx((300.0, 330.0))
     assert result.projected_path(rows[2]) == pytest.approx((100.0, 150.0, 165.0))
     assert result.projected_path(_origin(2024, 1, latest=0.0)) == ()
+    # A month later 2023 is settled: no projection drawn, whatever its factors.
+    settled = Development(date(2024, 12, 31), "year", rows, projection, ())
+    assert settled.projected_path(rows[1]) == ()
     unknown = chain_ladder([[0.0, 150.0], [100.0, math.nan]])  # no factor from nothing paid
     assert unknown.factors == (None,)
     young = _origin(2024, 1, latest=100.0)

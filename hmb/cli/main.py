@@ -38,6 +38,7 @@ from hmb.rulebook.profiles import (
 if TYPE_CHECKING:
     from hmb.access import auth
     from hmb.ingest.dataset import Dataset
+    from hmb.measure.development import Development
     from hmb.rulebook.profiles import Profile
     from hmb.state.alert_store import AlertRecord, AlertStore
 
@@ -405,12 +406,39 @@ def _development(args: argparse.Namespace) -> int:
 
     profile, dataset, as_of = _open_for_profile(args)
     with dataset.connect() as con:
-        result = development(con, profile, as_of, args.grain).as_json(profile.name)
+        projected = development(con, profile, as_of, args.grain)
+    result = projected.as_json(profile.name)
     if args.format == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(_development_text(profile.jurisdiction.name_zh, result))
+        text = _development_text(profile.jurisdiction.name_zh, result)
+        print("\n".join([text, *_in_force_notes(projected)]))
     return EXIT_OK
+
+
+def _in_force_notes(projected: Development) -> list[str]:
+    """For a policy year still in force, the projected loss ratio over the year's written
+    premium beside contract §5's, which sets a whole year's claims against part of its
+    premium (docs/development.md)."""
+    notes = []
+    for origin in projected.origins:
+        full_year = origin.full_year_loss_ratio
+        if (not projected.in_force(origin) or full_year is None
+                or origin.earned_premium >= origin.written_premium):
+            continue
+        notes += [
+            "",
+            f"{origin.policy_year} 年度仍在保险期内：预计最终赔款是全年数，按全年保费"
+            f" {wan_yuan(origin.written_premium)} 计，预计最终赔付率 {percent(full_year)}；"
+            f"上表按截至统计截止日的已赚保费计（合同 §5），"
+            f"为 {percent(origin.projected_loss_ratio)}，偏高。",
+            f"Policy year {origin.policy_year} is still running: its projected ultimate is the"
+            f" whole year's claims; over the year's written premium"
+            f" ({wan_yuan(origin.written_premium)}) the projected loss ratio is"
+            f" {percent(full_year)}. The table's figure, over the premium earned so far"
+            f" (contract §5), is {percent(origin.projected_loss_ratio)} and overstates it.",
+        ]
+    return notes
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -40,10 +40,8 @@ from hmb.rulebook.profiles import Profile, Rule
 
 MIN_DAYS_FOR_PROJECTION = 60
 # A policy year is judged on what is paid once its claims have had a year to settle after it
-# ended: 24 months of development (contract §5, month grain). No document sets this number: it
-# is a local parameter of the product, from how these claims settle (most within a year, a few
-# large ones later). Before then its verdicts are provisional, on the projected ultimate.
-MATURE_AGE_MONTHS = 24
+# ended (development.MATURE_AGE_MONTHS, a local parameter); before then its verdicts are
+# provisional, on the projected ultimate.
 
 
 @dataclass(frozen=True)
@@ -231,13 +229,14 @@ def _finance_observations(
             value(row),
             {**_finance_facts(row), "year_in_progress": in_progress},
         )
-        # An ended year whose claims are still being settled (younger than MATURE_AGE_MONTHS)
+        # An ended year whose claims are still being settled (development.is_developing)
         # is judged provisionally, on its projected ultimate (contract §5) where the claims of
         # older years give one, unless what is paid already breaches in the direction late
         # claims can only deepen.
         origin = None if in_progress else ev.development.get(row.policy_year)
         conclusive = in_progress_ok and classify(rule, paid.value, False) is not None
-        if origin is None or conclusive or origin.age >= MATURE_AGE_MONTHS:
+        if (origin is None or conclusive
+                or not development.is_developing(row.policy_year, ev.as_of)):
             observations.append(paid)
             continue
         facts = {**paid.facts, "provisional": True, "paid_value": paid.value,

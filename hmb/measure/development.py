@@ -45,6 +45,20 @@ MONTHS_PER_PERIOD: dict[Grain, int] = {"year": 12, "quarter": 3, "month": 1}
 # five days into its second period is projected as if that period were over).
 DEFAULT_GRAIN: Grain = "month"
 
+# A policy year's claims are taken as settled once they have had a year to settle after it
+# ended: 24 months of development from 1 January of the year, whatever the grain. No document
+# sets this number: it is a local parameter of the product, from how these claims settle (most
+# within a year, a few large ones later). Before then a year is *developing*: the page draws
+# its projection as provisional and the verdicts (hmb.judge.rules) judge it on its projected
+# ultimate, never critically.
+MATURE_AGE_MONTHS = 24
+
+
+def is_developing(policy_year: int, as_of: date) -> bool:
+    """Fewer than :data:`MATURE_AGE_MONTHS` months of development reached at ``as_of``: the
+    one notion of "still developing" the page, the charts and the verdicts share."""
+    return age(policy_year, as_of, "month") < MATURE_AGE_MONTHS
+
 def development_period(policy_year: int, day: date, grain: Grain) -> int:
     """The development period of ``day`` for origin ``policy_year``: 1 in the policy year's first
     year, quarter or month, counted on from 1 January of the policy year."""
@@ -254,12 +268,41 @@ class OriginRow:
     mack_se: float | None
     earned_premium: Decimal
     expected_loss_ratio: float | None
+    # Written premium at the as-of date (contract §3): the whole year's premium, against which
+    # a whole year's ultimate is read. Not in contract §5's JSON.
+    written_premium: Decimal
 
     @property
     def projected_loss_ratio(self) -> float | None:
+        """Contract §5: ultimate ÷ premium *earned* at the as-of date. For a year still in force
+        this sets a whole year's projected claims against part of its premium and overstates;
+        the page reads :attr:`full_year_loss_ratio` instead (docs/development.md)."""
         if self.ultimate is None:
             return None
         return ratio(Decimal(repr(self.ultimate)), self.earned_premium)
+
+    @property
+    def full_year_loss_ratio(self) -> float | None:
+        """Ultimate ÷ written premium: the year's projected claims against the year's premium.
+        Equal to :attr:`projected_loss_ratio` once the year has ended (all of it is earned);
+        for a year in force, the figure to compare with the expected ratio."""
+        if self.ultimate is None:
+            return None
+        return ratio(Decimal(repr(self.ultimate)), self.written_premium)
+
+    @property
+    def full_year_loss_ratio_se(self) -> float | None:
+        """Mack's standard error ÷ written premium: the ± of :attr:`full_year_loss_ratio`."""
+        if self.mack_se is None:
+            return None
+        return ratio(Decimal(repr(self.mack_se)), self.written_premium)
+
+    @property
+    def full_year_deviation(self) -> float | None:
+        projected = self.full_year_loss_ratio
+        if projected is None or self.expected_loss_ratio is None:
+            return None
+        return projected - self.expected_loss_ratio
 
     @property
     def paid_loss_ratio(self) -> float | None:
@@ -312,8 +355,8 @@ class Development:
         return max((o.age for o in self.origins), default=0)
 
     def developing(self, origin: OriginRow) -> bool:
-        """Still developing (younger than the oldest origin): its projection is provisional."""
-        return origin.age < self.oldest_age
+        """Still developing (:func:`is_developing`): its projection is provisional."""
+        return is_developing(origin.policy_year, self.as_of)
 
     def in_force(self, origin: OriginRow) -> bool:
         """The policy year is still running at the as-of date (policy years are calendar
@@ -323,8 +366,9 @@ class Development:
     def projected_path(self, origin: OriginRow) -> tuple[float, ...]:
         """The origin's cumulative paid claims as the chain ladder projects them, from its
         latest age to the oldest: latest, latest × f(age → age + 1), … (the last is its
-        ultimate); () where a factor is unknown, the origin is at the oldest age or has paid
-        nothing (the chain ladder projects nothing from nothing: unknown, not zero)."""
+        ultimate); () where a factor is unknown, the origin is settled or at the oldest age (no
+        factor left to apply) or has paid nothing (the chain ladder projects nothing from
+        nothing: unknown, not zero)."""
         if self.projection is None or not self.developing(origin) or origin.latest == 0:
             return ()
         factors = self.projection.factors[origin.age - 1 : self.oldest_age - 1]
@@ -333,7 +377,7 @@ class Development:
             if factor is None:
                 return ()
             path.append(path[-1] * factor)
-        return tuple(path)
+        return tuple(path) if len(path) > 1 else ()
 
     def origin(self, policy_year: int) -> OriginRow | None:
         return next((o for o in self.origins if o.policy_year == policy_year), None)
@@ -422,6 +466,7 @@ def development(
             mack_se=projection.mack_se[i],
             earned_premium=earned_premium(written.get(year, Decimal(0)), year, as_of),
             expected_loss_ratio=expected_loss_ratio(profile, year),
+            written_premium=written.get(year, Decimal(0)),
         )
         for i, year in enumerate(origins)
     )
