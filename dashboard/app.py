@@ -34,6 +34,7 @@ def main() -> None:
         layout="wide",
     )
     user = session.signed_in()
+    session.run_cookie_script()
     if user is None:
         # Every page's address shows the sign-in form, so a deep link someone sent keeps its
         # path and opens that page once signed in (if the role may use it).

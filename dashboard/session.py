@@ -1,10 +1,11 @@
 """Sign-in for the app: the form, the signed token kept in the session, the account box in the
 sidebar, and the audit trail's entries for what a user does (docs/access.md).
 
-The token (hmb.access.auth) lives in ``st.session_state`` only: it is verified on every rerun,
-replaced
-by its refreshed copy, and dropped when refused (tampered, idle, expired, stale, disabled). A new
-browser tab or a reload is a new session and signs in again. When the server is configured for
+The token (hmb.access.auth) lives in ``st.session_state``: it is verified on every rerun,
+replaced by its refreshed copy, and dropped when refused (tampered, idle, expired, stale,
+disabled). A sign-in also opens a browser session whose signed value the server puts in an
+HttpOnly cookie (dashboard.cookie): a reload or a new tab resumes it, and a sign-out in any tab
+ends it for every tab at its next step. When the server is configured for
 a bureau's identity provider (``[auth]`` in .streamlit/secrets.toml), a user signed in through
 ``st.login`` is mapped to the account of the same name (their e-mail, else their subject).
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import cookie
 from dashboard.downloads import Grant, Request
 from dashboard.i18n import Lang, t
 from hmb.access import auth
@@ -29,6 +31,8 @@ USER_KEY = "_auth_user"
 ENDED_KEY = "_auth_ended"  # why the last session ended, shown above the form
 LAST_VIEW_KEY = "_audited_view"
 GRANT_KEY = "_download_grant"  # what this session may download (dashboard.downloads)
+BROWSER_KEY = "_browser_session"  # the browser session's id (hmb.access.auth, dashboard.cookie)
+COOKIE_KEY = "_cookie_script"  # the cookie's script still to run in the page (set or clear)
 MAX_ADDRESS_LENGTH = 64
 MAX_AGENT_LENGTH = 256
 
@@ -103,13 +107,17 @@ def signed_in() -> auth.User | None:
     token = st.session_state.get(TOKEN_KEY)
     if not isinstance(token, str):
         st.session_state.pop(USER_KEY, None)
-        return _from_identity_provider(store)
-    result = store.verify_token(token)
+        return _from_cookie(store) or _from_identity_provider(store)
+    result: auth.Session | auth.SessionRefused = store.verify_token(token)
+    browser = st.session_state.get(BROWSER_KEY)
+    if isinstance(result, auth.Session) and isinstance(browser, str):
+        # Signed out in another tab, or idle in all of them: this tab ends too.
+        result = store.browser_session_ended(browser, result.user.username) or result
     if isinstance(result, auth.SessionRefused):
         user = current_user()
         trail().record("session_ended", user.username if user else "anonymous",
                        user.role if user else None, {"reason": result.reason}, origin())
-        _revoke_downloads()
+        _end_browser_session(store)
         for key in (TOKEN_KEY, USER_KEY):
             st.session_state.pop(key, None)
         st.session_state[ENDED_KEY] = result.reason
@@ -140,12 +148,55 @@ def _revoke_downloads() -> None:
 
 def _start(user: auth.User, how: str) -> None:
     _revoke_downloads()
-    st.session_state[TOKEN_KEY] = users().issue_token(user)
+    store = users()
+    started = store.clock()
+    st.session_state[TOKEN_KEY] = store.issue_token(user, started)
     st.session_state[USER_KEY] = user
     st.session_state[GRANT_KEY] = Grant(user.username)
+    browser = store.open_browser_session(user, started)
+    st.session_state[BROWSER_KEY] = browser.browser
+    st.session_state[COOKIE_KEY] = cookie.set_script(cookie.issue_ticket(browser.cookie))
     st.session_state.pop(ENDED_KEY, None)
     st.session_state.pop(LAST_VIEW_KEY, None)
     record("sign_in", {"method": how, "demo": user.demo})
+
+
+def _from_cookie(store: auth.UserStore) -> auth.User | None:
+    """A reload or a new tab: the browser session its cookie names, if it still holds."""
+    value = cookie.read()
+    if value is None:
+        return None
+    resumed = store.resume_browser_session(value)
+    if isinstance(resumed, auth.SessionRefused):
+        if resumed.reason in ("idle", "expired", "stale", "disabled", "signed_out"):
+            st.session_state.setdefault(ENDED_KEY, resumed.reason)
+        st.session_state[COOKIE_KEY] = cookie.clear_script()  # a dead cookie is removed
+        return None
+    result, browser = resumed
+    st.session_state[TOKEN_KEY] = result.token
+    st.session_state[USER_KEY] = result.user
+    st.session_state[GRANT_KEY] = Grant(result.user.username)
+    st.session_state[BROWSER_KEY] = browser
+    st.session_state.pop(ENDED_KEY, None)
+    st.session_state.pop(LAST_VIEW_KEY, None)
+    record("sign_in", {"method": "session_cookie", "demo": result.user.demo})
+    return result.user
+
+
+def _end_browser_session(store: auth.UserStore) -> None:
+    """Forget this tab's downloads and browser session; end the latter for every tab."""
+    _revoke_downloads()
+    browser = st.session_state.pop(BROWSER_KEY, None)
+    if isinstance(browser, str):
+        store.end_browser_session(browser)
+    st.session_state[COOKIE_KEY] = cookie.clear_script()
+
+
+def run_cookie_script() -> None:
+    """Run the cookie's pending script (set after a sign-in, clear after a sign-out) once."""
+    script = st.session_state.pop(COOKIE_KEY, None)
+    if isinstance(script, str):
+        cookie.emit(script)
 
 
 def oidc_configured() -> bool:
@@ -232,7 +283,9 @@ def _check_password(username: str, password: str, lang: Lang) -> None:
 def sign_out() -> None:
     """The sidebar button's callback: audit, forget the token, leave the identity provider."""
     record("sign_out")
-    _revoke_downloads()  # a file fetched before is deleted, a click on a button left is refused
+    # A file fetched before is deleted, a click on a button left is refused, and the browser
+    # session ends in every tab.
+    _end_browser_session(users())
     for key in (TOKEN_KEY, USER_KEY, LAST_VIEW_KEY):
         st.session_state.pop(key, None)
     st.session_state[ENDED_KEY] = "signed_out"

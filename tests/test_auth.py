@@ -315,3 +315,86 @@ def test_an_oidc_account_has_no_password_to_guess(store: UserStore) -> None:
     assert not user.has_password
     assert store.authenticate("zhang@bureau.gov.cn", auth.NO_PASSWORD).outcome == \
         "wrong_password"
+
+
+# -- browser sessions: the cookie a reload or a new tab resumes (dashboard.cookie) -------------
+
+
+def _browser(store: UserStore, clock: Clock) -> tuple[auth.User, auth.BrowserSession]:
+    user = store.add("zhang", "city_supervisor", password=PASSWORD)
+    return user, store.open_browser_session(user, clock())
+
+
+def test_a_browser_session_resumes_in_a_new_tab(store: UserStore, clock: Clock) -> None:
+    _, browser = _browser(store, clock)
+    clock.advance(timedelta(minutes=10))
+    resumed = store.resume_browser_session(browser.cookie)
+    assert not isinstance(resumed, SessionRefused)
+    session, browser_id = resumed
+    assert session.user.username == "zhang" and session.started == START
+    assert browser_id == browser.browser
+    # The tab goes on with an ordinary tab token, which verifies as any other.
+    assert isinstance(store.verify_token(session.token), Session)
+    # Only the id's hash is kept: the file cannot be used to forge a cookie.
+    assert browser.browser.encode() not in store.path.read_bytes()
+
+
+def test_signing_out_in_one_tab_ends_the_browser_session_for_all(
+    store: UserStore, clock: Clock
+) -> None:
+    _, browser = _browser(store, clock)
+    assert store.browser_session_ended(browser.browser, "zhang") is None  # another tab, in use
+    store.end_browser_session(browser.browser)
+    assert store.browser_session_ended(browser.browser, "zhang") == SessionRefused("signed_out")
+    # A copy of the cookie kept from before the sign-out is refused: the server ended it.
+    assert store.resume_browser_session(browser.cookie) == SessionRefused("signed_out")
+
+
+def test_a_browser_session_idle_in_every_tab_ends(store: UserStore, clock: Clock) -> None:
+    _, browser = _browser(store, clock)
+    clock.advance(auth.SESSION_IDLE - timedelta(seconds=1))
+    assert store.browser_session_ended(browser.browser, "zhang") is None  # used: idle restarts
+    clock.advance(auth.SESSION_IDLE - timedelta(seconds=1))
+    assert not isinstance(store.resume_browser_session(browser.cookie), SessionRefused)
+    clock.advance(auth.SESSION_IDLE + timedelta(seconds=1))
+    assert store.resume_browser_session(browser.cookie) == SessionRefused("idle")
+    # Once ended for idleness it stays ended.
+    assert store.resume_browser_session(browser.cookie) == SessionRefused("signed_out")
+
+
+def test_a_busy_browser_session_still_ends_at_the_absolute_limit(
+    store: UserStore, clock: Clock
+) -> None:
+    _, browser = _browser(store, clock)
+    for _ in range(int(auth.SESSION_ABSOLUTE / timedelta(minutes=20)) + 1):
+        clock.advance(timedelta(minutes=20))
+        store.browser_session_ended(browser.browser, "zhang")
+    assert store.resume_browser_session(browser.cookie) == SessionRefused("expired")
+
+
+def test_a_forged_or_swapped_cookie_is_refused(store: UserStore, clock: Clock) -> None:
+    user, browser = _browser(store, clock)
+    other = store.add("li", "city_supervisor", password=PASSWORD)
+    theirs = store.open_browser_session(other, clock())
+    # A changed character, a tab token in place of the cookie, a cookie in place of a tab token.
+    flipped = browser.cookie[:-2] + ("A" if browser.cookie[-2] != "A" else "B") + browser.cookie[-1]
+    assert store.resume_browser_session(flipped) == SessionRefused("tampered")
+    assert store.resume_browser_session(store.issue_token(user)) == SessionRefused("tampered")
+    assert store.verify_token(browser.cookie) == SessionRefused("tampered")
+    assert store.resume_browser_session("") == SessionRefused("tampered")
+    # Li's browser id under Zhang's name: the id's owner is checked.
+    assert store.browser_session_ended(theirs.browser, "zhang") == SessionRefused("tampered")
+    assert store.browser_session_ended("never-issued", "zhang") == SessionRefused("tampered")
+
+
+def test_a_password_reset_or_a_disabled_account_ends_the_browser_session(
+    store: UserStore, clock: Clock
+) -> None:
+    _, browser = _browser(store, clock)
+    store.reset_password("zhang", "another long password")
+    assert store.resume_browser_session(browser.cookie) == SessionRefused("stale")
+    user = store.get("zhang")
+    assert user is not None
+    again = store.open_browser_session(user, clock())
+    store.disable("zhang")
+    assert store.resume_browser_session(again.cookie) == SessionRefused("disabled")

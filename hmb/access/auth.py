@@ -30,6 +30,7 @@ Every time comes from an injectable clock (``clock=``), so tests can move time f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -80,6 +81,7 @@ DEMO_USERS: tuple[tuple[str, Role, tuple[str, ...]], ...] = (
 _USERNAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._@+-]{{1,{MAX_USERNAME_LENGTH - 1}}}$")
 _COUNTY = re.compile(r"^\d{6}$")
 _SALT = "hmb-session"
+_BROWSER_SALT = "hmb-browser-session"  # the cookie's token: not interchangeable with a tab's
 
 _USERS_TABLE = """
 create table if not exists users (
@@ -111,6 +113,21 @@ _FAILURES_TABLE = (
     """,
     "create index if not exists sign_in_failures_by_name on sign_in_failures (username, client)",
     "create index if not exists sign_in_failures_by_client on sign_in_failures (client, at)",
+)
+# One row per browser signed in (the session cookie, dashboard.cookie): the SHA-256 of the
+# cookie's random id (the id itself is never stored), whose session it is, when it started and
+# was last used, and when it was ended (sign-out in any tab ends it for every tab).
+_BROWSER_SESSIONS_TABLE = (
+    """
+    create table if not exists browser_sessions (
+        id_hash    text primary key,
+        username   text not null,
+        started_at text not null,
+        last_seen  text not null,
+        ended_at   text
+    )
+    """,
+    "create index if not exists browser_sessions_by_user on browser_sessions (username)",
 )
 
 # Argon2 is made to be slow and to fill memory: one check at a time in the whole process.
@@ -158,7 +175,7 @@ class SignIn:
 
 
 SessionEnd = Literal["tampered", "idle", "expired", "unknown_user", "disabled", "stale",
-                     "demo_refused"]
+                     "demo_refused", "signed_out"]
 
 
 @dataclass(frozen=True)
@@ -173,6 +190,15 @@ class Session:
 @dataclass(frozen=True)
 class SessionRefused:
     reason: SessionEnd
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A browser's session: its random id (kept by the tab, to end it) and the signed value of
+    the cookie that lets a reload or a new tab resume it."""
+
+    browser: str
+    cookie: str
 
 
 def default_user_store() -> Path:
@@ -232,10 +258,12 @@ class UserStore:
         sqlite_files.create_private(self.path)
         with closing(self._connect()) as con:
             sqlite_files.enable_wal(con, self.path)
-            for statement in (_USERS_TABLE, *_FAILURES_TABLE):
+            for statement in (_USERS_TABLE, *_FAILURES_TABLE, *_BROWSER_SESSIONS_TABLE):
                 con.execute(statement)
         self._dummy_hash: str | None = None
-        self._serializer = _serializer(load_secret(self.secret_file), clock)
+        secret = load_secret(self.secret_file)
+        self._serializer = _serializer(secret, clock)
+        self._browser_serializer = _serializer(secret, clock, _BROWSER_SALT)
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -428,10 +456,7 @@ class UserStore:
     def issue_token(self, user: User, started: datetime | None = None) -> str:
         """A signed token for ``user``; ``started`` carries the session's start on refresh."""
         start = started if started is not None else self.clock()
-        payload = {"u": user.username, "v": user.session_version,
-                   "s": int(start.timestamp())}
-        token: str = self._serializer.dumps(payload)
-        return token
+        return self.issue_token_for(user.username, user.session_version, start)
 
     def verify_token(self, token: str) -> Session | SessionRefused:
         """The session a token stands for, with a refreshed token, or why it is refused."""
@@ -458,6 +483,84 @@ class UserStore:
             return SessionRefused(reason or "unknown_user")
         return Session(user, started, self.issue_token(user, started))
 
+    # -- browser sessions (the session cookie) ----------------------------------------------
+
+    def open_browser_session(self, user: User, started: datetime) -> BrowserSession:
+        """A browser's session for ``user``, begun at ``started``: the signed cookie value
+        ``{"u", "v", "s", "b"}`` (``b`` a random id whose hash is kept to end it)."""
+        browser = secrets.token_urlsafe(32)
+        now = _stamp(self.clock())
+        with self._transaction() as con:
+            con.execute(
+                "insert into browser_sessions (id_hash, username, started_at, last_seen)"
+                " values (?, ?, ?, ?)",
+                (_digest(browser), user.username, _stamp(started), now),
+            )
+        payload = {"u": user.username, "v": user.session_version, "s": int(started.timestamp()),
+                   "b": browser}
+        cookie: str = self._browser_serializer.dumps(payload)
+        return BrowserSession(browser, cookie)
+
+    def resume_browser_session(self, cookie: str) -> tuple[Session, str] | SessionRefused:
+        """The session a browser's cookie stands for (a reload, a new tab), with a fresh tab
+        token and the browser id, or why it is refused: as :meth:`verify_token`, and also ended
+        (signed out in another tab), or idle for :data:`SESSION_IDLE` in every tab."""
+        try:
+            payload: Any = self._browser_serializer.loads(
+                cookie, max_age=int(SESSION_ABSOLUTE.total_seconds()))
+        except SignatureExpired:
+            return SessionRefused("expired")
+        except BadSignature:
+            return SessionRefused("tampered")
+        if not (isinstance(payload, dict) and isinstance(payload.get("b"), str)
+                and isinstance(payload.get("u"), str) and isinstance(payload.get("v"), int)
+                and isinstance(payload.get("s"), int)):
+            return SessionRefused("tampered")
+        browser = payload["b"]
+        ended = self.browser_session_ended(browser, payload["u"])
+        if ended is not None:
+            return ended
+        started = datetime.fromtimestamp(payload["s"], UTC)
+        token = self.issue_token_for(payload["u"], payload["v"], started)
+        result = self.verify_token(token)
+        if isinstance(result, SessionRefused):
+            return result
+        return result, browser
+
+    def browser_session_ended(self, browser: str, username: str) -> SessionRefused | None:
+        """Why the browser session ``browser`` of ``username`` no longer holds (signed out,
+        idle in every tab, unknown), or None after marking it used now."""
+        now = self.clock()
+        with self._transaction() as con:
+            row = con.execute(
+                "select username, last_seen, ended_at from browser_sessions where id_hash = ?",
+                (_digest(browser),),
+            ).fetchone()
+            if row is None or row["username"] != username:
+                return SessionRefused("tampered")
+            if row["ended_at"] is not None:
+                return SessionRefused("signed_out")
+            if now - datetime.fromisoformat(row["last_seen"]) > SESSION_IDLE:
+                con.execute("update browser_sessions set ended_at = ? where id_hash = ?",
+                            (_stamp(now), _digest(browser)))
+                return SessionRefused("idle")
+            con.execute("update browser_sessions set last_seen = ? where id_hash = ?",
+                        (_stamp(now), _digest(browser)))
+        return None
+
+    def end_browser_session(self, browser: str) -> None:
+        """Sign-out: the cookie stops working in every tab of that browser at their next step."""
+        with self._transaction() as con:
+            con.execute(
+                "update browser_sessions set ended_at = coalesce(ended_at, ?) where id_hash = ?",
+                (_stamp(self.clock()), _digest(browser)),
+            )
+
+    def issue_token_for(self, username: str, version: int, started: datetime) -> str:
+        payload = {"u": username, "v": version, "s": int(started.timestamp())}
+        token: str = self._serializer.dumps(payload)
+        return token
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _update(self, username: str, assignments: str, params: Sequence[Any]) -> None:
@@ -476,14 +579,20 @@ class UserStore:
         return sqlite_files.transaction(self.path)
 
 
-def _serializer(secret: bytes, clock: Callable[[], datetime]) -> URLSafeTimedSerializer:
+def _digest(browser: str) -> str:
+    return hashlib.sha256(browser.encode()).hexdigest()
+
+
+def _serializer(
+    secret: bytes, clock: Callable[[], datetime], salt: str = _SALT
+) -> URLSafeTimedSerializer:
     class ClockSigner(TimestampSigner):
         """itsdangerous' timestamp signer, reading the store's clock instead of time.time()."""
 
         def get_timestamp(self) -> int:
             return int(clock().timestamp())
 
-    return URLSafeTimedSerializer(secret, salt=_SALT, signer=ClockSigner)
+    return URLSafeTimedSerializer(secret, salt=salt, signer=ClockSigner)
 
 
 def _user(row: sqlite3.Row) -> User:

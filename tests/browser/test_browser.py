@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -97,6 +98,26 @@ def sign_in(page: Page, user: str, password: str = DEMO_PASSWORD) -> None:
     form.locator(".st-key-signin_username input").fill(user)
     form.locator(".st-key-signin_password input").fill(password)
     form.get_by_role("button", name="登录").click()
+    wait_idle(page)
+    expect(page.locator(".st-key-sign_out")).to_be_visible()
+    session_cookie(page)  # the page has exchanged its ticket: a reload stays signed in
+
+
+def session_cookie(page: Page) -> dict[str, Any]:
+    """The session cookie of the page's browser, once the server has set it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [c for c in page.context.cookies() if c["name"] == "hmb_session"]
+        if found:
+            return dict(found[0])
+        time.sleep(0.1)
+    raise AssertionError("no session cookie 10 s after signing in")
+
+
+def goto(page: Page, path: str = "/", **params: str) -> None:
+    """Open ``path?params`` in a browser that is signed in already (the session cookie)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    page.goto(f"{path}?{query}" if query else path)
     wait_idle(page)
     expect(page.locator(".st-key-sign_out")).to_be_visible()
 
@@ -180,8 +201,8 @@ def test_every_page_by_navigation_and_by_url(page: Page) -> None:
         assert query(page) == view, name
         screenshot(page, name)
 
-    for name in PAGE_NAMES:
-        open_app(page, "/" if name == "overview" else f"/{name}", **view)
+    for name in PAGE_NAMES:  # typed into the address bar: still signed in
+        goto(page, "/" if name == "overview" else f"/{name}", **view)
         assert_page_ok(page, name)
         assert urlparse(page.url).path == ("/" if name == "overview" else f"/{name}")
         assert query(page) == view, name
@@ -346,3 +367,63 @@ def test_a_county_supervisor_signs_in_and_sees_her_county_only(page: Page) -> No
     nav = page.get_by_test_id("stTopNavLink")
     assert t("page_costs", "zh") not in nav.all_inner_texts()
     screenshot(page, "county_supervisor")
+
+
+def test_a_reload_and_a_new_tab_keep_her_signed_in(page: Page) -> None:
+    """The session lives in an HttpOnly, SameSite=Strict cookie the page's scripts cannot read:
+    a reload, a link opened in a new tab or typed into the address bar stay signed in."""
+    open_app(page, "/participation", j=SANMING)
+    jar = session_cookie(page)
+    assert jar["httpOnly"] is True and jar["sameSite"] == "Strict" and jar["path"] == "/"
+    assert "hmb_session" not in page.evaluate("document.cookie")
+    page.reload()
+    wait_idle(page)
+    expect(page.locator(".st-key-sign_out")).to_be_visible()
+    assert_page_ok(page, "participation")
+    other = page.context.new_page()
+    other.goto(f"/claims?j={SANMING}")
+    wait_idle(other)
+    expect(other.locator(".st-key-sign_out")).to_be_visible()
+    assert_page_ok(other, "claims")
+    other.close()
+
+
+def test_signing_out_in_one_tab_signs_out_the_others(page: Page) -> None:
+    open_app(page, j=SANMING)
+    stolen = session_cookie(page)  # what someone who copied the cookie would hold
+    other = page.context.new_page()
+    other.goto(f"/participation?j={SANMING}")
+    wait_idle(other)
+    expect(other.locator(".st-key-sign_out")).to_be_visible()
+
+    page.locator(".st-key-sign_out").get_by_role("button").click()
+    wait_idle(page)
+    expect(heading(page)).to_contain_text("登录")
+    # The other tab, without a reload: its next step finds the session ended.
+    nav_link(other, t("page_claims", "zh")).click()
+    wait_idle(other)
+    expect(heading(other)).to_contain_text("登录")
+    expect(other.get_by_test_id("stMain")).to_contain_text(t("ended_signed_out", "zh"))
+    other.close()
+    # The cookie is gone from the browser, and a copy put back is refused by the server.
+    deadline = time.monotonic() + 10
+    while any(c["name"] == "hmb_session" for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the cookie outlived the sign-out"
+        time.sleep(0.1)
+    page.context.add_cookies([{k: stolen[k] for k in ("name", "value", "domain", "path")}])
+    page.goto(f"/?j={SANMING}")
+    wait_idle(page)
+    expect(heading(page)).to_contain_text("登录")
+
+
+def test_a_forged_cookie_signs_nobody_in(page: Page) -> None:
+    page.goto("/")
+    wait_idle(page)
+    host = urlparse(page.url).hostname or "localhost"
+    for value in ("forged", "eyJ1IjoiZGVtby1hZG1pbiJ9.AAAA.BBBB"):
+        page.context.add_cookies([{"name": "hmb_session", "value": value, "domain": host,
+                                   "path": "/"}])
+        page.reload()
+        wait_idle(page)
+        expect(heading(page)).to_contain_text("登录")
+        expect(page.locator(".st-key-sign_out")).to_have_count(0)
