@@ -92,7 +92,9 @@ def test_sanming(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
     folder = demos["sanming-2024"]
     as_of, figures = _figures(folder)
     expected: set[Breach] = set()
-    counties = _county_participation(folder, as_of)
+    # 明政办规〔2023〕5号 governs the 2024 scheme only (有效期至2024年12月31日): the demo's 2022 and
+    # 2023 get figures, no verdicts.
+    counties = _county_participation(folder, as_of).filter(pl.col("policy_year") == 2024)
     for r in counties.iter_rows(named=True):
         # 明政办规〔2023〕5号 三（七）1: at least 20 % (critical), aim 30 % (warning).
         if r["rate"] < 0.20:
@@ -101,13 +103,7 @@ def test_sanming(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
         elif r["rate"] < 0.30:
             expected.add(("county_participation", r["policy_year"], r["county_code"], None,
                           "warning"))
-    city = counties.group_by("policy_year").agg(pl.col("enrolled").sum(),
-                                                pl.col("insured_count").sum())
-    for r in city.iter_rows(named=True):
-        rate = r["enrolled"] / r["insured_count"]
-        if rate < 0.30:  # 三（六）3: below 30 % the 100,000 tier is not reached
-            expected.add(("city_participation_tier", r["policy_year"], None, None,
-                          "critical" if rate < 0.20 else "warning"))
+    # 三（六）3 (the city's rate decides the out-of-pocket cap) is a condition: a notice, no alert.
     for f in _settled(figures, as_of):
         profit = f["earned_premium"] - f["claims_paid"] - f["expenses"]
         if _ratio(f, profit) > 0.03:  # 三（八）2
@@ -121,10 +117,9 @@ def test_sanming(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
             expected.add(("premium_standard", year, None, None, "critical"))
     expected |= _coverage_breaches(folder, as_of, "subsidised_groups_enrolled",
                                    {"tekun", "wulao", "dibao", "orphan"})
+    expected = {b for b in expected if b[1] == 2024}
     assert _checked(folder, "sanming-2024", capsys) == expected
-    # The planted breaches are among them.
-    assert {b[0] for b in expected} >= {"net_profit_cap", "enrolment_deadline",
-                                        "subsidised_groups_enrolled", "county_participation"}
+    assert {b[0] for b in expected} >= {"county_participation"}
 
 
 def test_nantong(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,10 +155,17 @@ def test_hunan(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> No
     folder = demos["hunan-2024"]
     as_of, figures = _figures(folder)
     expected: set[Breach] = set()
-    for f in figures:
+    pool = 0.0  # 结余部分结转资金池，用于下一年度给付 (三); the margin is the product's local 5 %
+    for f in sorted(figures, key=lambda f: f["policy_year"]):
         finished = as_of >= date(f["policy_year"], 12, 31)
+        profit = f["earned_premium"] - f["claims_paid"] - f["expenses"]
+        draw = min(pool, max(0.0, 0.05 * f["earned_premium"] - profit))
+        pool += -draw + max(0.0, profit - 0.05 * f["earned_premium"])
         if _ratio(f, f["claims_paid"] + f["expenses"]) > 0.95:  # 湘政办发〔2024〕5号 三
-            expected.add(("combined_ratio_cap", f["policy_year"], None, None, "critical"))
+            # Covered by the pool's draw, a warning; not covered, critical.
+            covered = _ratio(f, f["claims_paid"] + f["expenses"] - draw) <= 0.95 + 1e-12
+            expected.add(("combined_ratio_cap", f["policy_year"], None, None,
+                          "warning" if covered else "critical"))
         if finished and _ratio(f, f["claims_paid"]) < 0.85:  # 给付率不低于85% (finished years)
             expected.add(("payout_ratio_floor", f["policy_year"], None, None, "critical"))
     enrolment = _enrolment(folder, as_of)
@@ -174,7 +176,7 @@ def test_hunan(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> No
             expected.add(("premium_ceiling", year, None, None, "critical"))
     assert {("premium_ceiling", 2026, None, None, "critical"),
             ("payout_ratio_floor", 2024, None, None, "critical"),
-            ("combined_ratio_cap", 2025, None, None, "critical")} <= expected
+            ("combined_ratio_cap", 2025, None, None, "warning")} <= expected
     assert _checked(folder, "hunan-2024", capsys) == expected
 
 

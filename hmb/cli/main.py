@@ -615,9 +615,17 @@ def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
         lines.append(f"  {alert['message_zh']}")
         lines.append(f"  {alert['message_en']}")
         lines.append(f"  依据 {cite['document']} {cite['clause'] or ''}：“{cite['quote'] or ''}”")
+        if cite.get("local_parameter"):
+            lines.append(f"  本地参数（非文件规定） local parameter: {cite['local_parameter']}")
     if output["notices"]:
         lines += ["", "情况通报 Notices"]
-        lines += [f"  {n['message_zh']}" for n in output["notices"]]
+        for notice in output["notices"]:
+            lines += [f"  {notice['message_zh']}", f"  {notice['message_en']}"]
+            if notice["citation"].get("local_parameter"):
+                lines.append(
+                    f"    本地参数（非文件规定） local parameter:"
+                    f" {notice['citation']['local_parameter']}"
+                )
     if output["not_checked"]:
         lines += ["", "需补充数据才能检查 Not checked (data needed)"]
         lines += [
