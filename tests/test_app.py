@@ -37,6 +37,7 @@ from hmb.rulebook.profiles import load_profile
 from hmb.state.alert_store import AlertStore
 from hmb.state.audit import AuditTrail, Origin
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
+from tests.builders import basic_insured_row, enrollment_row, write_folder
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -460,6 +461,26 @@ def test_a_rulebook_named_by_path_in_the_settings_is_an_error_box_not_a_crash(
     shown = "\n".join(e.value for e in at.error)
     assert "HMB_PROFILE" in shown and "sanming-2024" in shown
     assert at.sidebar.selectbox[0].value == DEMO_PROFILES[0]  # the demos are still there
+
+
+def test_another_jurisdictions_rulebook_is_an_error_box_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """三明's data under 湖南's rulebook is refused in the app as on the command line."""
+    folder = write_folder(tmp_path, basic_insured=[basic_insured_row("350404", 100)],
+                          enrollment=[enrollment_row(county_code="350404")])
+    monkeypatch.setenv("HMB_DATA_DIR", str(folder))
+    monkeypatch.setenv("HMB_PROFILE", "hunan-2024")
+    users = auth.UserStore()
+    user = users.get("bureau-admin") or users.add(
+        "bureau-admin", "admin", (), "a bureau's own long password"
+    )
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[TOKEN_KEY] = users.issue_token(user)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(e.value for e in at.error)
+    assert "湖南省" in shown and "350404" in shown and "basic_insured" in shown
 
 
 PARTICIPATION_CSV = "participation_sanming-2024_2024.csv"

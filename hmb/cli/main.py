@@ -272,6 +272,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from hmb.ingest.dataset import (  # noqa: PLC0415 (see the docstring)
+        check_jurisdiction,
         check_quarantine_dir,
         default_quarantine_dir,
         open_dataset,
@@ -280,6 +281,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     try:
         dataset = open_dataset(args.folder, _liability_codes(args))
+        if args.profile is not None or args.rulebook is not None:
+            check_jurisdiction(dataset, _load_rulebook(args))
     except InputError as exc:
         return _validation_fatal(args, exc, {})
     quarantine_dir = args.quarantine_dir or default_quarantine_dir(dataset)
@@ -367,10 +370,14 @@ class NoDates(Exception):
 
 def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]:
     """The profile, the validated folder and the as-of date (given, or the data's latest)."""
-    from hmb.ingest.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest.dataset import (  # noqa: PLC0415 (see the docstring)
+        check_jurisdiction,
+        open_dataset,
+    )
 
     profile = _load_rulebook(args)
     dataset = open_dataset(args.folder, profile.liability_codes)
+    check_jurisdiction(dataset, profile)  # another jurisdiction's rulebook is refused
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(
