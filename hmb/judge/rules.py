@@ -695,8 +695,8 @@ def _alert(
         # 力争: an aim the document sets, not a requirement; missing it is not a breach.
         zh = (
             f"{where_zh}{name_zh}为 {shown_zh}，未达到力争目标 {_format_value(rule, threshold)}"
-            f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}；力争目标不是规定的下限）。"
-            f"{extra_zh}"
+            f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}；"
+            f"这是力争目标，不是必须达到的下限）。{extra_zh}"
         )
         en = (
             f"{where_en}: {name_en} {shown_en}, short of the"
