@@ -31,6 +31,7 @@ from hmb.core.counties import counties
 from hmb.core.formatting import percent, wan_yuan
 from hmb.core.settings import default_alert_store, settings
 from hmb.ingest.dataset import open_dataset
+from hmb.judge.alerts import Scope, alert_id
 from hmb.measure import metrics
 from hmb.measure.development import DEFAULT_GRAIN, development
 from hmb.rulebook.profiles import load_profile
@@ -404,6 +405,20 @@ def test_leadership_reads_alerts_but_cannot_act() -> None:
     assert not at.exception
     assert not at.text_area and not at.get("form")
     assert "只读：您的角色不能确认或豁免该预警。" in [c.value for c in at.caption]
+
+
+def test_an_alert_on_a_local_parameter_says_so_in_the_app() -> None:
+    """温州's 5 % margin is the working group's, not the document's: the alerts table flags it,
+    the alert says whose number it is, and the overview's summary carries the flag too."""
+    at = _app("wenzhou-2021")
+    at.switch_page("dashboard/app_pages/alerts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert "本地参数" in table.columns
+    surplus = alert_id("wenzhou-2021", "excess_surplus", Scope(policy_year=2022))
+    at.selectbox(key="alert").set_value(surplus).run()
+    captions = "\n".join(c.value for c in at.caption)
+    assert "本地参数（非文件规定）" in captions and "local parameter" in captions
 
 
 def test_the_server_refuses_an_action_the_role_may_not_take(
