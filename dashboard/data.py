@@ -25,7 +25,7 @@ from hmb.access import scoping
 from hmb.access.scoping import DataScope
 from hmb.core.settings import default_alert_store, settings
 from hmb.core.sql import quote_ident, sql_string
-from hmb.ingest.dataset import Dataset, open_dataset
+from hmb.ingest.dataset import Dataset, check_jurisdiction, open_dataset
 from hmb.judge import rules
 from hmb.measure import metrics
 from hmb.measure.development import Development, Grain
@@ -77,8 +77,12 @@ def source_folder(source: Source) -> Path:
 
 
 def dataset(folder: Path, profile: str) -> Dataset:
-    """The validated store (built once per fingerprint, then only looked up)."""
-    return open_dataset(folder, load_profile(profile).liability_codes)
+    """The validated store (built once per fingerprint, then only looked up), refused
+    (InputError) when the rulebook is another jurisdiction's."""
+    rulebook = load_profile(profile)
+    opened = open_dataset(folder, rulebook.liability_codes)
+    check_jurisdiction(opened, rulebook)
+    return opened
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

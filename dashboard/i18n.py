@@ -105,6 +105,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "until": ("豁免至", "Waived until"),
     "history": ("处理记录", "History"),
     "clause": ("条款原文", "Clause"),
+    "local_parameter": ("本地参数（非文件规定）", "Local parameter (not the document's)"),
     "done": ("已记录。", "Recorded."),
     "no_alerts": ("没有符合条件的预警。", "No alert matches."),
     "evaluated_latest": ("预警状态按数据最新日期评估并记录；选择的截止日只影响下方的计算。",

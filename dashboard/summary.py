@@ -143,13 +143,21 @@ def attention(alerts: Sequence[Alert], profile: Profile, year: int, lang: Lang,
     if lang == "zh":
         head = f"{place}{year}年度共有严重预警 {critical} 条、一般预警 {warning} 条。最需关注："
         items = "".join(f"\n\n- {a.message_zh}（{a.citation.document} {a.citation.clause or ''}）"
-                        for a in worst)
+                        + local_mark(a.citation.local_parameter, lang) for a in worst)
     else:
         head = (f"{place} {year}: {critical} critical and {warning} warning alerts. "
                 "Most urgent:")
         items = "".join(f"\n\n- {a.message_en} ({a.citation.document} {a.citation.clause or ''})"
-                        for a in worst)
+                        + local_mark(a.citation.local_parameter, lang) for a in worst)
     return head + items
+
+
+def local_mark(note: str | None, lang: Lang) -> str:
+    """What a verdict or notice says when a number in it is a local parameter, not the
+    document's: the flag and the note that says whose it is."""
+    if not note:
+        return ""
+    return f"（本地参数：{note}）" if lang == "zh" else f" (local parameter: {note})"
 
 
 # -- claims development (精算回溯) --------------------------------------------------------------

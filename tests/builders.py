@@ -225,6 +225,29 @@ def subsidy_eligible_row(
     }
 
 
+def in_jurisdiction(tables: Mapping[str, Sequence[Row]], profile: str) -> dict[str, list[Row]]:
+    """``tables`` (written in 三明's counties, as the row builders' defaults are) moved to the
+    counties of ``profile``'s jurisdiction: each 三明 county code becomes one of the
+    jurisdiction's, in order, so that the rulebook accepts the folder
+    (hmb.ingest.dataset.check_jurisdiction). Nothing else changes."""
+    from hmb.core.counties import counties  # noqa: PLC0415 (cnmaps is read only when needed)
+    from hmb.rulebook.profiles import load_profile  # noqa: PLC0415
+
+    jurisdiction = load_profile(profile).jurisdiction
+    codes = sorted({str(row["county_code"]) for rows in tables.values() for row in rows
+                    if str(row.get("county_code") or "").startswith("3504")})
+    if jurisdiction.adcode == "350400":
+        places = {code: code for code in codes}
+    else:
+        targets = [c.code for c in counties(jurisdiction.adcode)]
+        places = dict(zip(codes, targets, strict=False))
+    return {
+        name: [{**row, "county_code": places[row["county_code"]]}
+               if row.get("county_code") in places else dict(row) for row in rows]
+        for name, rows in tables.items()
+    }
+
+
 def _apply(row: Row, overrides: Mapping[str, Any]) -> Row:
     row = dict(row)
     row.update(overrides)

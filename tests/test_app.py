@@ -31,12 +31,14 @@ from hmb.core.counties import counties
 from hmb.core.formatting import percent, wan_yuan
 from hmb.core.settings import default_alert_store, settings
 from hmb.ingest.dataset import open_dataset
+from hmb.judge.alerts import Scope, alert_id
 from hmb.measure import metrics
 from hmb.measure.development import DEFAULT_GRAIN, development
 from hmb.rulebook.profiles import load_profile
 from hmb.state.alert_store import AlertStore
 from hmb.state.audit import AuditTrail, Origin
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
+from tests.builders import basic_insured_row, enrollment_row, write_folder
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -409,6 +411,20 @@ def test_leadership_reads_alerts_but_cannot_act() -> None:
     assert "只读：您的角色不能确认或豁免该预警。" in [c.value for c in at.caption]
 
 
+def test_an_alert_on_a_local_parameter_says_so_in_the_app() -> None:
+    """温州's 5 % margin is the working group's, not the document's: the alerts table flags it,
+    the alert says whose number it is, and the overview's summary carries the flag too."""
+    at = _app("wenzhou-2021")
+    at.switch_page("dashboard/app_pages/alerts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert "本地参数" in table.columns
+    surplus = alert_id("wenzhou-2021", "excess_surplus", Scope(policy_year=2022))
+    at.selectbox(key="alert").set_value(surplus).run()
+    captions = "\n".join(c.value for c in at.caption)
+    assert "本地参数（非文件规定）" in captions and "local parameter" in captions
+
+
 def test_the_server_refuses_an_action_the_role_may_not_take(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The handler checks again against the stored alert, whatever the page showed."""
@@ -464,6 +480,26 @@ def test_a_rulebook_named_by_path_in_the_settings_is_an_error_box_not_a_crash(
     shown = "\n".join(e.value for e in at.error)
     assert "HMB_PROFILE" in shown and "sanming-2024" in shown
     assert at.sidebar.selectbox[0].value == DEMO_PROFILES[0]  # the demos are still there
+
+
+def test_another_jurisdictions_rulebook_is_an_error_box_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """三明's data under 湖南's rulebook is refused in the app as on the command line."""
+    folder = write_folder(tmp_path, basic_insured=[basic_insured_row("350404", 100)],
+                          enrollment=[enrollment_row(county_code="350404")])
+    monkeypatch.setenv("HMB_DATA_DIR", str(folder))
+    monkeypatch.setenv("HMB_PROFILE", "hunan-2024")
+    users = auth.UserStore()
+    user = users.get("bureau-admin") or users.add(
+        "bureau-admin", "admin", (), "a bureau's own long password"
+    )
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[TOKEN_KEY] = users.issue_token(user)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(e.value for e in at.error)
+    assert "湖南省" in shown and "350404" in shown and "basic_insured" in shown
 
 
 PARTICIPATION_CSV = "participation_sanming-2024_2024.csv"

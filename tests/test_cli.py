@@ -49,21 +49,51 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_folder(tmp_path_factory.mktemp("cli"), **clean_tables())
 
 
+# Two counties of each jurisdiction, standing in for clean_tables()'s 350402 and 350403: a rulebook
+# meets only the data of its jurisdiction (tests/test_jurisdiction.py).
+COUNTIES = {
+    "hunan-2024": ("430102", "430103"),
+    "nantong-2021": ("320612", "320613"),
+    "sanming-2024": ("350402", "350403"),
+    "shenyang-2021": ("210102", "210103"),
+    "wenzhou-2021": ("330302", "330303"),
+}
+
+
+def _moved(tables: dict[str, list[Any]], counties: tuple[str, str]) -> dict[str, list[Any]]:
+    places = dict(zip(("350402", "350403"), counties, strict=True))
+    return {
+        name: [{**row, **({"county_code": places[row["county_code"]]}
+                          if row.get("county_code") in places else {})} for row in rows]
+        for name, rows in tables.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """clean_tables() in two counties of each jurisdiction."""
+    root = tmp_path_factory.mktemp("cli-jurisdictions")
+    return {profile: write_folder(root, name=profile, **_moved(clean_tables(), counties))
+            for profile, counties in COUNTIES.items()}
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_metrics_without_format_prints_a_readable_table(
-    capsys: pytest.CaptureFixture[str], folder: Path, profile: str
+    capsys: pytest.CaptureFixture[str], folders: dict[str, Path], profile: str
 ) -> None:
+    folder = folders[profile]
     result = run(capsys, "metrics", folder, "--profile", profile, "--as-of", "2024-06-30")
     assert result.code == 0
     assert result.out.strip()
     assert not result.out.lstrip().startswith("{")  # a table for people, not the JSON
     assert "2024" in result.out
-    assert "350402" in result.out
+    assert COUNTIES[profile][0] in result.out
 
 
 def test_metrics_twice_gives_identical_output(
-    capsys: pytest.CaptureFixture[str], folder: Path
+    capsys: pytest.CaptureFixture[str], folders: dict[str, Path]
 ) -> None:
+    folder = folders["hunan-2024"]
     for extra in ([], ["--format", "json"]):
         args = ["metrics", folder, "--profile", "hunan-2024", "--as-of", "2024-06-30", *extra]
         first = run(capsys, *args)
@@ -137,10 +167,10 @@ def hmb_script() -> str:
 
 
 def test_console_script_prints_the_same_metrics_as_the_function(
-    capsys: pytest.CaptureFixture[str], folder: Path
+    capsys: pytest.CaptureFixture[str], folders: dict[str, Path]
 ) -> None:
-    args = ["metrics", str(folder), "--profile", "wenzhou-2021", "--as-of", "2024-06-30",
-            "--format", "json"]
+    args = ["metrics", str(folders["wenzhou-2021"]), "--profile", "wenzhou-2021",
+            "--as-of", "2024-06-30", "--format", "json"]
     process = subprocess.run([hmb_script(), *args], capture_output=True, text=True,
                              timeout=120, check=False)
     assert process.returncode == 0, process.stderr
@@ -156,9 +186,10 @@ def test_console_script_exits_2_without_a_traceback_on_a_fatal_problem(tmp_path:
     assert "Traceback" not in process.stdout + process.stderr
 
 
-def test_metrics_loads_only_what_it_needs(folder: Path) -> None:
+def test_metrics_loads_only_what_it_needs(folders: dict[str, Path]) -> None:
     """A warm ``hmb metrics`` is mostly Python's start-up: it must not load Polars and pyarrow
     (the pages' frames), the rule engine, the alert store or the accounts' password hashing."""
+    folder = folders["hunan-2024"]
     script = (
         "import sys\n"
         "from hmb.cli.main import main\n"

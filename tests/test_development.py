@@ -234,15 +234,16 @@ def test_development_periods_count_from_1_january_of_the_policy_year(
     assert age(2024, date.fromisoformat(day), grain) == period
 
 
-def small_folder(root: Path, **enrollment: Any) -> Path:
+def small_folder(root: Path, county: str = "430102", **enrollment: Any) -> Path:
     """2024: member A; claims paid 100 on 2024-03-31, 200 on 2024-04-01, 400 on 2025-01-15 and
-    800 on 2025-03-01 (after the as-of date used below), one pending and one denied."""
+    800 on 2025-03-01 (after the as-of date used below), one pending and one denied; in 芙蓉区
+    (湖南) unless another ``county`` is given."""
     return write_folder(
         root,
-        basic_insured=[basic_insured_row("430102", 100)],
-        enrollment=[enrollment_row(member_id="A", county_code="430102", **enrollment)],
+        basic_insured=[basic_insured_row(county, 100)],
+        enrollment=[enrollment_row(member_id="A", county_code=county, **enrollment)],
         claims=[
-            claim_row(member_id="A", claim_id=f"P{i}", county_code="430102",
+            claim_row(member_id="A", claim_id=f"P{i}", county_code=county,
                       liability="in_scope_copay", settle_date=settled, paid_amount=paid,
                       eligible_amount=1000.0, report_date="2024-03-05")
             for i, (settled, paid) in enumerate(
@@ -250,10 +251,10 @@ def small_folder(root: Path, **enrollment: Any) -> Path:
                  ("2025-03-01", 800.0)]
             )
         ] + [
-            claim_row(member_id="A", claim_id="N1", county_code="430102",
+            claim_row(member_id="A", claim_id="N1", county_code=county,
                       liability="in_scope_copay", status="pending", settle_date=None,
                       paid_amount=0.0),
-            claim_row(member_id="A", claim_id="N2", county_code="430102",
+            claim_row(member_id="A", claim_id="N2", county_code=county,
                       liability="in_scope_copay", status="denied", paid_amount=0.0),
         ],
     )
@@ -315,7 +316,7 @@ def test_zero_earned_premium_gives_no_projected_loss_ratio(tmp_path: Path) -> No
 
 
 def test_a_rulebook_without_a_payout_floor_expects_nothing_and_says_so(tmp_path: Path) -> None:
-    folder = small_folder(tmp_path)
+    folder = small_folder(tmp_path, county="350426")  # 三明's rulebook takes 三明's data only
     result = development_json(folder, "--as-of", "2024-12-31", profile="sanming-2024")
     assert result["origins"][0]["expected_loss_ratio"] is None
     assert result["origins"][0]["deviation"] is None

@@ -31,6 +31,7 @@ from tests.builders import (
     enrollment_row,
     expense_row,
     finance_row,
+    in_jurisdiction,
     insurer_row,
     members,
     metrics_json,
@@ -163,7 +164,7 @@ def test_pages_get_the_same_participation_as_the_command_line(tmp_path: Path) ->
 # --- written premium, claims, expenses, ratios, profit, surplus -------------------------------
 
 
-def finance_folder(root: Path) -> Path:
+def finance_folder(root: Path, profile: str = "sanming-2024") -> Path:
     """The golden finance year: 2024, as-of 2024-03-31, insurers I1 (0.6) and I2 (0.4).
 
     written premium = 241 x 150 (enrolled 2023-12-01)          = 36 150
@@ -178,17 +179,16 @@ def finance_folder(root: Path) -> Path:
     """
     policyholders = members(241, enroll_date="2023-12-01")
     m = [row["member_id"] for row in policyholders]
-    return write_folder(
-        root,
-        basic_insured=[basic_insured_row("350402", 1000)],
-        enrollment=[
+    return write_folder(root, name=profile, **in_jurisdiction({
+        "basic_insured": [basic_insured_row("350402", 1000)],
+        "enrollment": [
             *policyholders,
             enrollment_row(enroll_date="2024-03-31"),
             enrollment_row(status="cancelled", refund_amount=0.0),
             enrollment_row(status="cancelled", premium=300.0, refund_amount=150.0),
             enrollment_row(enroll_date="2024-04-01"),
         ],
-        claims=[
+        "claims": [
             claim_row(member_id=m[0], paid_amount=3000.0, settle_date="2024-03-15"),
             claim_row(member_id=m[1], paid_amount=1500.0, service_date="2024-03-10",
                       report_date="2024-03-12", settle_date="2024-03-31"),
@@ -197,18 +197,26 @@ def finance_folder(root: Path) -> Path:
             claim_row(member_id=m[3], status="denied", paid_amount=0.0, settle_date="2024-03-10"),
             claim_row(member_id=m[4], status="pending", paid_amount=0.0, settle_date=None),
         ],
-        insurers=[insurer_row("I1", 0.6, role="lead"), insurer_row("I2", 0.4)],
-        expenses=[
+        "insurers": [insurer_row("I1", 0.6, role="lead"), insurer_row("I2", 0.4)],
+        "expenses": [
             expense_row("I1", 200.0, category="operations"),
             expense_row("I1", 100.0, category="it"),
             expense_row("I2", 150.0, category="staff"),
         ],
-    )
+    }, profile))
 
 
 @pytest.fixture(scope="module")
 def golden_finance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return finance_folder(tmp_path_factory.mktemp("finance"))
+
+
+@pytest.fixture(scope="module")
+def golden_finance_of(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The golden finance year in two counties of each jurisdiction: a rulebook meets only the
+    data of its own (tests/test_jurisdiction.py)."""
+    root = tmp_path_factory.mktemp("finance-of")
+    return {profile: finance_folder(root, profile) for profile in PROFILES}
 
 
 def test_finance_of_the_whole_jurisdiction(golden_finance: Path) -> None:
@@ -249,10 +257,10 @@ def test_participation_uses_the_same_as_of_date_as_finance(golden_finance: Path)
     ],
 )
 def test_excess_surplus_uses_the_profile_margin(
-    golden_finance: Path, profile: str, excess: float | None, i1_excess: float | None,
-    i2_excess: float | None,
+    golden_finance_of: dict[str, Path], profile: str, excess: float | None,
+    i1_excess: float | None, i2_excess: float | None,
 ) -> None:
-    result = metrics_json(golden_finance, profile, as_of="2024-03-31")
+    result = metrics_json(golden_finance_of[profile], profile, as_of="2024-03-31")
     assert result["profile"] == profile
     assert finance_row(result, 2024)["excess_surplus"] == excess
     assert finance_row(result, 2024, "I1")["excess_surplus"] == i1_excess
@@ -568,8 +576,8 @@ def test_rows_are_sorted_by_year_then_code_with_the_total_row_first(tmp_path: Pa
     ]
 
 
-def test_rows_carry_the_contract_keys(golden_finance: Path) -> None:
-    result = metrics_json(golden_finance, "hunan-2024", as_of="2024-03-31")
+def test_rows_carry_the_contract_keys(golden_finance_of: dict[str, Path]) -> None:
+    result = metrics_json(golden_finance_of["hunan-2024"], "hunan-2024", as_of="2024-03-31")
     for row in result["participation"]:
         assert {"policy_year", "county_code", "enrolled", "insured_base", "rate"} <= set(row)
     finance_keys = {
@@ -715,7 +723,9 @@ def datasets(draw: st.DrawFn) -> Dataset:
                 for _ in range(draw(st.integers(0, 2)))
             ]
     as_of = date(2023, 6, 1) + timedelta(days=draw(st.integers(0, 700)))
-    return Dataset(tables, draw(st.sampled_from(PROFILES)), as_of.isoformat())
+    profile = draw(st.sampled_from(PROFILES))
+    # The counties of the rulebook's own jurisdiction: another's is refused.
+    return Dataset(in_jurisdiction(tables, profile), profile, as_of.isoformat())
 
 
 @st.composite

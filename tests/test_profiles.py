@@ -314,3 +314,113 @@ def test_a_rulebook_that_cannot_be_read_is_an_error_not_a_traceback(
         load_rulebook(own)
     with pytest.raises(ProfileError, match="not a file"):
         load_rulebook(tmp_path)
+
+
+# -- what the document governs, and how it words each rule -------------------------------------
+
+PERIOD = "[document.in_force]\nfirst_year = 2024\nlast_year = 2024\nvalid_to = 2024-12-31\n"
+
+HOSTILE_PERIODS = {
+    "missing": (PERIOD, "", "in_force"),
+    "inverted": (PERIOD, "[document.in_force]\nfirst_year = 2024\nlast_year = 2023\n", "last_year"),
+    "open-ended, not said to be local": (
+        PERIOD, "[document.in_force]\nfirst_year = 2024\n", "local = true"
+    ),
+    "valid to a day of another year": (
+        PERIOD, "[document.in_force]\nfirst_year = 2024\nlast_year = 2024\nvalid_to = 2026-12-31\n",
+        "valid_to",
+    ),
+    "first year as text": (PERIOD, PERIOD.replace("first_year = 2024", 'first_year = "2024"'),
+                           "first_year"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_PERIODS, ids=list(HOSTILE_PERIODS))
+def test_a_rulebook_without_a_sound_period_of_force_is_refused(tmp_path: Path, case: str) -> None:
+    old, new, says = HOSTILE_PERIODS[case]
+    _altered(tmp_path, old, new)
+    load_profile.cache_clear()
+    try:
+        with pytest.raises(ProfileError) as caught:
+            load_profile("sanming-2024", tmp_path)
+    finally:
+        load_profile.cache_clear()
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_period_of_force_quotes_its_seed_or_says_it_is_local(name: str) -> None:
+    profile = load_profile(name)
+    period = profile.document.in_force
+    seed = _normalised((settings().seeds_dir / profile.document.seed).read_text(encoding="utf-8"))
+    if period.quote:
+        assert _normalised(period.quote) in seed
+    assert period.local or (period.clause and period.quote)
+    assert period.last_year is not None or period.local
+
+
+def test_the_periods_of_force_are_the_documents() -> None:
+    sanming = load_profile("sanming-2024").document.in_force  # 有效期至2024年12月31日
+    assert (sanming.first_year, sanming.last_year, str(sanming.valid_to)) == (2024, 2024,
+                                                                             "2024-12-31")
+    assert not sanming.local
+    nantong = load_profile("nantong-2021").document.in_force  # 项目试行时间三年
+    assert (nantong.first_year, nantong.last_year, nantong.local) == (2021, 2023, False)
+    for name, first in (("wenzhou-2021", 2021), ("shenyang-2021", 2021), ("hunan-2024", 2024)):
+        period = load_profile(name).document.in_force
+        assert (period.first_year, period.last_year, period.local) == (first, None, True), name
+
+
+HOSTILE_WORDING = {
+    "an aim that is critical": ('kind = "duty_with_aim"', 'kind = "aim"', "aim"),
+    "a duty with an aim but no aim": ("warning = 0.30\nrecovery = 0.205",
+                                      "recovery = 0.205", "duty_with_aim"),
+    "a local threshold the rule lacks": ('local_thresholds = ["recovery"]',
+                                         'local_thresholds = ["recovery", "info"]',
+                                         "local_thresholds"),
+    "an unknown kind": ('kind = "condition"', 'kind = "tier"', "kind"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_WORDING, ids=list(HOSTILE_WORDING))
+def test_a_rule_worded_against_its_thresholds_is_refused(tmp_path: Path, case: str) -> None:
+    old, new, says = HOSTILE_WORDING[case]
+    _altered(tmp_path, old, new)
+    load_profile.cache_clear()
+    try:
+        with pytest.raises(ProfileError) as caught:
+            load_profile("sanming-2024", tmp_path)
+    finally:
+        load_profile.cache_clear()
+    assert says in str(caught.value)
+
+
+def test_local_thresholds_need_a_local_citation() -> None:
+    raw = load_profile("wenzhou-2021").model_dump()
+    (window,) = [r for r in raw["rules"] if r["id"] == "enrolment_window"]
+    window["citation"]["local"] = False
+    window["citation"]["note"] = None
+    with pytest.raises(ValueError, match="local thresholds need local = true"):
+        Profile.model_validate(raw)
+
+
+def test_every_number_the_documents_do_not_state_is_local() -> None:
+    """The margins, readings and hysteresis the product adds are flagged as its own."""
+    hunan = load_profile("hunan-2024")
+    assert hunan.parameters.surplus_margin.local  # 5 % = 1 − the 95 % ceiling: a reading
+    wenzhou = {r.id: r for r in load_profile("wenzhou-2021").rules}
+    assert wenzhou["excess_surplus"].is_local(0.05)
+    assert wenzhou["enrolment_window"].is_local(62)  # "2 个月" read as 62 days
+    sanming = {r.id: r for r in load_profile("sanming-2024").rules}
+    assert sanming["county_participation"].is_local(0.205)  # the recovery threshold
+    assert not sanming["county_participation"].is_local(0.20)  # 不低于 20 %: the document's
+    assert sanming["county_participation"].kind == "duty_with_aim"  # 力争达到 30 %
+    assert sanming["city_participation_tier"].kind == "condition"  # 三（六）3
+
+
+def test_sanming_assisted_persons_clause_says_100_and_80_percent() -> None:
+    """三（六）4: assisted persons with 特定既往症 get 100 % under 责任一, 80 % under 责任二."""
+    (duty,) = [d for d in load_profile("sanming-2024").not_checked
+               if d.id == "assisted_preexisting_ratio"]
+    assert "100%" in duty.title_zh and "80%" in duty.title_zh
+    assert duty.citation.quote and "80%" in duty.citation.quote

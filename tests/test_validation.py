@@ -29,6 +29,7 @@ from tests.builders import (
     enrollment_row,
     expense_row,
     finance_row,
+    in_jurisdiction,
     insurer_row,
     metrics_json,
     participation_row,
@@ -427,9 +428,9 @@ def test_county_code_that_is_not_six_digits_is_an_invalid_value(tmp_path: Path) 
 
 
 def test_every_claim_of_a_liability_outside_the_profile_is_flagged(tmp_path: Path) -> None:
-    folder = write_folder(tmp_path, **with_rows(claims=[
+    folder = write_folder(tmp_path, **in_jurisdiction(with_rows(claims=[
         claim_row(member_id="A1", claim_id="L1", liability="dental"),
-    ]))
+    ]), "hunan-2024"))
     report = valid_report(folder, "--profile", "hunan-2024")
     # Hunan defines in_scope_copay and out_of_scope: C1-C3 and L1 are all unknown to it.
     assert rule_rows(report, "warnings", "claims", "unknown_liability") == 4

@@ -74,7 +74,8 @@ frame = pl.DataFrame([
     {"severity": label("severity", r.severity, lang),
      "state": label("alert_state", r.state, lang), "rule": rule_title(r.rule_id),
      "scope": where(r.scope),
-     "message": r.message_zh if lang == "zh" else r.message_en}
+     "message": r.message_zh if lang == "zh" else r.message_en,
+     "local_parameter": "✓" if r.citation.local_parameter else ""}
     for r in shown
 ])
 widgets.table(frame, f"alerts_{v.profile.name}", lang, key="alerts")
@@ -91,7 +92,7 @@ st.markdown(
     f"“{record.citation.quote or ''}”"
 )
 if record.citation.local_parameter:
-    st.caption(record.citation.local_parameter)
+    st.caption(f"**{t('local_parameter', lang)}** {record.citation.local_parameter}")
 st.caption(f"{label('column', 'state', lang)}: {label('alert_state', record.state, lang)}"
            f" · id {record.id}")
 

@@ -60,4 +60,5 @@ with right:
     if notices:
         st.markdown(f"**{t('notices', lang)}**")
         for notice in notices:
-            st.markdown("- " + (notice.message_zh if lang == "zh" else notice.message_en))
+            st.markdown("- " + (notice.message_zh if lang == "zh" else notice.message_en)
+                        + summary.local_mark(notice.citation.local_parameter, lang))

@@ -273,6 +273,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from hmb.ingest.dataset import (  # noqa: PLC0415 (see the docstring)
+        check_jurisdiction,
         check_quarantine_dir,
         default_quarantine_dir,
         open_dataset,
@@ -281,6 +282,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     try:
         dataset = open_dataset(args.folder, _liability_codes(args))
+        if args.profile is not None or args.rulebook is not None:
+            check_jurisdiction(dataset, _load_rulebook(args))
     except InputError as exc:
         return _validation_fatal(args, exc, {})
     quarantine_dir = args.quarantine_dir or default_quarantine_dir(dataset)
@@ -368,10 +371,14 @@ class NoDates(Exception):
 
 def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]:
     """The profile, the validated folder and the as-of date (given, or the data's latest)."""
-    from hmb.ingest.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest.dataset import (  # noqa: PLC0415 (see the docstring)
+        check_jurisdiction,
+        open_dataset,
+    )
 
     profile = _load_rulebook(args)
     dataset = open_dataset(args.folder, profile.liability_codes)
+    check_jurisdiction(dataset, profile)  # another jurisdiction's rulebook is refused
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(
@@ -643,9 +650,17 @@ def _check_text(jurisdiction: str, output: dict[str, Any]) -> str:
         lines.append(f"  {alert['message_zh']}")
         lines.append(f"  {alert['message_en']}")
         lines.append(f"  依据 {cite['document']} {cite['clause'] or ''}：“{cite['quote'] or ''}”")
+        if cite.get("local_parameter"):
+            lines.append(f"  本地参数（非文件规定） local parameter: {cite['local_parameter']}")
     if output["notices"]:
         lines += ["", "情况通报 Notices"]
-        lines += [f"  {n['message_zh']}" for n in output["notices"]]
+        for notice in output["notices"]:
+            lines += [f"  {notice['message_zh']}", f"  {notice['message_en']}"]
+            if notice["citation"].get("local_parameter"):
+                lines.append(
+                    f"    本地参数（非文件规定） local parameter:"
+                    f" {notice['citation']['local_parameter']}"
+                )
     if output["not_checked"]:
         lines += ["", "需补充数据才能检查 Not checked (data needed)"]
         lines += [

@@ -322,6 +322,7 @@ COLUMNS: dict[str, Label] = {
     "state": Label("状态", "State"),
     "scope": Label("范围", "Scope"),
     "message": Label("说明", "What"),
+    "local_parameter": Label("本地参数", "Local parameter"),
     "at": Label("时间（UTC）", "At (UTC)"),
     "event": Label("事件", "Event"),
     "from": Label("原状态", "From"),

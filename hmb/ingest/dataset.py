@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from hmb.core import duckdb_files
+from hmb.core.counties import county_name
 from hmb.core.private_files import private_dir, private_file
 from hmb.core.schema import TABLES
 from hmb.core.settings import settings
@@ -41,6 +42,13 @@ from hmb.ingest.loading import (
     reads_by_place,
 )
 from hmb.ingest.table_checks import id_tests, raw_id_problems
+from hmb.rulebook.profiles import (
+    Jurisdiction,
+    Profile,
+    ProfileError,
+    available_profiles,
+    load_profile,
+)
 
 
 def default_cache_dir() -> Path:
@@ -328,3 +336,93 @@ def _footers(con: duckdb.DuckDBPyConnection, files: list[Path], table: str) -> d
     return {f: found for f, found in read_footers(con, files, table).items()
             if isinstance(found, Footer)}
 
+
+
+# -- the rulebook meets the folder -----------------------------------------------------------
+
+DEMO_SUMMARY = "demo.json"  # what hmb demo writes beside its tables (hmb.tools.demo)
+
+
+def check_jurisdiction(dataset: Dataset, profile: Profile) -> None:
+    """Refuse a rulebook that is not the data's: the counties of the basic_insured table (the
+    denominator of participation) must lie in the rulebook's jurisdiction (a city's counties share
+    its first four digits, a province's its first two), and a folder written by ``hmb demo`` for a
+    rulebook of another jurisdiction is refused too. Members enrolled from outside the
+    jurisdiction (the enrollment table) never decide this. Raises InputError."""
+    problems = []
+    with dataset.connect() as con:
+        codes = [
+            str(row[0]) for row in con.execute(
+                "select distinct county_code from basic_insured order by county_code"
+            ).fetchall()
+            if row[0] is not None
+        ]
+    outside = [code for code in codes if not profile.jurisdiction.contains(code)]
+    place = profile.jurisdiction
+    if outside:
+        examples = "、".join(f"{code} {county_name(code) or ''}".strip() for code in outside[:3])
+        fitting = _rulebooks_for(codes)
+        hint_zh = f"，如 --profile {fitting[0]}" if fitting else ""
+        hint_en = f", such as --profile {fitting[0]}" if fitting else ""
+        problems.append(Problem(
+            "wrong_jurisdiction",
+            f"规则配置 {profile.name} 适用于{place.name_zh}（{place.adcode}），但数据 basic_insured"
+            f" 表中有 {len(outside)} 个区县不属于{place.name_zh}，如 {examples}。请使用与数据所属"
+            f"地区相符的规则配置{hint_zh}。 The rulebook {profile.name} governs {place.name_zh}"
+            f" {place.name_en} ({place.adcode}), but {len(outside)} of the {len(codes)} counties"
+            f" of the basic_insured table lie outside it, e.g. {', '.join(outside[:3])}: use the"
+            f" rulebook of the data's jurisdiction{hint_en}.",
+            table="basic_insured",
+            column="county_code",
+        ))
+    written_for = _demo_profile(dataset.folder)
+    if written_for is not None and written_for != profile.name:
+        other = _shipped_jurisdiction(written_for)
+        if other is None or other.adcode != place.adcode:
+            where = f"{other.name_zh}（{other.adcode}）" if other is not None else "另一地区"
+            where_en = (f"{other.name_en} ({other.adcode})" if other is not None
+                        else "another jurisdiction")
+            problems.append(Problem(
+                "wrong_jurisdiction",
+                f"数据文件夹的 {DEMO_SUMMARY} 注明它是为规则配置 {written_for}（{where}）生成的，"
+                f"与规则配置 {profile.name}（{place.name_zh}，{place.adcode}）不符。请改用"
+                f" --profile {written_for}。 The folder's {DEMO_SUMMARY} says it was written"
+                f" for the rulebook {written_for} ({where_en}), not for {profile.name}"
+                f" ({place.name_en}, {place.adcode}): use --profile {written_for}.",
+                file=DEMO_SUMMARY,
+            ))
+    if problems:
+        raise InputError(problems)
+
+
+def _rulebooks_for(codes: list[str]) -> list[str]:
+    """The shipped rulebooks whose jurisdiction holds every one of ``codes``."""
+    fitting = []
+    for name in available_profiles():
+        try:
+            jurisdiction = load_profile(name).jurisdiction
+        except ProfileError:
+            continue
+        if codes and all(jurisdiction.contains(code) for code in codes):
+            fitting.append(name)
+    return fitting
+
+
+def _shipped_jurisdiction(name: str) -> Jurisdiction | None:
+    if name not in available_profiles():
+        return None
+    try:
+        return load_profile(name).jurisdiction
+    except ProfileError:
+        return None
+
+
+def _demo_profile(folder: Path) -> str | None:
+    """The rulebook a folder written by ``hmb demo`` was written for, if it says."""
+    path = folder / DEMO_SUMMARY
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = summary.get("profile") if isinstance(summary, dict) else None
+    return name if isinstance(name, str) else None

@@ -280,7 +280,29 @@ def _loss_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
 
 
 def _combined_ratio(ev: Evaluation, rule: Rule) -> list[Observation]:
-    return _finance_observations(ev, rule, lambda r: r.combined_ratio, rises_with_claims=True)
+    """The combined ratio; where the rulebook keeps a pool (湖南 三: 结余部分结转资金池，用于
+    下一年度给付) and the year drew on it, also the ratio net of the draw, which the verdict
+    weighs."""
+    observations = _finance_observations(
+        ev, rule, lambda r: r.combined_ratio, rises_with_claims=True
+    )
+    totals = {r.policy_year: r for r in ev.year_totals()}
+    result = []
+    for obs in observations:
+        row = totals.get(obs.scope.policy_year or 0)
+        if (
+            row is None or obs.value is None or not row.pool_draw
+            or not ev.profile.keeps_pool(row.policy_year)
+        ):
+            result.append(obs)
+            continue
+        draw_share = metrics.ratio(row.pool_draw, row.earned_premium) or 0.0
+        result.append(replace(obs, facts={
+            **obs.facts,
+            "pool_draw": float(row.pool_draw),
+            "net_of_pool_draw": obs.value - draw_share,
+        }))
+    return result
 
 
 def _profit_rate(ev: Evaluation, rule: Rule) -> list[Observation]:
@@ -566,7 +588,12 @@ def evaluate(
     ev = Evaluation(con, profile, as_of)
     alerts: list[Alert] = []
     for rule in profile.rules:
+        if rule.kind == "condition":
+            continue  # a benefit tier's condition is reported as the tier in force, not judged
         for observation in OBSERVERS[rule.metric](ev, rule):
+            year = observation.scope.policy_year
+            if year is None or not profile.governs(year):
+                continue  # figures only: no verdict outside the document's period of force
             firing = alert_id(profile.name, rule.id, observation.scope) in previously_firing
             verdict = classify(rule, observation.value, firing)
             if verdict is None:
@@ -574,6 +601,13 @@ def evaluate(
             severity, threshold = verdict
             if observation.facts.get("provisional") and severity == "critical":
                 severity = "warning"  # a projection warns; only a settled figure is critical
+            net = observation.facts.get("net_of_pool_draw")
+            if severity == "critical" and net is not None and not _breaches(
+                net, rule.comparison, threshold
+            ):
+                # The rulebook's own pool, which the document sets up for exactly this, covers
+                # the year: a warning that the premium alone did not, not a breach.
+                severity = "warning"
             alerts.append(_alert(ev, rule, observation, severity, threshold))
     alerts.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.rule_id, a.scope.key()))
     return CheckResult(profile.name, as_of, tuple(alerts), tuple(_notices(ev)))
@@ -656,18 +690,48 @@ def _alert(
             shown_zh += f"（±{points(spread).lstrip('+')}）"
             shown_en += f" (± {points(spread).lstrip('+').replace(' 个百分点', ' points')})"
         name_zh, name_en = f"预计最终{name_zh}", f"projected ultimate {name_en}"
-    zh = (
-        f"{where_zh}{name_zh}为 {shown_zh}，"
-        f"{RELATION_ZH[rule.comparison]}规定的 {_format_value(rule, threshold)}"
-        f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}）。{extra_zh}"
-    )
-    en = (
-        f"{where_en}: {name_en} {shown_en},"
-        f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)} set by the"
-        f" rule ({gap_text.replace(' 个百分点', ' points')})."
-    )
+    if rule.is_aim(severity):
+        # 力争: an aim the document sets, not a requirement; missing it is not a breach.
+        zh = (
+            f"{where_zh}{name_zh}为 {shown_zh}，未达到力争目标 {_format_value(rule, threshold)}"
+            f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}；"
+            f"这是力争目标，不是必须达到的下限）。{extra_zh}"
+        )
+        en = (
+            f"{where_en}: {name_en} {shown_en}, short of the"
+            f" {_format_value(rule, threshold, True)} the document aims for"
+            f" ({gap_text.replace(' 个百分点', ' points')}; an aim, not a requirement)."
+        )
+    else:
+        local = rule.is_local(threshold)
+        zh = (
+            f"{where_zh}{name_zh}为 {shown_zh}，"
+            f"{RELATION_ZH[rule.comparison]}{'本地参数' if local else '规定的'}"
+            f" {_format_value(rule, threshold)}"
+            f"（{GAP_ZH[rule.comparison]} {gap_text.lstrip('+-')}）。{extra_zh}"
+        )
+        source_en = "of a local parameter, not the document's" if local else "set by the rule"
+        en = (
+            f"{where_en}: {name_en} {shown_en},"
+            f" {RELATION_EN[rule.comparison]} the {_format_value(rule, threshold, True)}"
+            f" {source_en} ({gap_text.replace(' 个百分点', ' points')})."
+        )
     if extra_en:
         en += f" {extra_en}"
+    net = obs.facts.get("net_of_pool_draw")
+    if net is not None:
+        draw = obs.facts["pool_draw"]
+        covered = not _breaches(net, rule.comparison, threshold)
+        basis_zh, basis_en = _margin_basis(ev.profile, obs.scope.policy_year)
+        zh += (
+            f"当年动用结余资金池 {wan_yuan(draw)}（{basis_zh}），扣除后为 {percent(net)}"
+            + ("，资金池已覆盖超出部分。" if covered else "，仍高于规定。")
+        )
+        en += (
+            f" The year drew {draw:,.2f} yuan from the pool ({basis_en}); net of the draw it is"
+            f" {percent(net)}"
+            + (", so the pool covers the excess." if covered else ", still above the rule.")
+        )
     if obs.facts.get("year_in_progress"):
         zh += "（保险年度尚未结束：已赚保费按截止日计，费用为已报告的年初至今数）"
         en += " (Policy year in progress: premium earned to date, expenses as reported.)"
@@ -757,22 +821,47 @@ def _subsidised_missing(
 
 
 def _money_over(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    """The amount above the threshold, an estimate of the product's: the document says where an
+    excess goes, never how much it is, so the message says which percentage it is computed from
+    and whether that percentage is the document's or a local parameter."""
     earned = Decimal(str(obs.facts["earned_premium"]))
     over = (Decimal(str(obs.value)) - Decimal(str(threshold))) * earned
     destination = str(ev.profile.parameters.surplus_destination.value)
-    zh = f"超出部分 {wan_yuan(over)}"
-    en = f"The excess is {metrics.to_fen(over):,.2f} yuan"
+    if rule.is_local(threshold):
+        basis_zh, basis_en = f"按本地参数 {percent(threshold)} 估算", (
+            f"an estimate from the local parameter {percent(threshold)}"
+        )
+    else:
+        basis_zh, basis_en = f"按文件规定的 {percent(threshold)} 估算", (
+            f"an estimate from the document's {percent(threshold)}"
+        )
+    zh = f"{basis_zh}，超出部分约 {wan_yuan(over)}"
+    en = f"The excess is about {metrics.to_fen(over):,.2f} yuan ({basis_en})"
     if destination in ENUMS["surplus_destination"]:
-        zh += label("surplus_destination", destination, "zh")
-        en += " " + label("surplus_destination", destination, "en")
-    details: dict[str, Any] = {"excess_amount": float(metrics.to_fen(over))}
+        zh += "，" + label("surplus_destination", destination, "zh")
+        en += ", " + label("surplus_destination", destination, "en")
+    details: dict[str, Any] = {
+        "excess_amount": float(metrics.to_fen(over)),
+        "estimate": True,
+        "estimate_from_local_parameter": rule.is_local(threshold),
+    }
     enrolled = _enrolled(ev, obs.scope.policy_year)
     if destination == "premium_cut" and enrolled:
         per_head = over / enrolled
-        zh += f"，相当于每位参保人 {yuan(per_head)}"
-        en += f", {per_head:,.2f} yuan per member"
+        zh += f"；若全部用于下调保费，约合每位参保人 {yuan(per_head)}（文件未规定金额）"
+        en += (f"; spread over every member, about {per_head:,.2f} yuan each (the document"
+               " sets no amount)")
         details["per_member"] = float(metrics.to_fen(per_head))
     return zh + "。", en + ".", details
+
+
+def _margin_basis(profile: Profile, year: int | None) -> tuple[str, str]:
+    """Which margin a pool's draw or excess is computed from, and whose figure it is."""
+    margin = profile.margin(year or 0)
+    shown = "—" if margin is None else percent(margin)
+    if profile.parameters.surplus_margin.local:
+        return f"按本地参数 {shown} 估算", f"an estimate from the local parameter {shown}"
+    return f"按文件规定的 {shown} 计算", f"computed from the document's {shown}"
 
 
 def _premiums_found(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
@@ -840,11 +929,56 @@ def _enrolled(ev: Evaluation, policy_year: int | None) -> int:
 
 
 def _notices(ev: Evaluation) -> Iterable[Notice]:
+    yield from _out_of_force_notices(ev)
+    governed: list[Notice] = []
     for rule in ev.profile.rules:
-        if rule.id == "city_participation_tier":
-            yield from _tier_notices(ev, rule)
+        if rule.kind == "condition" and rule.id == "city_participation_tier":
+            governed += _tier_notices(ev, rule)
     if any(ev.profile.keeps_pool(r.policy_year) for r in ev.year_totals()):
-        yield from _pool_notices(ev)
+        governed += _pool_notices(ev)
+    yield from (n for n in governed if ev.profile.governs(n.policy_year))
+
+
+def data_years(ev: Evaluation) -> list[int]:
+    """The policy years the store has figures for at the as-of date."""
+    years = {int(y) for y in ev.participation["policy_year"].to_list() if y is not None}
+    years |= {row.policy_year for row in ev.year_totals()}
+    return sorted(years)
+
+
+def period_citation(profile: Profile) -> Citation:
+    period = profile.document.in_force
+    return Citation(
+        document=profile.document.number,
+        clause=period.clause,
+        quote=period.quote,
+        local_parameter=period.note if period.local else None,
+    )
+
+
+def _out_of_force_notices(ev: Evaluation) -> Iterable[Notice]:
+    """Once per policy year of the data that the rulebook's document does not govern: its
+    figures are shown, no rule judges it."""
+    profile = ev.profile
+    period = profile.document.in_force
+    for year in data_years(ev):
+        if profile.governs(year):
+            continue
+        yield Notice(
+            profile.name,
+            "outside_period_of_force",
+            year,
+            f"{year} 年度不在《{profile.document.title}》（{profile.document.number}）适用期内"
+            f"（{period.years_zh()}）：只列数字，不作判断。",
+            f"{year} is outside the period of force of {profile.document.number}"
+            f" ({period.years_en()}): figures only, no verdicts.",
+            period_citation(profile),
+            {
+                "first_year": period.first_year,
+                "last_year": period.last_year,
+                "valid_to": None if period.valid_to is None else period.valid_to.isoformat(),
+            },
+        )
 
 
 def _tier_notices(ev: Evaluation, rule: Rule) -> Iterable[Notice]:
@@ -874,20 +1008,26 @@ def _tier_notices(ev: Evaluation, rule: Rule) -> Iterable[Notice]:
 
 def _pool_notices(ev: Evaluation) -> Iterable[Notice]:
     margin_parameter = ev.profile.parameters.keeps_pool
-    citation = Citation(ev.profile.document.number, margin_parameter.clause, margin_parameter.quote)
+    margin = ev.profile.parameters.surplus_margin
+    citation = Citation(
+        ev.profile.document.number, margin_parameter.clause, margin_parameter.quote,
+        local_parameter=margin.note if margin.local else None,
+    )
     for row in ev.year_totals():
         if row.pool_open is None:
             continue
+        basis_zh, basis_en = _margin_basis(ev.profile, row.policy_year)
         yield Notice(
             ev.profile.name,
             "carry_forward_pool",
             row.policy_year,
             f"{row.policy_year}年度结余资金池：年初 {wan_yuan(row.pool_open)}，"
             f"动用 {wan_yuan(row.pool_draw)}，转入 {wan_yuan(row.excess_surplus)}，"
-            f"年末 {wan_yuan(row.pool_close)}。",
+            f"年末 {wan_yuan(row.pool_close)}（动用与转入{basis_zh}）。",
             f"Pool {row.policy_year}: opened {wan_yuan(row.pool_open)}, drew "
             f"{wan_yuan(row.pool_draw)}, added {wan_yuan(row.excess_surplus)}, closed "
-            f"{wan_yuan(row.pool_close)} (1 万元 = 10,000 yuan).",
+            f"{wan_yuan(row.pool_close)} (1 万元 = 10,000 yuan; draw and addition are"
+            f" {basis_en}).",
             citation,
             {
                 "open": float(row.pool_open),

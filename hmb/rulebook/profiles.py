@@ -176,6 +176,63 @@ class Jurisdiction(Strict):
     level: Literal["city", "province"]
     province_zh: str
 
+    def contains(self, county_code: str) -> bool:
+        """Whether a county (GB/T 2260) lies in the jurisdiction: a city's counties share its
+        first four digits, a province's its first two."""
+        digits = 4 if self.level == "city" else 2
+        return county_code[:digits] == self.adcode[:digits]
+
+
+class PeriodOfForce(Citation):
+    """The policy years a document governs, with the sentence that says so, or ``local = true``
+    and a note where the document sets none. A year outside them gets figures but no verdicts.
+
+    ``last_year`` may be left out only as a local reading (a document that sets no end governs
+    until it is replaced); ``valid_to`` is the last day the document says it is valid, if it says.
+    """
+
+    first_year: Year
+    last_year: Year | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodOfForce:
+        if self.last_year is not None and self.last_year < self.first_year:
+            raise ValueError(
+                f"last_year {self.last_year} 早于 first_year {self.first_year}"
+                f" the period of force ends before it begins"
+            )
+        if self.last_year is None and not self.local:
+            raise ValueError(
+                "没有 last_year 的适用期须设 local = true 并在 note 中说明 a period of force"
+                " without last_year is a local reading: set local = true and say why in note"
+            )
+        if self.valid_to is not None and (
+            self.last_year is None or self.valid_to.year != self.last_year
+        ):
+            raise ValueError(
+                f"valid_to {self.valid_to} 须落在 last_year 当年 must fall in last_year"
+                f" ({self.last_year})"
+            )
+        return self
+
+    def governs(self, year: int) -> bool:
+        return self.first_year <= year and (self.last_year is None or year <= self.last_year)
+
+    def years_zh(self) -> str:
+        if self.last_year is None:
+            return f"{self.first_year} 年度起"
+        if self.last_year == self.first_year:
+            return f"{self.first_year} 年度"
+        return f"{self.first_year}–{self.last_year} 年度"
+
+    def years_en(self) -> str:
+        if self.last_year is None:
+            return f"policy years from {self.first_year}"
+        if self.last_year == self.first_year:
+            return f"policy year {self.first_year}"
+        return f"policy years {self.first_year}–{self.last_year}"
+
 
 class Document(Strict):
     number: str
@@ -183,6 +240,7 @@ class Document(Strict):
     seed: str
     issued: str
     issuer: str
+    in_force: PeriodOfForce
 
 
 class Liability(Strict):
@@ -216,6 +274,11 @@ RuleScope = Literal["jurisdiction", "county", "insurer", "county_group"]
 Comparison = Literal["at_least", "at_most", "equal"]
 RuleUnit = Literal["rate", "yuan", "count", "days", "insurers"]
 RuleWhen = Literal["always", "campaign", "in_year"]
+# What the document makes of a rule's thresholds: a duty (不低于/不超过: breached below or above
+# it), an aim (力争: missed, never breached, so at most a warning), a duty whose warning threshold
+# is an aim (不低于 20%，力争达到 30%), or a condition deciding a benefit tier (reported as the tier
+# in force, never as an alert).
+RuleKind = Literal["duty", "aim", "duty_with_aim", "condition"]
 Projection = Literal["run_rate_14d", "development_from_previous_year"]
 
 
@@ -285,6 +348,10 @@ class Rule(Strict):
     groups: tuple[str, ...] = ()
     when: RuleWhen = "always"
     projection: Projection | None = None
+    kind: RuleKind = "duty"
+    # The thresholds the document does not state (a reading, a margin of the working group): each
+    # is named here, and the citation says why in its note (local = true).
+    local_thresholds: tuple[Literal["critical", "warning", "recovery"], ...] = ()
     citation: RuleCitation
 
     @field_validator("metric")
@@ -310,7 +377,9 @@ class Rule(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> Rule:
-        problems = self._form_problems() + self._threshold_problems()
+        problems = (
+            self._form_problems() + self._kind_problems() + self._threshold_problems()
+        )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -343,6 +412,29 @@ class Rule(Strict):
             )
         if len(set(self.years)) != len(self.years) or len(set(self.groups)) != len(self.groups):
             problems.append("years/groups 有重复 years or groups repeat a value")
+        return problems
+
+    def _kind_problems(self) -> list[str]:
+        """What the document makes of the thresholds, and which of them are local."""
+        problems = []
+        critical, warning = self.critical, self.warning
+        for name in self.local_thresholds:
+            if getattr(self, name) is None:
+                problems.append(f"local_thresholds 列出的 {name} 没有给出 names {name}, which"
+                                " the rule does not set")
+        if self.local_thresholds and not (self.citation.local and self.citation.note):
+            problems.append("local_thresholds 须配合 citation 的 local = true 与 note"
+                            " local thresholds need local = true and a note in the citation")
+        if self.kind == "aim" and critical is not None:
+            problems.append(
+                "kind = \"aim\" 不能有 critical 阈值：未达到力争目标不是违规 an aim missed is not a"
+                " breach: give it a warning threshold, not a critical one"
+            )
+        if self.kind == "duty_with_aim" and (critical is None or warning is None):
+            problems.append(
+                "kind = \"duty_with_aim\" 须有 critical（规定）和 warning（力争目标） needs a"
+                " critical threshold (the duty) and a warning threshold (the aim)"
+            )
         return problems
 
     def _threshold_problems(self) -> list[str]:
@@ -396,6 +488,17 @@ class Rule(Strict):
     def applies_to(self, year: int) -> bool:
         return not self.years or year in self.years
 
+    def is_local(self, threshold: float) -> bool:
+        """Whether ``threshold`` (a value this rule crossed) is one the document does not state."""
+        return any(
+            getattr(self, name) is not None and abs(float(getattr(self, name)) - threshold) < 1e-12
+            for name in self.local_thresholds
+        )
+
+    def is_aim(self, severity: str) -> bool:
+        """Whether an alert of ``severity`` says an aim was missed rather than a duty breached."""
+        return self.kind == "aim" or (self.kind == "duty_with_aim" and severity != "critical")
+
 
 def _range(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
@@ -432,6 +535,10 @@ class Profile(Strict):
         if duplicates:
             raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
         return self
+
+    def governs(self, year: int) -> bool:
+        """Whether the rulebook's document governs policy year ``year`` (its period of force)."""
+        return self.document.in_force.governs(year)
 
     def rule_on(self, metric: str, scope: str = "jurisdiction") -> Rule | None:
         """The rulebook's standing rule on ``metric`` at ``scope`` (not a campaign-time or

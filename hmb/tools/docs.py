@@ -172,6 +172,76 @@ def _cite(citation: Citation) -> str:
     return " ".join(parts)
 
 
+# How the document words a rule (hmb.rulebook.profiles.RuleKind), as the pages say it.
+KIND_WORDS = {
+    "duty": "规定 duty",
+    "aim": "力争 aim (missed, never breached: at most a warning)",
+    "duty_with_aim": "规定 + 力争 duty (critical) with an aim (warning)",
+    "condition": "条件 condition of a benefit tier (a notice, never an alert)",
+}
+
+
+def _rule_threshold(rule: Rule, name: str) -> str:
+    value = getattr(rule, name)
+    shown = _threshold(rule, value)
+    return f"{shown} (本地 local)" if value is not None and name in rule.local_thresholds else shown
+
+
+def _thresholds(rule: Rule) -> str:
+    return ", ".join(
+        f"{_rule_threshold(rule, name)} ({name})" for name in ("critical", "warning")
+        if getattr(rule, name) is not None
+    )
+
+
+def _period(profile: Profile) -> list[str]:
+    period = profile.document.in_force
+    valid = f"; valid to {period.valid_to}" if period.valid_to else ""
+    return [
+        "## 适用期 Period of force",
+        "",
+        f"{period.years_zh()} · {period.years_en()}{valid}. {_cite(period)}",
+        "",
+        "A policy year outside it gets its figures (metrics, pages) but no verdicts: `hmb check`"
+        " says so once per such year in a notice (`outside_period_of_force`).",
+        "",
+    ]
+
+
+def _clauses(profile: Profile) -> list[str]:
+    """Every clause of the document the rulebook knows about: checked by which rule and how,
+    used for which figure, or why it is not checked."""
+    rows: list[tuple[str, str, str, str]] = []
+    period = profile.document.in_force
+    if period.clause:
+        rows.append((period.clause, "适用期 period of force", "scope 适用范围",
+                     f"{period.years_en()}: no verdict outside it"))
+    for key, parameter in profile.parameters:
+        if parameter is not None and parameter.clause:
+            local = " (本地 local reading)" if parameter.local else ""
+            rows.append((parameter.clause, f"parameter `{key}`", "used in figures 用于计算",
+                         f"`{key}` = {parameter.value}{local}"))
+    for rule in profile.rules:
+        how = (
+            f"{label('metric', rule.metric, 'en')} `{rule.metric}` {rule.comparison}"
+            f" {_thresholds(rule)};"
+            f" {KIND_WORDS[rule.kind]}"
+        )
+        rows.append((rule.citation.clause or "—", f"{rule.title_zh}<br>{rule.title_en}",
+                     f"checked 已检查: `{rule.id}`", how))
+    for item in profile.not_checked:
+        rows.append((item.citation.clause or "—", f"{item.title_zh}<br>{item.title_en}",
+                     f"not checked 未检查 (`{item.id}`)", f"needs {item.needs_data}"))
+    lines = [
+        "## 条款 Clauses: checked, how, or why not",
+        "",
+        "| clause | 内容 what it says | status | how, or why not |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {clause} | {what} | {status} | {how} |" for clause, what, status, how in rows]
+    return [*lines, ""]
+
+
 def render_rulebook(profile: Profile) -> str:
     doc = profile.document
     lines = [
@@ -183,6 +253,8 @@ def render_rulebook(profile: Profile) -> str:
         f"Document: **{doc.number}** {doc.title} ({doc.issuer}, {doc.issued});"
         f" text in `data/seeds/{doc.seed}`.",
         "",
+        *_period(profile),
+        *_clauses(profile),
         "## 参数 Parameters",
         "",
         "| parameter | value | by year | source |",
@@ -197,8 +269,9 @@ def render_rulebook(profile: Profile) -> str:
         "",
         "## 规则 Rules checked by `hmb check`",
         "",
-        "| rule | 规则 | metric | scope | critical | warning | recovery | years | clause |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| rule | 规则 | metric | scope | critical | warning | recovery | years | reads as |"
+        " clause |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rule in profile.rules:
         when = "" if rule.when == "always" else label("rule_when", rule.when, "zh")
@@ -211,9 +284,10 @@ def render_rulebook(profile: Profile) -> str:
         lines.append(
             f"| `{rule.id}` | {rule.title_zh}<br>{rule.title_en} | {metric}"
             f"{' · ' + when if when else ''} | {label('rule_scope', rule.scope, 'zh')}{groups} |"
-            f" {_threshold(rule, rule.critical)} | {_threshold(rule, rule.warning)} |"
-            f" {_threshold(rule, rule.recovery)} |"
-            f" {', '.join(map(str, rule.years)) or 'all'} | {_cite(rule.citation)} |"
+            f" {_rule_threshold(rule, 'critical')} | {_rule_threshold(rule, 'warning')} |"
+            f" {_rule_threshold(rule, 'recovery')} |"
+            f" {', '.join(map(str, rule.years)) or 'all'} | {KIND_WORDS[rule.kind]} |"
+            f" {_cite(rule.citation)} |"
         )
     if profile.not_checked:
         lines += [
