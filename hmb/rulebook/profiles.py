@@ -250,6 +250,9 @@ RULE_METRICS: dict[str, MetricForm] = {
     "enrolment_window_days": MetricForm("days"),
     "subsidy_coverage": MetricForm("rate", ("county_group",)),
     "insurer_count": MetricForm("insurers"),
+    "premium_variation_count": MetricForm("count"),
+    "not_one_stop_share": MetricForm("rate"),
+    "early_denial_gap": MetricForm("rate"),
 }
 
 # The values a threshold may take in each unit. A rate is a fraction (0.20 for 20 %), so 20 is a
@@ -283,6 +286,7 @@ class Rule(Strict):
     unit: RuleUnit
     years: tuple[Year, ...] = ()
     groups: tuple[str, ...] = ()
+    liabilities: tuple[str, ...] = ()  # not_one_stop_share: the benefits the clause covers
     when: RuleWhen = "always"
     projection: Projection | None = None
     citation: RuleCitation
@@ -340,6 +344,11 @@ class Rule(Strict):
             problems.append(
                 f"groups 只用于 subsidy_coverage groups apply to subsidy_coverage only, not to"
                 f" {self.metric}"
+            )
+        if self.liabilities and self.metric != "not_one_stop_share":
+            problems.append(
+                f"liabilities 只用于 not_one_stop_share liabilities apply to not_one_stop_share"
+                f" only, not to {self.metric}"
             )
         if len(set(self.years)) != len(self.years) or len(set(self.groups)) != len(self.groups):
             problems.append("years/groups 有重复 years or groups repeat a value")
@@ -431,6 +440,18 @@ class Profile(Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_liabilities(self) -> Profile:
+        codes = {item.code for item in self.liabilities}
+        for rule in self.rules:
+            unknown = [code for code in rule.liabilities if code not in codes]
+            if unknown:
+                raise ValueError(
+                    f"rule '{rule.id}': 责任清单中没有 no liability {', '.join(unknown)} in"
+                    f" [[liabilities]]: use {', '.join(sorted(codes)) or 'none'}"
+                )
         return self
 
     def rule_on(self, metric: str, scope: str = "jurisdiction") -> Rule | None:
