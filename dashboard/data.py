@@ -78,7 +78,10 @@ def source_folder(source: Source) -> Path:
 
 def dataset(folder: Path, profile: str) -> Dataset:
     """The validated store (built once per fingerprint, then only looked up)."""
-    return open_dataset(folder, load_profile(profile).liability_codes)
+    rulebook = load_profile(profile)
+    return open_dataset(
+        folder, rulebook.liability_codes, insured_elsewhere=rulebook.insured_elsewhere
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

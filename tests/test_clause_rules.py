@@ -12,8 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from hmb.ingest.dataset import open_dataset
 from hmb.rulebook.profiles import ProfileError, load_rulebook
-from tests.builders import Row, claim_row
+from tests.builders import (
+    Row,
+    basic_insured_row,
+    claim_row,
+    enrollment_row,
+    finance_row,
+    metrics_json,
+    participation_row,
+    run_cli,
+    write_folder,
+)
 from tests.test_rules import (
     CHONGCHUAN,
     FURONG,
@@ -22,6 +33,7 @@ from tests.test_rules import (
     LUCHENG,
     NANTONG,
     WENZHOU,
+    YOUXI,
     Case,
     Cohort,
     Expect,
@@ -333,3 +345,72 @@ def test_liabilities_of_a_rule_are_the_rulebooks_own(tmp_path: Path) -> None:
         encoding="utf-8")
     with pytest.raises(ProfileError, match="inpatient_self_paid"):
         load_rulebook(wrong)
+
+
+# --- 三明 三（二）: members insured outside the city --------------------------------------------
+
+FUZHOU_GULOU = "350102"  # a county of 福州, outside 三明
+JIANGLE = "350428"  # a county of 三明 with no basic-insurance row in the folder
+
+
+def insured_elsewhere_folder(root: Path) -> Path:
+    """三明 2024: 尤溪 base 100 with 20 members; 3 members insured in 福州 鼓楼区, one of whom
+    is paid a claim of 1,000; one member in 将乐 (a 三明 county missing from basic_insured) and
+    one under 350499 (no such county): those two are always errors. One insurer, no expenses."""
+    elsewhere = [enrollment_row(member_id=f"E{i}", county_code=FUZHOU_GULOU) for i in range(3)]
+    return write_folder(
+        root,
+        basic_insured=[basic_insured_row(YOUXI, 100)],
+        enrollment=[
+            *(enrollment_row(county_code=YOUXI) for _ in range(20)),
+            *elsewhere,
+            enrollment_row(member_id="J1", county_code=JIANGLE),
+            enrollment_row(member_id="X1", county_code="350499"),
+        ],
+        claims=[claim_row(member_id="E0", county_code=FUZHOU_GULOU)],
+        insurers=[{"policy_year": 2024, "insurer_id": "I1", "insurer_name": "I1 保险",
+                   "role": "lead", "share": 1.0}],
+    )
+
+
+def test_sanming_accepts_members_insured_elsewhere_into_finance_only(tmp_path: Path) -> None:
+    folder = insured_elsewhere_folder(tmp_path)
+    result = metrics_json(folder, "sanming-2024", as_of="2024-12-31")
+    # Participation: 尤溪 20/100 and the city 20/100: the three of 鼓楼区 count nowhere.
+    assert participation_row(result, 2024, YOUXI)["enrolled"] == 20
+    city = participation_row(result, 2024, None)
+    assert (city["enrolled"], city["insured_base"], city["rate"]) == (20, 100, 0.2)
+    assert {r["county_code"] for r in result["participation"]} == {YOUXI, None}
+    # Finance: (20 + 3) × 150 = 3,450 written and, the year over, earned; their claim 1,000.
+    row = finance_row(result, 2024)
+    assert row["written_premium"] == 3450.0
+    assert row["earned_premium"] == 3450.0
+    assert row["claims_paid"] == 1000.0
+    assert row["profit"] == 2450.0
+
+
+def test_a_rulebook_that_does_not_accept_them_quarantines_them(tmp_path: Path) -> None:
+    folder = insured_elsewhere_folder(tmp_path)
+    accepted = open_dataset(folder, None, tmp_path / "cache", insured_elsewhere="350400")
+    refused = open_dataset(folder, None, tmp_path / "cache")
+    errors = {(e["table"], e["rule"]): e["rows"] for e in accepted.report["errors"]}
+    # 将乐 (a 三明 county not in basic_insured) and 350499 (no county) stay errors.
+    assert errors == {("enrollment", "unknown_county"): 2}
+    errors = {(e["table"], e["rule"]): e["rows"] for e in refused.report["errors"]}
+    assert errors == {("enrollment", "unknown_county"): 5,
+                      ("claims", "claim_without_enrollment"): 1}
+    # The same folder under the two acceptances: two stores, never one reused for the other.
+    assert accepted.store != refused.store
+    again = open_dataset(folder, None, tmp_path / "cache", insured_elsewhere="350400")
+    assert again.store == accepted.store
+
+
+def test_the_command_line_validates_with_the_profiles_acceptance(tmp_path: Path) -> None:
+    folder = insured_elsewhere_folder(tmp_path)
+    sanming = run_cli("validate", folder, "--profile", "sanming-2024", "--format", "json",
+                      "--quarantine-dir", tmp_path / "q1")
+    other = run_cli("validate", folder, "--profile", "nantong-2021", "--format", "json",
+                    "--quarantine-dir", tmp_path / "q2")
+    assert sanming.code == 0 and other.code == 0, (sanming.err, other.err)
+    assert sanming.json()["tables"]["enrollment"]["rows_quarantined"] == 2
+    assert other.json()["tables"]["enrollment"]["rows_quarantined"] == 5

@@ -253,6 +253,12 @@ def _liability_codes(args: argparse.Namespace) -> frozenset[str] | None:
     return _load_rulebook(args).liability_codes
 
 
+def _insured_elsewhere(args: argparse.Namespace) -> str | None:
+    if args.profile is None and args.rulebook is None:
+        return None
+    return _load_rulebook(args).insured_elsewhere
+
+
 def _demo(args: argparse.Namespace) -> int:
     from hmb.tools.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
 
@@ -279,7 +285,9 @@ def _validate(args: argparse.Namespace) -> int:
     )
 
     try:
-        dataset = open_dataset(args.folder, _liability_codes(args))
+        dataset = open_dataset(
+            args.folder, _liability_codes(args), insured_elsewhere=_insured_elsewhere(args)
+        )
     except InputError as exc:
         return _validation_fatal(args, exc, {})
     quarantine_dir = args.quarantine_dir or default_quarantine_dir(dataset)
@@ -370,7 +378,9 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
     from hmb.ingest.dataset import open_dataset  # noqa: PLC0415 (see the docstring)
 
     profile = _load_rulebook(args)
-    dataset = open_dataset(args.folder, profile.liability_codes)
+    dataset = open_dataset(
+        args.folder, profile.liability_codes, insured_elsewhere=profile.insured_elsewhere
+    )
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(

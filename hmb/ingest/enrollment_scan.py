@@ -122,7 +122,8 @@ def build(
             _build_into(validator, part, year_claims, year, "main")
             continue
         private_dir(segments)
-        key = _segment_key(con, part, year_claims, year, version)
+        key = _segment_key(con, part, year_claims, year, version,
+                           insured_elsewhere=validator.insured_elsewhere)
         target = segments / f"enrollment-{key}.duckdb"
         if target.exists():
             private_file(target, found=True)
@@ -321,8 +322,11 @@ def _segment_key(
     claims: TableSource | None,
     year: int | None,
     version: str,
+    *,
+    insured_elsewhere: str | None = None,
 ) -> str:
-    digest = hashlib.sha256(f"{version}|{year}\n".encode())
+    # Whether members insured elsewhere are accepted changes the year's verdicts: part of the key.
+    digest = hashlib.sha256(f"{version}|{year}|{insured_elsewhere or '-'}\n".encode())
     for part in (source, claims):
         for file in part.files if part is not None else ():
             stat = file.stat()

@@ -200,6 +200,9 @@ class Parameters(Strict):
     pool_opening_balance: Parameter[NonNegative]  # yuan
     resident_contribution: Parameter[Positive] | None = None  # 湖南: the ceiling's reference
     campaign_deadline: Parameter[MonthDay] | None = None  # "MM-DD" of the year before cover starts
+    # 三明 三（二）: members whose basic insurance is registered outside the jurisdiction (新市民,
+    # 港澳台) may enrol; true accepts them into finance, never into participation.
+    accepts_insured_elsewhere: Parameter[StrictBool] | None = None
 
     @model_validator(mode="after")
     def _one_value_where_one_is_read(self) -> Parameters:
@@ -479,6 +482,15 @@ class Profile(Strict):
     def premium(self, year: int) -> float | None:
         value = self.parameters.premium.for_year(year)
         return None if value is None else float(value)
+
+    @property
+    def insured_elsewhere(self) -> str | None:
+        """The jurisdiction's code when its rulebook accepts members whose basic insurance is
+        registered in a county outside it (``accepts_insured_elsewhere``), else None: what
+        validation needs to accept them (hmb.ingest.dataset.open_dataset)."""
+        parameter = self.parameters.accepts_insured_elsewhere
+        accepted = parameter is not None and bool(parameter.value)
+        return self.jurisdiction.adcode if accepted else None
 
     @property
     def liability_codes(self) -> frozenset[str]:
