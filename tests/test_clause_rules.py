@@ -115,6 +115,46 @@ POOR_ALL = given(subsidy_tables, year=2021, entitled=(
     (LUCHENG, "tekun", 4, 4), (LUCHENG, "dibao", 2, 2), (LONGWAN, "dibian", 5, 5),
 ))
 
+
+# (county, group, members, subsidy per member, channel, status) of subsidised enrolments.
+Funding = tuple[str, str, int, float, str, str]
+
+
+def funding_tables(policy_year: int, rows: tuple[Funding, ...]) -> Tables:
+    """Subsidised enrolments at 150 yuan, paid on 1 December before the year, each with its
+    subsidy and channel; a base of 1,000 in each county."""
+    counties = sorted({county for county, *_ in rows})
+    enrolment = [
+        enrollment_row(policy_year=policy_year, county_code=county, subsidy_group=group,
+                       subsidy_amount=subsidy, channel=channel, status=status,
+                       refund_amount=150.0 if status == "cancelled" else 0.0,
+                       enroll_date=f"{policy_year - 1}-12-01")
+        for county, group, count, subsidy, channel, status in rows
+        for _ in range(count)
+    ]
+    return {"basic_insured": [basic_insured_row(c, 1000, policy_year=policy_year)
+                              for c in counties],
+            "enrollment": enrolment}
+
+
+# 三（三）3: 所需经费由当地财政承担. 鹿城: tekun 3 paid by the treasury and 1 who paid himself
+# (wechat); dibao 2 subsidised 100 of 150 (each paid 50); a cancelled tekun who paid himself
+# does not count. 龙湾: dibian 2 paid by the treasury, a low-income farmer who paid himself
+# (another rule's group).
+FUNDING_SHORT = given(funding_tables, policy_year=2021, rows=(
+    (LUCHENG, "tekun", 3, 150.0, "government", "active"),
+    (LUCHENG, "tekun", 1, 0.0, "wechat", "active"),
+    (LUCHENG, "tekun", 1, 0.0, "wechat", "cancelled"),
+    (LUCHENG, "dibao", 2, 100.0, "government", "active"),
+    (LONGWAN, "dibian", 2, 150.0, "government", "active"),
+    (LONGWAN, "low_income_farmer", 1, 0.0, "bank", "active"),
+))
+FUNDING_ALL = given(funding_tables, policy_year=2021, rows=(
+    (LUCHENG, "tekun", 3, 150.0, "government", "active"),
+    (LUCHENG, "dibao", 2, 150.0, "government", "active"),
+    (LONGWAN, "low_income_farmer", 1, 0.0, "bank", "active"),
+))
+
 # 二（二）: 保费与个人疾病风险脱钩. 2021: five healthy members at 150, two with pre-existing
 # conditions at 180 and one healthy member (priced by age, say) at 160; a cancelled enrolment at
 # 200 does not count (it is not a member).
@@ -142,6 +182,25 @@ WENZHOU_CASES = [
     Case(
         "poor households: all enrolled is silent",
         WENZHOU, POOR_ALL, "2021-06-30", ("poor_households_enrolled",),
+    ),
+    Case(
+        "poor households funded: one destitute person and two on minimum allowance paid",
+        WENZHOU, FUNDING_SHORT, "2021-06-30", ("poor_households_government_funded",),
+        # tekun: 1 not funded (paid 150 himself); dibao: 2 not funded (2 × (150 − 100) = 100).
+        (
+            Expect("poor_households_government_funded", "critical",
+                   group(2021, LUCHENG, "dibao"), 2, 0, 2, "count",
+                   details={"enrolled": 2, "self_paid": 100.0, "channels": ["government"]},
+                   says_zh=("参保 2 人中 2 人的保费未由财政全额承担", "个人负担 100.00 元")),
+            Expect("poor_households_government_funded", "critical",
+                   group(2021, LUCHENG, "tekun"), 1, 0, 1, "count",
+                   details={"enrolled": 4, "self_paid": 150.0, "channels": ["wechat"]},
+                   says_zh=("参保 4 人中 1 人", "缴费渠道：微信")),
+        ),
+    ),
+    Case(
+        "poor households funded: the treasury paid every premium (a farmer aside) is silent",
+        WENZHOU, FUNDING_ALL, "2021-06-30", ("poor_households_government_funded",),
     ),
     Case(
         "one price: three members charged by health or otherwise",

@@ -243,6 +243,12 @@ def test_wenzhou(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
     expected |= _coverage_breaches(folder, as_of, "poor_households_enrolled",
                                    {"tekun", "dibao", "dibian"})
     expected |= _price_breaches(folder, as_of, "one_price")
+    unfunded = (enrolment.filter(pl.col("subsidy_group").is_in(["tekun", "dibao", "dibian"])
+                                 & (pl.col("policy_year") <= as_of.year))
+                .filter((pl.col("subsidy_amount") < pl.col("premium"))
+                        | (pl.col("channel") != "government")))
+    expected |= {("poor_households_government_funded", r["policy_year"], r["county_code"],
+                  r["subsidy_group"], "critical") for r in unfunded.iter_rows(named=True)}
     assert {("five_insurers", 2023, None, None, "critical"),
             ("enrolment_window", 2022, None, None, "warning")} <= expected
     assert _checked(folder, "wenzhou-2021", capsys) == expected

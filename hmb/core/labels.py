@@ -252,6 +252,9 @@ METRICS: dict[str, Label] = {
     "early_denial_gap": Label(
         "年初就医赔案拒赔率高出部分", "Early-care denial rate above the later rate"
     ),
+    "unfunded_subsidised_count": Label(
+        "保费未由财政全额承担的资助对象人数", "Subsidised members not wholly paid for"
+    ),
 }
 
 # Metrics in yuan: their columns say so in the header.

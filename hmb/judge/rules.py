@@ -126,6 +126,10 @@ class Evaluation:
         return queries.run(self.con, "coinsurance_shares")
 
     @cached_property
+    def subsidised_funding(self) -> pl.DataFrame:
+        return queries.run(self.con, "subsidised_funding", as_of=self.as_of)
+
+    @cached_property
     def one_stop(self) -> pl.DataFrame:
         return queries.run(self.con, "one_stop_settlement", as_of=self.as_of)
 
@@ -541,6 +545,31 @@ def _premium_variation_count(ev: Evaluation, rule: Rule) -> list[Observation]:
     return observations
 
 
+def _unfunded_subsidised_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Active enrolments of the rule's subsidised groups whose premium the government did not
+    pay in full (queries/subsidised_funding.sql), per policy year started, county and group."""
+    frame = ev.subsidised_funding.filter(pl.col("policy_year") <= ev.as_of.year)
+    if rule.groups:
+        frame = frame.filter(pl.col("subsidy_group").is_in(list(rule.groups)))
+    return [
+        Observation(
+            Scope(
+                policy_year=r["policy_year"],
+                county_code=r["county_code"],
+                subsidy_group=r["subsidy_group"],
+            ),
+            float(r["not_funded"]),
+            {
+                "enrolled": r["enrolled"],
+                "self_paid": float(r["self_paid"]),
+                "channels": list(r["channels"] or []),
+            },
+        )
+        for r in frame.iter_rows(named=True)
+        if rule.applies_to(r["policy_year"])
+    ]
+
+
 def _not_one_stop_share(ev: Evaluation, rule: Rule) -> list[Observation]:
     """Paid claims on the liabilities the clause covers (all, when the rule lists none) that were
     not settled one-stop, as a share of those paid claims, per policy year started."""
@@ -613,6 +642,7 @@ OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
     "premium_variation_count": _premium_variation_count,
     "not_one_stop_share": _not_one_stop_share,
     "early_denial_gap": _early_denial_gap,
+    "unfunded_subsidised_count": _unfunded_subsidised_count,
 }
 
 
@@ -938,6 +968,21 @@ def _other_premiums(ev: Evaluation, rule: Rule, obs: Observation, threshold: flo
     )
 
 
+def _self_paid(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    facts = obs.facts
+    count, paid = int(obs.value or 0), facts["self_paid"]
+    channels_zh = "、".join(label("channel", c, "zh") for c in facts["channels"])
+    channels_en = ", ".join(facts["channels"])
+    return (
+        f"参保 {people(facts['enrolled'])}中 {people(count)}的保费未由财政全额承担"
+        f"（个人负担 {yuan(paid)}，缴费渠道：{channels_zh}），应由当地财政资助参保。",
+        f"{count:,} of {facts['enrolled']:,} enrolled were not wholly paid for by the government"
+        f" (members paid {paid:,.2f} yuan themselves; channels: {channels_en}); the local"
+        " treasury is to fund their enrolment.",
+        {"self_paid": paid},
+    )
+
+
 def _claims_not_one_stop(
     ev: Evaluation, rule: Rule, obs: Observation, threshold: float
 ) -> Consequence:
@@ -986,6 +1031,7 @@ CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequ
     "late_enrolment_count": _late_payments,
     "enrolment_window_days": _window,
     "premium_variation_count": _other_premiums,
+    "unfunded_subsidised_count": _self_paid,
     "not_one_stop_share": _claims_not_one_stop,
     "early_denial_gap": _early_denials,
 }

@@ -256,6 +256,7 @@ RULE_METRICS: dict[str, MetricForm] = {
     "premium_variation_count": MetricForm("count"),
     "not_one_stop_share": MetricForm("rate"),
     "early_denial_gap": MetricForm("rate"),
+    "unfunded_subsidised_count": MetricForm("count", ("county_group",)),
 }
 
 # The values a threshold may take in each unit. A rate is a fraction (0.20 for 20 %), so 20 is a
@@ -343,10 +344,10 @@ class Rule(Strict):
             problems.append(
                 f"when '{self.when}' 与指标不符 {self.metric} is judged '{form.when}'"
             )
-        if self.groups and self.metric != "subsidy_coverage":
+        if self.groups and self.metric not in ("subsidy_coverage", "unfunded_subsidised_count"):
             problems.append(
-                f"groups 只用于 subsidy_coverage groups apply to subsidy_coverage only, not to"
-                f" {self.metric}"
+                f"groups 只用于 subsidy_coverage 和 unfunded_subsidised_count groups apply to"
+                f" subsidy_coverage and unfunded_subsidised_count only, not to {self.metric}"
             )
         if self.liabilities and self.metric != "not_one_stop_share":
             problems.append(
