@@ -105,7 +105,8 @@ def measure(profile: str, repeat: int, folder: Path | None = None) -> list[dict[
     else:
         os.environ["HMB_DATA_DIR"], os.environ["HMB_PROFILE"] = str(folder), profile
         source = f"local-{profile}"
-    open_dataset(folder, load_profile(profile).liability_codes)  # the store exists before timing
+    rulebook = load_profile(profile)  # the store exists before timing, built as the app builds it
+    open_dataset(folder, rulebook.liability_codes, insured_elsewhere=rulebook.insured_elsewhere)
     rows: list[dict[str, object]] = []
     for name, _, _ in PAGES:
         firsts, warms, switches = [], [], []

@@ -331,7 +331,9 @@ def page_query_timings(folder: Path, profile_name: str, page: str) -> dict[str, 
     before = stores(default_cache_dir())
     start = time.perf_counter()
     profile = load_profile(profile_name)
-    dataset = open_dataset(folder, profile.liability_codes)
+    dataset = open_dataset(
+        folder, profile.liability_codes, insured_elsewhere=profile.insured_elsewhere
+    )
     as_of = dataset.default_as_of or date.today()
     opened = time.perf_counter() - start
     store_built = bool(stores(default_cache_dir()) - before)

@@ -80,7 +80,9 @@ def dataset(folder: Path, profile: str) -> Dataset:
     """The validated store (built once per fingerprint, then only looked up), refused
     (InputError) when the rulebook is another jurisdiction's."""
     rulebook = load_profile(profile)
-    opened = open_dataset(folder, rulebook.liability_codes)
+    opened = open_dataset(
+        folder, rulebook.liability_codes, insured_elsewhere=rulebook.insured_elsewhere
+    )
     check_jurisdiction(opened, rulebook)
     return opened
 

@@ -72,7 +72,9 @@ def test_every_page_runs_for_every_jurisdiction(profile: str, page: str) -> None
 def test_the_overview_shows_the_engine_figures() -> None:
     profile = load_profile("sanming-2024")
     folder = ensure_demo(profile.name, settings().demo_dir)
-    dataset = open_dataset(folder, profile.liability_codes)
+    # Validated as the app validates it: 三明 accepts members insured elsewhere (三（二）).
+    dataset = open_dataset(folder, profile.liability_codes,
+                           insured_elsewhere=profile.insured_elsewhere)
     as_of = dataset.default_as_of
     assert as_of is not None
     with dataset.connect() as con:

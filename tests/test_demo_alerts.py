@@ -133,6 +133,10 @@ def test_nantong(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
     premiums = _enrolment(folder, as_of).filter(pl.col("policy_year") == 2021)
     if premiums.filter(pl.col("premium").cast(pl.Float64) != 296).height:  # 三（一）
         expected.add(("premium_standard", 2021, None, None, "critical"))
+    # 二（六）: discharges settled one-stop; more than 10 % otherwise warns (a local threshold).
+    expected |= _one_stop_breaches(folder, as_of, {"inpatient_copay", "inpatient_self_pay"},
+                                   0.10)
+    assert ("one_stop_settlement", 2021, None, None, "warning") in expected
     assert ("annual_surplus_cap", 2021, None, None, "warning") in expected
     assert _checked(folder, "nantong-2021", capsys) == expected
 
@@ -174,10 +178,48 @@ def test_hunan(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> No
                   .sort(["len", "premium"], descending=[True, False]))
         if float(counts["premium"][0]) / 400 > 0.50:  # 50 % of a 400-yuan contribution
             expected.add(("premium_ceiling", year, None, None, "critical"))
+    # 三: 统一保费价格; "一站式"即时结算 (more than 20 % otherwise warns, a local threshold);
+    # 无等待期 (care in the first 90 days denied 5 points more often than later warns, local).
+    expected |= _price_breaches(folder, as_of, "one_province_price")
+    expected |= _one_stop_breaches(folder, as_of, {"in_scope_copay", "out_of_scope"}, 0.20)
+    decided = (_claims(folder, as_of).filter(pl.col("status").is_in(["paid", "denied"]))
+               .with_columns(early=(pl.col("service_date") - pl.date(pl.col("policy_year"), 1, 1))
+                             .dt.total_days() < 90,
+                             denied=pl.col("status") == "denied"))
+    for (policy_year, early), rows in decided.group_by("policy_year", "early"):
+        if early and rows.height >= 20:
+            later = decided.filter((pl.col("policy_year") == policy_year) & ~pl.col("early"))
+            if rows["denied"].mean() - later["denied"].mean() > 0.05:  # type: ignore[operator]
+                expected.add(("no_waiting_period", policy_year, None, None, "warning"))
     assert {("premium_ceiling", 2026, None, None, "critical"),
             ("payout_ratio_floor", 2024, None, None, "critical"),
-            ("combined_ratio_cap", 2025, None, None, "warning")} <= expected
+            ("combined_ratio_cap", 2025, None, None, "warning"),
+            ("one_stop_settlement", 2024, None, None, "warning")} <= expected
     assert _checked(folder, "hunan-2024", capsys) == expected
+
+
+def _claims(folder: Path, as_of: date) -> pl.DataFrame:
+    frame = pl.read_parquet(folder / "claims" / "**" / "*.parquet", hive_partitioning=True)
+    return frame.filter(pl.col("settle_date") <= as_of)
+
+
+def _one_stop_breaches(folder: Path, as_of: date, liabilities: set[str],
+                       warning: float) -> set[Breach]:
+    """Paid claims on the liabilities the clause covers not settled one-stop, per year."""
+    shares = (_claims(folder, as_of)
+              .filter((pl.col("status") == "paid") & pl.col("liability").is_in(list(liabilities)))
+              .group_by("policy_year").agg((~pl.col("one_stop")).mean().alias("share")))
+    return {("one_stop_settlement", r["policy_year"], None, None, "warning")
+            for r in shares.iter_rows(named=True) if r["share"] > warning + 1e-12}
+
+
+def _price_breaches(folder: Path, as_of: date, rule: str) -> set[Breach]:
+    """Years in which some member was charged another premium than the most common one."""
+    enrolment = _enrolment(folder, as_of)
+    return {(rule, year, None, None, "critical")
+            for year in enrolment["policy_year"].unique().to_list()
+            if year <= as_of.year
+            and enrolment.filter(pl.col("policy_year") == year)["premium"].n_unique() > 1}
 
 
 def test_wenzhou(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,6 +241,16 @@ def test_wenzhou(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
             expected.add(("five_insurers", r["policy_year"], None, None, "critical"))
     expected |= _coverage_breaches(folder, as_of, "low_income_farmers_enrolled",
                                    {"low_income_farmer"})
+    # 三（三）3: 特困、低保、低边 由政府资助参保; 二（二）: 保费与个人疾病风险脱钩.
+    expected |= _coverage_breaches(folder, as_of, "poor_households_enrolled",
+                                   {"tekun", "dibao", "dibian"})
+    expected |= _price_breaches(folder, as_of, "one_price")
+    unfunded = (enrolment.filter(pl.col("subsidy_group").is_in(["tekun", "dibao", "dibian"])
+                                 & (pl.col("policy_year") <= as_of.year))
+                .filter((pl.col("subsidy_amount") < pl.col("premium"))
+                        | (pl.col("channel") != "government")))
+    expected |= {("poor_households_government_funded", r["policy_year"], r["county_code"],
+                  r["subsidy_group"], "critical") for r in unfunded.iter_rows(named=True)}
     assert {("five_insurers", 2023, None, None, "critical"),
             ("enrolment_window", 2022, None, None, "warning")} <= expected
     assert _checked(folder, "wenzhou-2021", capsys) == expected

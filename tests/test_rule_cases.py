@@ -186,6 +186,13 @@ def test_every_rule_has_a_breaching_and_a_silent_case(profile: str) -> None:
     assert not unknown, f"{profile}: cases name rules the rulebook lacks: {sorted(unknown)}"
     breached = {c.rule for c in cases if c.breaches}
     silent = {c.rule for c in cases if not c.breaches}
+    # The clause rules' cases are hand-built tables run through the same engine
+    # (tests/test_clause_rules.py); they count too.
+    from tests.test_clause_rules import CLAUSE_CASES  # noqa: PLC0415
+
+    for case in (c for c in CLAUSE_CASES if c.profile == profile):
+        breached |= {e.rule for e in case.expected}
+        silent |= {r for r in case.rules if not any(e.rule == r for e in case.expected)}
     assert rules - breached == set(), (
         f"tests/rule_cases/{profile}.toml: rules without a breaching case"
     )

@@ -254,6 +254,12 @@ def _liability_codes(args: argparse.Namespace) -> frozenset[str] | None:
     return _load_rulebook(args).liability_codes
 
 
+def _insured_elsewhere(args: argparse.Namespace) -> str | None:
+    if args.profile is None and args.rulebook is None:
+        return None
+    return _load_rulebook(args).insured_elsewhere
+
+
 def _demo(args: argparse.Namespace) -> int:
     from hmb.tools.demo import write_demo  # noqa: PLC0415 (numpy generation is only needed here)
 
@@ -281,7 +287,9 @@ def _validate(args: argparse.Namespace) -> int:
     )
 
     try:
-        dataset = open_dataset(args.folder, _liability_codes(args))
+        dataset = open_dataset(
+            args.folder, _liability_codes(args), insured_elsewhere=_insured_elsewhere(args)
+        )
         if args.profile is not None or args.rulebook is not None:
             check_jurisdiction(dataset, _load_rulebook(args))
     except InputError as exc:
@@ -377,7 +385,9 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
     )
 
     profile = _load_rulebook(args)
-    dataset = open_dataset(args.folder, profile.liability_codes)
+    dataset = open_dataset(
+        args.folder, profile.liability_codes, insured_elsewhere=profile.insured_elsewhere
+    )
     check_jurisdiction(dataset, profile)  # another jurisdiction's rulebook is refused
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:

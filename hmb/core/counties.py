@@ -90,6 +90,13 @@ def counties(adcode: str) -> tuple[County, ...]:
     )
 
 
+def outside_counties(adcode: str) -> tuple[str, ...]:
+    """The codes of every county-level unit of the mainland outside the prefecture city or
+    province ``adcode``, sorted: where a member insured elsewhere may be registered."""
+    inside = {county.code for county in counties(adcode)}
+    return tuple(sorted(code for code in _counties_by_code() if code not in inside))
+
+
 def _parent(adcode: str) -> _Unit:
     # A province wins over its own city row (重庆市 500000 is both), a city over its own county row.
     candidates = [u for u in _units() if u.code == adcode and u.level in (_PROVINCE, _CITY)]

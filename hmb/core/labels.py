@@ -247,6 +247,14 @@ METRICS: dict[str, Label] = {
     "enrolment_window_days": Label("投保期天数", "Enrolment window in days"),
     "subsidy_coverage": Label("资助对象参保覆盖率", "Subsidised-group coverage"),
     "insurer_count": Label("共保体保险公司家数", "Insurers in the group"),
+    "premium_variation_count": Label("按其他保费参保的人数", "Enrolments at another premium"),
+    "not_one_stop_share": Label("未经一站式结算的赔案占比", "Share of paid claims not one-stop"),
+    "early_denial_gap": Label(
+        "年初就医赔案拒赔率高出部分", "Early-care denial rate above the later rate"
+    ),
+    "unfunded_subsidised_count": Label(
+        "保费未由财政全额承担的资助对象人数", "Subsidised members not wholly paid for"
+    ),
 }
 
 # Metrics in yuan: their columns say so in the header.

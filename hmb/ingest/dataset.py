@@ -101,10 +101,18 @@ def open_dataset(
     folder: Path,
     liability_codes: frozenset[str] | None = None,
     cache_dir: Path | None = None,
+    insured_elsewhere: str | None = None,
 ) -> Dataset:
-    """Validate ``folder`` (or reuse its store) and return the Dataset. Raises InputError."""
+    """Validate ``folder`` (or reuse its store) and return the Dataset. Raises InputError.
+
+    ``insured_elsewhere``: the jurisdiction's code when its rulebook accepts members whose basic
+    insurance is registered in a county outside it (Profile.insured_elsewhere); their
+    enrolments are then accepted, not quarantined as ``unknown_county``. It is part of the
+    store's key: a store built under one acceptance is never reused under another."""
     folder = Path(folder)
     codes = ",".join(sorted(liability_codes)) if liability_codes is not None else "-"
+    if insured_elsewhere is not None:
+        codes += f"|insured_elsewhere={insured_elsewhere}"
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     # Listing the files is enough to find an existing store; footers are read only to build one.
     key = fingerprint(discover(folder, read_footers=False), _CODE_VERSION, codes)
@@ -116,7 +124,7 @@ def open_dataset(
         private_dir(cache)
         with _build_lock:
             if not store.exists():
-                _build_store(store, folder, sources, liability_codes)
+                _build_store(store, folder, sources, liability_codes, insured_elsewhere)
         prune_cache(cache, keep=store)
     else:
         private_dir(cache)
@@ -159,6 +167,7 @@ def _build_store(
     folder: Path,
     sources: dict[str, TableSource],
     liability_codes: frozenset[str] | None,
+    insured_elsewhere: str | None = None,
 ) -> None:
     # Build under a private name and rename: a concurrent reader never sees half a store.
     partial = store.with_name(f"{store.stem}.{os.getpid()}.{threading.get_ident()}.partial")
@@ -168,7 +177,7 @@ def _build_store(
         with duckdb_files.connect(partial, config=_BUILD_SETTINGS) as con:
             validation.Validator(
                 con, sources, liability_codes, segments=store.parent / "segments",
-                version=_CODE_VERSION,
+                version=_CODE_VERSION, insured_elsewhere=insured_elsewhere,
             ).run()
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)

@@ -30,8 +30,11 @@ The cube is every row, grouped, less the rows that break a rule: a clean export 
 scans of different columns, each value once.
 
 From these come ``enrollment_cube`` (accepted rows by policy year, county, enroll date,
-status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``)
-and, for the claims rule "a claim whose member has no accepted enrollment that year",
+status, health status, subsidy group and premium, with ``enrolments`` and ``written_premium``),
+``subsidised_funding`` (the accepted rows of a subsidised group by year, county, enroll date,
+status, group and channel, and whether the subsidy paid the whole premium: a few rows, read
+from the rows whose subsidy group is given) and, for the claims rule "a claim whose member has
+no accepted enrollment that year",
 ``_claim_years`` (the years whose claims were decided here) and
 ``_claimants_without_enrollment`` (the claims' keys of those years without one).
 """
@@ -74,13 +77,18 @@ CUBE_KEYS = (
     "subsidy_group",
     "premium",
 )
+# Subsidised enrolments by how their premium was paid (温医保联发〔2021〕1号 三（三）3: the local
+# treasury pays for 特困、低保、低边): their grain, beside ``funded`` (the subsidy paid the whole
+# premium, through the government channel) and the part the member paid.
+FUNDING_KEYS = ("policy_year", "county_code", "enroll_date", "status", "subsidy_group", "channel")
 ENROLLMENT = TABLES_BY_NAME["enrollment"]
 _DUPLICATE = RuleCheck("duplicate_key", "d.member_id is not null", "policy_year, member_id")
 
 
 # What a build leaves, per policy year: the tables a segment file keeps.
-SEGMENT_TABLES = ("enrollment_cube", "_claim_years", "_claimants_without_enrollment",
-                  "quarantine_enrollment", "warned_enrollment", "_counts")
+SEGMENT_TABLES = ("enrollment_cube", "subsidised_funding", "_claim_years",
+                  "_claimants_without_enrollment", "quarantine_enrollment", "warned_enrollment",
+                  "_counts")
 # Kept in a segment, for its reuse; in the store only while the claims are checked.
 _WHILE_BUILDING = ("_claim_years", "_claimants_without_enrollment")
 
@@ -122,7 +130,8 @@ def build(
             _build_into(validator, part, year_claims, year, "main")
             continue
         private_dir(segments)
-        key = _segment_key(con, part, year_claims, year, version)
+        key = _segment_key(con, part, year_claims, year, version,
+                           insured_elsewhere=validator.insured_elsewhere)
         target = segments / f"enrollment-{key}.duckdb"
         if target.exists():
             private_file(target, found=True)
@@ -147,9 +156,8 @@ def build(
     validator._create_raw_view(source)
     if claims is not None:
         validator._create_raw_view(claims)
-    con.execute(
-        "create or replace table enrollment_cube as select * from enrollment_cube order by all"
-    )
+    for name in ("enrollment_cube", "subsidised_funding"):
+        con.execute(f"create or replace table {name} as select * from {name} order by all")
 
 
 _YEARS_AT_ONCE = 2
@@ -250,6 +258,7 @@ def _build_into(
         f"  group by all\n"
         f") group by all having sum(enrolments) <> 0 order by all"
     )
+    _subsidised_funding(con, source, raw_types, catalog)
     # The claims' keys this segment decided (every claim key of its year), and those without
     # an accepted enrollment: no enrollment row equals them, or one of the rows of that key is
     # quarantined (a duplicated key quarantines every copy). A few, where the claimants with an
@@ -321,8 +330,11 @@ def _segment_key(
     claims: TableSource | None,
     year: int | None,
     version: str,
+    *,
+    insured_elsewhere: str | None = None,
 ) -> str:
-    digest = hashlib.sha256(f"{version}|{year}\n".encode())
+    # Whether members insured elsewhere are accepted changes the year's verdicts: part of the key.
+    digest = hashlib.sha256(f"{version}|{year}|{insured_elsewhere or '-'}\n".encode())
     for part in (source, claims):
         for file in part.files if part is not None else ():
             stat = file.stat()
@@ -344,6 +356,11 @@ def create_empty(con: duckdb.DuckDBPyConnection, catalog: str = "main") -> None:
     con.execute(
         f"create or replace table {catalog}.enrollment_cube ({keys}, enrolments bigint,"
         " written_premium decimal(18, 2))"
+    )
+    funding = ", ".join(f"{k} {types[k]}" for k in FUNDING_KEYS)
+    con.execute(
+        f"create or replace table {catalog}.subsidised_funding ({funding}, funded boolean,"
+        " enrolments bigint, self_paid decimal(18, 2))"
     )
     for name, columns_of in (("_claim_years", "(policy_year integer)"),
                              ("_claimants_without_enrollment",
@@ -536,6 +553,38 @@ def _groups(
         f"  select {', '.join(typed)}, g.enrolments, g.refunds, {', '.join(raw)}\n"
         f"  from _raw_groups g\n"
         f") t"
+    )
+
+
+def _subsidised_funding(
+    con: duckdb.DuckDBPyConnection,
+    source: TableSource,
+    raw_types: dict[str, str],
+    catalog: str,
+) -> None:
+    """``subsidised_funding``: the accepted rows of a subsidised group, by :data:`FUNDING_KEYS`
+    and whether the subsidy paid the whole premium. Only the rows whose raw subsidy group is
+    given are read and typed (a few in a hundred); the broken ones among them are taken out as
+    the cube's are (every broken row is in ``_bad_enrollment``, typed the same way)."""
+    if "subsidy_group" not in source.columns:
+        return
+    present = set(source.columns)
+    wanted = [ENROLLMENT.column(k) for k in (*FUNDING_KEYS, "premium", "subsidy_amount")]
+    typed = ", ".join(typed_items(wanted, present, raw_types))
+    keys = ", ".join(FUNDING_KEYS)
+    funded = "coalesce(subsidy_amount >= premium and channel = 'government', false)"
+    self_paid = "greatest(coalesce(premium - subsidy_amount, 0), 0)"
+    con.execute(
+        f"insert into {catalog}.subsidised_funding\n"
+        f"select {keys}, funded, sum(n)::bigint, sum(self_paid)::decimal(18, 2)\n"
+        f"from (\n"
+        f"  select {keys}, {funded} as funded, 1 as n, {self_paid} as self_paid\n"
+        f"  from (select {typed} from raw_enrollment where subsidy_group is not null) t\n"
+        f"  where subsidy_group is not null\n"
+        f"  union all\n"
+        f"  select {keys}, {funded}, -1, -{self_paid} from _bad_enrollment\n"
+        f"  where subsidy_group is not null\n"
+        f") group by all having sum(n) <> 0 order by all"
     )
 
 

@@ -66,8 +66,9 @@ ROW_RULES: tuple[RowRule, ...] = (
     RowRule(
         "unknown_county",
         "error",
-        "参保地代码不在当年基本医保参保人数表中",
-        "enrollment county_code absent from basic_insured for that year",
+        "参保地代码不在当年基本医保参保人数表中（规则配置接纳外地参保人员时，辖区外的县级代码除外）",
+        "enrollment county_code absent from basic_insured for that year (except a county outside"
+        " the jurisdiction where the rulebook accepts members insured elsewhere)",
     ),
     RowRule(
         "claim_without_enrollment",

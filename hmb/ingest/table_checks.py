@@ -23,6 +23,7 @@ from typing import Any, Self
 
 import duckdb
 
+from hmb.core.counties import outside_counties
 from hmb.core.member_ids import mask_id_number, raw_id_sql
 from hmb.core.schema import Column, Table
 from hmb.core.sql import quote_ident, sql_string
@@ -49,10 +50,15 @@ class TableChecks:
         liability_codes: frozenset[str] | None = None,
         segments: Path | None = None,
         version: str = "",
+        *,
+        insured_elsewhere: str | None = None,
     ) -> None:
         self.con = con
         self.sources = sources
         self.liability_codes = liability_codes
+        # The jurisdiction's code when its rulebook accepts members insured in a county outside
+        # it (hmb.rulebook.profiles.Profile.insured_elsewhere), else None.
+        self.insured_elsewhere = insured_elsewhere
         self.segments = segments  # where per-year enrollment results are kept (or None)
         self.version = version  # the code version, part of every segment's key
         self.raw_types: dict[str, dict[str, str]] = {}  # per table, from the files' schemas
@@ -333,14 +339,18 @@ class TableChecks:
     def _enrollment_rules(
         self, hit: Any, errors: list[RuleCheck], warnings: list[RuleCheck]
     ) -> None:
-        hit(
-            errors,
-            "unknown_county",
+        condition = (
             "t.county_code is not null and t.policy_year is not null and not exists ("
             "select 1 from basic_insured b where b.policy_year = t.policy_year "
-            "and b.county_code = t.county_code)",
-            "county_code",
+            "and b.county_code = t.county_code)"
         )
+        if self.insured_elsewhere is not None:
+            # A rulebook that lets members insured elsewhere enrol (三明 三（二）: 新市民, 港澳台)
+            # accepts a county-level code (GB/T 2260) outside its jurisdiction; a code of its own
+            # counties missing from basic_insured stays an error.
+            codes = ", ".join(sql_string(c) for c in outside_counties(self.insured_elsewhere))
+            condition += f" and t.county_code not in ({codes})"
+        hit(errors, "unknown_county", condition, "county_code")
 
     def _claims_rules(
         self, hit: Any, errors: list[RuleCheck], warnings: list[RuleCheck]

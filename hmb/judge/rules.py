@@ -42,6 +42,12 @@ MIN_DAYS_FOR_PROJECTION = 60
 # A policy year is judged on what is paid once its claims have had a year to settle after it
 # ended (development.MATURE_AGE_MONTHS, a local parameter); before then its verdicts are
 # provisional, on the projected ultimate.
+# A waiting period (等待期) denies care in the first weeks of cover. The documents forbid one but
+# set no window to look at: 90 days (the common length of a waiting period in health insurance)
+# and the least number of decided early claims that makes a denial rate worth comparing are local
+# parameters of the product.
+EARLY_DAYS = 90
+MIN_EARLY_CLAIMS = 20
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,20 @@ class Evaluation:
     @cached_property
     def insurers(self) -> pl.DataFrame:
         return queries.run(self.con, "coinsurance_shares")
+
+    @cached_property
+    def subsidised_funding(self) -> pl.DataFrame:
+        return queries.run(self.con, "subsidised_funding", as_of=self.as_of)
+
+    @cached_property
+    def one_stop(self) -> pl.DataFrame:
+        return queries.run(self.con, "one_stop_settlement", as_of=self.as_of)
+
+    @cached_property
+    def early_denials(self) -> pl.DataFrame:
+        return queries.run(
+            self.con, "early_claim_denials", as_of=self.as_of, early_days=EARLY_DAYS
+        )
 
     @cached_property
     def development(self) -> dict[int, development.OriginRow]:
@@ -515,6 +535,114 @@ def _insurer_count(ev: Evaluation, rule: Rule) -> list[Observation]:
     ]
 
 
+def _premium_variation_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Active enrolments of a year charged another premium than the year's most common one: one
+    price for everyone (温医保联发〔2021〕1号 二（二） "保费与个人疾病风险脱钩"; 湘政办发〔2024〕5号
+    三 "统一保费价格"). The store keeps premiums by health status, so a price by health status is
+    named; a price by age or sex shows as a second premium without its cause."""
+    frame = ev.premium_charged
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        rows = frame.filter(pl.col("policy_year") == year)
+        usual = _modal_premium(rows)
+        if usual is None:
+            continue
+        other = rows.filter(pl.col("premium").cast(pl.Float64) != usual)
+        by_status = {
+            status: sorted({float(p) for p in group["premium"].to_list()})
+            for (status,), group in other.group_by("health_status", maintain_order=True)
+        }
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                float(other["enrolments"].sum()),
+                {
+                    "usual_premium": usual,
+                    "other_premiums": by_status,
+                    "enrolments": int(rows["enrolments"].sum()),
+                },
+            )
+        )
+    return observations
+
+
+def _unfunded_subsidised_count(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Active enrolments of the rule's subsidised groups whose premium the government did not
+    pay in full (queries/subsidised_funding.sql), per policy year started, county and group."""
+    frame = ev.subsidised_funding.filter(pl.col("policy_year") <= ev.as_of.year)
+    if rule.groups:
+        frame = frame.filter(pl.col("subsidy_group").is_in(list(rule.groups)))
+    return [
+        Observation(
+            Scope(
+                policy_year=r["policy_year"],
+                county_code=r["county_code"],
+                subsidy_group=r["subsidy_group"],
+            ),
+            float(r["not_funded"]),
+            {
+                "enrolled": r["enrolled"],
+                "self_paid": float(r["self_paid"]),
+                "channels": list(r["channels"] or []),
+            },
+        )
+        for r in frame.iter_rows(named=True)
+        if rule.applies_to(r["policy_year"])
+    ]
+
+
+def _not_one_stop_share(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Paid claims on the liabilities the clause covers (all, when the rule lists none) that were
+    not settled one-stop, as a share of those paid claims, per policy year started."""
+    frame = ev.one_stop
+    if rule.liabilities:
+        frame = frame.filter(pl.col("liability").is_in(list(rule.liabilities)))
+    observations = []
+    for year in _years_started(ev, rule, frame):
+        rows = frame.filter(pl.col("policy_year") == year)
+        paid, missed = int(rows["paid_claims"].sum()), int(rows["not_one_stop"].sum())
+        examples = rows["example_claim"].drop_nulls().sort()
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                missed / paid if paid else None,
+                {
+                    "paid_claims": paid,
+                    "not_one_stop": missed,
+                    "not_one_stop_out_of_area": int(rows["not_one_stop_out_of_area"].sum()),
+                    "liabilities": sorted(rows["liability"].to_list()),
+                    "example_claim": examples[0] if examples.len() else None,
+                },
+            )
+        )
+    return observations
+
+
+def _early_denial_gap(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """The denial rate of claims for care in the first :data:`EARLY_DAYS` days of the policy year
+    less that of claims for later care: a proxy of a waiting period, which the claims table
+    cannot show directly (it has no reason of denial). Judged once a year has
+    :data:`MIN_EARLY_CLAIMS` decided early claims and some later ones."""
+    frame = ev.early_denials
+    observations = []
+    for r in frame.iter_rows(named=True):
+        year = r["policy_year"]
+        if not rule.applies_to(year) or year > ev.as_of.year:
+            continue
+        if r["early_decided"] < MIN_EARLY_CLAIMS or not r["later_decided"]:
+            continue
+        early = r["early_denied"] / r["early_decided"]
+        later = r["later_denied"] / r["later_decided"]
+        observations.append(
+            Observation(
+                Scope(policy_year=year),
+                early - later,
+                {**r, "early_rate": early, "later_rate": later, "early_days": EARLY_DAYS},
+            )
+        )
+    return observations
+
+
 # Each metric a rule can name, and the function that observes it per scope (from the figures of
 # hmb.measure, or computed here for judging only); its name is in hmb.core.labels.METRICS.
 OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
@@ -532,6 +660,10 @@ OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
     "enrolment_window_days": _enrolment_window_days,
     "subsidy_coverage": _subsidy_coverage,
     "insurer_count": _insurer_count,
+    "premium_variation_count": _premium_variation_count,
+    "not_one_stop_share": _not_one_stop_share,
+    "early_denial_gap": _early_denial_gap,
+    "unfunded_subsidised_count": _unfunded_subsidised_count,
 }
 
 
@@ -904,6 +1036,77 @@ def _window(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> C
     return f"投保期 {first} 至 {last}。", f"Enrolment ran {first} to {last}.", {}
 
 
+def _other_premiums(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    facts = obs.facts
+    usual = facts["usual_premium"]
+    parts_zh, parts_en = [], []
+    for status, premiums in facts["other_premiums"].items():
+        shown = "、".join(f"{p:g}" for p in premiums)
+        parts_zh.append(f"{label('health_status', status, 'zh')} {shown} 元")
+        listed = ", ".join(f"{p:g}" for p in premiums)
+        parts_en.append(f"{label('health_status', status, 'en').lower()} {listed}")
+    count = int(obs.value or 0)
+    return (
+        f"当年多数参保人保费 {usual:g} 元，另有 {people(count)}按其他保费参保"
+        f"（{'；'.join(parts_zh)}），保费应与个人健康状况、年龄、性别等风险因素无关，请核实定价。",
+        f"Most members paid {usual:g} yuan; {count:,} enrolments were charged another premium"
+        f" ({'; '.join(parts_en)} yuan). The premium may not depend on a member's health, age or"
+        " sex: check the pricing.",
+        {"other_premium_enrolments": count},
+    )
+
+
+def _self_paid(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    facts = obs.facts
+    count, paid = int(obs.value or 0), facts["self_paid"]
+    channels_zh = "、".join(label("channel", c, "zh") for c in facts["channels"])
+    channels_en = ", ".join(facts["channels"])
+    return (
+        f"参保 {people(facts['enrolled'])}中 {people(count)}的保费未由财政全额承担"
+        f"（个人负担 {yuan(paid)}，缴费渠道：{channels_zh}），应由当地财政资助参保。",
+        f"{count:,} of {facts['enrolled']:,} enrolled were not wholly paid for by the government"
+        f" (members paid {paid:,.2f} yuan themselves; channels: {channels_en}); the local"
+        " treasury is to fund their enrolment.",
+        {"self_paid": paid},
+    )
+
+
+def _claims_not_one_stop(
+    ev: Evaluation, rule: Rule, obs: Observation, threshold: float
+) -> Consequence:
+    facts = obs.facts
+    missed, paid = facts["not_one_stop"], facts["paid_claims"]
+    away = facts["not_one_stop_out_of_area"]
+    example = facts["example_claim"]
+    return (
+        f"已赔付 {paid:,} 件中 {missed:,} 件未经一站式结算（其中统筹区外就医 {away:,} 件，"
+        f"如 {example}），这些参保人须自行申请理赔；请督促承办机构接入一站式结算。",
+        f"{missed:,} of {paid:,} paid claims were not settled one-stop ({away:,} of them for care"
+        f" outside the pooling area; e.g. {example}): these members had to claim themselves."
+        " Have the insurers settle through the one-stop system.",
+        {"claims_not_one_stop": missed},
+    )
+
+
+def _early_denials(ev: Evaluation, rule: Rule, obs: Observation, threshold: float) -> Consequence:
+    facts = obs.facts
+    days = facts["early_days"]
+    return (
+        f"保险年度前 {days} 天就医的赔案拒赔 {facts['early_denied']:,}/{facts['early_decided']:,}"
+        f"（{percent(facts['early_rate'])}），其后"
+        f" {facts['later_denied']:,}/{facts['later_decided']:,}"
+        f"（{percent(facts['later_rate'])}）；这是等待期的迹象（理赔数据没有拒赔原因，仅为推断），"
+        "请核查早期拒赔案件的拒赔理由。",
+        f"Claims for care in the first {days} days of the year were denied"
+        f" {facts['early_denied']:,} of {facts['early_decided']:,}"
+        f" ({percent(facts['early_rate'])}), later ones {facts['later_denied']:,} of"
+        f" {facts['later_decided']:,} ({percent(facts['later_rate'])}): a sign of a waiting"
+        " period, inferred only (the claims carry no reason of denial). Review the reasons of the"
+        " early denials.",
+        {"early_denied": facts["early_denied"]},
+    )
+
+
 CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequence]] = {
     "participation_rate": _people_short,
     "projected_participation_rate": _people_short,
@@ -915,6 +1118,10 @@ CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequ
     "insurer_count": _group_members,
     "late_enrolment_count": _late_payments,
     "enrolment_window_days": _window,
+    "premium_variation_count": _other_premiums,
+    "unfunded_subsidised_count": _self_paid,
+    "not_one_stop_share": _claims_not_one_stop,
+    "early_denial_gap": _early_denials,
 }
 
 

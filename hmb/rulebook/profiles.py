@@ -258,6 +258,9 @@ class Parameters(Strict):
     pool_opening_balance: Parameter[NonNegative]  # yuan
     resident_contribution: Parameter[Positive] | None = None  # 湖南: the ceiling's reference
     campaign_deadline: Parameter[MonthDay] | None = None  # "MM-DD" of the year before cover starts
+    # 三明 三（二）: members whose basic insurance is registered outside the jurisdiction (新市民,
+    # 港澳台) may enrol; true accepts them into finance, never into participation.
+    accepts_insured_elsewhere: Parameter[StrictBool] | None = None
 
     @model_validator(mode="after")
     def _one_value_where_one_is_read(self) -> Parameters:
@@ -313,6 +316,10 @@ RULE_METRICS: dict[str, MetricForm] = {
     "enrolment_window_days": MetricForm("days"),
     "subsidy_coverage": MetricForm("rate", ("county_group",)),
     "insurer_count": MetricForm("insurers"),
+    "premium_variation_count": MetricForm("count"),
+    "not_one_stop_share": MetricForm("rate"),
+    "early_denial_gap": MetricForm("rate"),
+    "unfunded_subsidised_count": MetricForm("count", ("county_group",)),
 }
 
 # The values a threshold may take in each unit. A rate is a fraction (0.20 for 20 %), so 20 is a
@@ -346,6 +353,7 @@ class Rule(Strict):
     unit: RuleUnit
     years: tuple[Year, ...] = ()
     groups: tuple[str, ...] = ()
+    liabilities: tuple[str, ...] = ()  # not_one_stop_share: the benefits the clause covers
     when: RuleWhen = "always"
     projection: Projection | None = None
     kind: RuleKind = "duty"
@@ -405,10 +413,15 @@ class Rule(Strict):
             problems.append(
                 f"when '{self.when}' 与指标不符 {self.metric} is judged '{form.when}'"
             )
-        if self.groups and self.metric != "subsidy_coverage":
+        if self.groups and self.metric not in ("subsidy_coverage", "unfunded_subsidised_count"):
             problems.append(
-                f"groups 只用于 subsidy_coverage groups apply to subsidy_coverage only, not to"
-                f" {self.metric}"
+                f"groups 只用于 subsidy_coverage 和 unfunded_subsidised_count groups apply to"
+                f" subsidy_coverage and unfunded_subsidised_count only, not to {self.metric}"
+            )
+        if self.liabilities and self.metric != "not_one_stop_share":
+            problems.append(
+                f"liabilities 只用于 not_one_stop_share liabilities apply to not_one_stop_share"
+                f" only, not to {self.metric}"
             )
         if len(set(self.years)) != len(self.years) or len(set(self.groups)) != len(self.groups):
             problems.append("years/groups 有重复 years or groups repeat a value")
@@ -540,6 +553,18 @@ class Profile(Strict):
         """Whether the rulebook's document governs policy year ``year`` (its period of force)."""
         return self.document.in_force.governs(year)
 
+    @model_validator(mode="after")
+    def _known_liabilities(self) -> Profile:
+        codes = {item.code for item in self.liabilities}
+        for rule in self.rules:
+            unknown = [code for code in rule.liabilities if code not in codes]
+            if unknown:
+                raise ValueError(
+                    f"rule '{rule.id}': 责任清单中没有 no liability {', '.join(unknown)} in"
+                    f" [[liabilities]]: use {', '.join(sorted(codes)) or 'none'}"
+                )
+        return self
+
     def rule_on(self, metric: str, scope: str = "jurisdiction") -> Rule | None:
         """The rulebook's standing rule on ``metric`` at ``scope`` (not a campaign-time or
         projection rule), if it has one: the one place a page or a chart asks for a threshold
@@ -565,6 +590,15 @@ class Profile(Strict):
     def premium(self, year: int) -> float | None:
         value = self.parameters.premium.for_year(year)
         return None if value is None else float(value)
+
+    @property
+    def insured_elsewhere(self) -> str | None:
+        """The jurisdiction's code when its rulebook accepts members whose basic insurance is
+        registered in a county outside it (``accepts_insured_elsewhere``), else None: what
+        validation needs to accept them (hmb.ingest.dataset.open_dataset)."""
+        parameter = self.parameters.accepts_insured_elsewhere
+        accepted = parameter is not None and bool(parameter.value)
+        return self.jurisdiction.adcode if accepted else None
 
     @property
     def liability_codes(self) -> frozenset[str]:

@@ -125,6 +125,19 @@ class Shortfall:
 
 
 @dataclass(frozen=True)
+class InsuredElsewhere:
+    """Members whose basic insurance is registered in a county outside the jurisdiction (三明
+    三（二）: 新市民 and 港澳台 may enrol). Written beside the generated rows, from no random
+    draw, so they change nothing else of the demo; the rulebook accepts them into finance,
+    never into a county's participation."""
+
+    year: int
+    county_code: str  # a county-level GB/T 2260 code outside the jurisdiction
+    members: int  # healthy resident-scheme members at the year's premium, paid on 1 December
+    claim_paid: float = 0.0  # one in-area inpatient claim of the first member, paid in June
+
+
+@dataclass(frozen=True)
 class DemoPlan:
     profile: str
     claim_prefix: str
@@ -140,6 +153,7 @@ class DemoPlan:
     shortfalls: tuple[Shortfall, ...] = ()
     undefined_liability: tuple[int, str] | None = None  # (year, code) the rulebook lacks
     cover_from_january: tuple[int, ...] = ()  # years whose cover starts 1 January, paid or not
+    insured_elsewhere: tuple[InsuredElsewhere, ...] = ()
 
 
 def _window(year: int, opens: tuple[int, int], closes: tuple[int, int] = (12, 31)) -> tuple[
@@ -245,6 +259,12 @@ PLANS: dict[str, DemoPlan] = {
         ),
         late_enrolment_year=2023,
         shortfalls=(Shortfall(2023, ("tekun", "dibao"), 2, 0.25, "三（三）4"),),
+        # 三（二）: 新市民 insured in 福州 鼓楼区 (one of them claims 3,000 yuan: 8,000 eligible
+        # less the 5,000 deductible, at 100 %: 三（六）2 责任一) and in 深圳 南山区.
+        insured_elsewhere=(
+            InsuredElsewhere(2024, "350102", 3, 3_000.0),
+            InsuredElsewhere(2024, "440305", 2),
+        ),
     ),
     "wenzhou-2021": DemoPlan(
         profile="wenzhou-2021", claim_prefix="WZ", insured_total=180_000, population_trend=0.006,
@@ -821,6 +841,8 @@ class _Generator:
         for year_plan in self.plan.years:
             counts["enrollment"] += self._write_enrollment(year_plan)
             counts["claims"] += self._write_claims(year_plan)
+        for name, rows in self._write_insured_elsewhere().items():
+            counts[name] += rows
         counts["basic_insured"] = self._write_basic_insured()
         counts["subsidy_eligible"] = self._write_subsidy_eligible()
         counts["insurers"] = self._write_insurers()
@@ -1064,6 +1086,71 @@ class _Generator:
         writer.close()
         self._step(f"理赔 claims {year}")
         return writer.rows
+
+    def _write_insured_elsewhere(self) -> dict[str, int]:
+        """The plan's members insured outside the jurisdiction and their claims, one file per
+        table and year beside the generated parts (their own person ids, above every county's)."""
+        rows: dict[str, int] = {"enrollment": 0, "claims": 0}
+        for year in sorted({group.year for group in self.plan.insured_elsewhere}):
+            year_plan = self.plan.years[self._slot(year)]
+            premium = self._premium_cents(year_plan)
+            groups = [g for g in self.plan.insured_elsewhere if g.year == year]
+            sizes = [g.members for g in groups]
+            person = (np.uint64(0xFFFF) << np.uint64(32)) | np.arange(sum(sizes), dtype=np.uint64)
+            ids = _pseudonyms(person, self.person_key)
+            size = len(person)
+            codes = [g.county_code for g in groups for _ in range(g.members)]
+            enrollment = pa.table({
+                "member_id": ids,
+                "county_code": pa.array(codes, pa.string()),
+                "scheme": pa.repeat(pa.scalar("resident"), size),
+                "health_status": pa.repeat(pa.scalar("healthy"), size),
+                "subsidy_group": pa.nulls(size, pa.string()),
+                "premium": _amounts(np.full(size, premium, dtype=np.int64)),
+                "subsidy_amount": _amounts(np.zeros(size, dtype=np.int64)),
+                "channel": pa.repeat(pa.scalar("wechat"), size),
+                "enroll_date": _dates(np.full(size, _day(date(year - 1, 12, 1)))),
+                "status": pa.repeat(pa.scalar("active"), size),
+                "refund_amount": _amounts(np.zeros(size, dtype=np.int64)),
+                "sex": pa.repeat(pa.scalar("F"), size),
+                "birth_year": pa.array(np.full(size, 1990, dtype=np.int32)),
+            }, schema=arrow_schema(schema.ENROLLMENT))
+            _write_parquet(enrollment, self.out / "enrollment" / f"policy_year={year}"
+                           / "insured-elsewhere.parquet")
+            rows["enrollment"] += size
+            starts = np.cumsum([0, *sizes[:-1]])
+            paid = [(g, int(start)) for g, start in zip(groups, starts, strict=True)
+                    if g.claim_paid > 0]
+            if not paid:
+                continue
+            cents = [round(g.claim_paid * 100) for g, _ in paid]
+            count = len(paid)
+            # The eligible cost is the paid amount above the 5,000 deductible; the other layers
+            # paid half and a tenth of a total of 2.5 times it: no warning of the contract (§2).
+            eligible = [c + 500_000 for c in cents]
+            claims = pa.table({
+                "claim_id": pa.array([f"{self.plan.claim_prefix}{year}E{n:07d}"
+                                      for n in range(1, count + 1)], pa.string()),
+                "member_id": pc.take(ids, pa.array([start for _, start in paid])),
+                "county_code": pa.array([g.county_code for g, _ in paid], pa.string()),
+                "liability": pa.repeat(pa.scalar(self.plan.benefits[0].code), count),
+                "in_area": pa.repeat(pa.scalar(True), count),
+                "service_date": _dates(np.full(count, _day(date(year, 6, 10)))),
+                "report_date": _dates(np.full(count, _day(date(year, 6, 12)))),
+                "settle_date": _dates(np.full(count, _day(date(year, 6, 26)))),
+                "total_cost": _amounts(np.array([e * 5 // 2 for e in eligible])),
+                "basic_paid": _amounts(np.array([e * 5 // 4 for e in eligible])),
+                "critical_paid": _amounts(np.array([e // 4 for e in eligible])),
+                "assistance_paid": _amounts(np.zeros(count, dtype=np.int64)),
+                "eligible_amount": _amounts(np.array(eligible)),
+                "paid_amount": _amounts(np.array(cents)),
+                "status": pa.repeat(pa.scalar("paid"), count),
+                "one_stop": pa.repeat(pa.scalar(False), count),
+            }, schema=arrow_schema(schema.CLAIMS))
+            _write_parquet(claims, self.out / "claims" / f"policy_year={year}"
+                           / "insured-elsewhere.parquet")
+            rows["claims"] += count
+        return rows
 
     # -- the small tables ---------------------------------------------------------------------
 

@@ -280,6 +280,7 @@ def render_rulebook(profile: Profile) -> str:
             f" {label('comparison', rule.comparison, 'zh')}"
         )
         groups = ", ".join(f"{label('subsidy_group', g, 'zh')} `{g}`" for g in rule.groups)
+        groups += ", ".join(f"`{code}`" for code in rule.liabilities)
         groups = f" ({groups})" if groups else ""
         lines.append(
             f"| `{rule.id}` | {rule.title_zh}<br>{rule.title_en} | {metric}"
