@@ -158,10 +158,12 @@ def _build_store(
         partial.unlink()
     try:
         with duckdb_files.connect(partial, config=_BUILD_SETTINGS) as con:
-            validation.Validator(
+            validator = validation.Validator(
                 con, sources, liability_codes, segments=store.parent / "segments",
                 version=_CODE_VERSION,
-            ).run()
+            )
+            validator.run()
+            _store_claimant_terms(validator, sources)
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)
             report["latest_date"] = _latest_date(con)
@@ -178,6 +180,33 @@ def _build_store(
             partial.unlink()
         with contextlib.suppress(FileNotFoundError):
             partial.with_name(partial.name + ".wal").unlink()
+
+
+def _store_claimant_terms(validator: validation.Validator, sources: dict[str, TableSource]) -> None:
+    """``claimant_terms``: the health status and subsidy group of each accepted claim's member
+    in the claim's policy year, which the claims audit reads (contract §6: the ratio follows the
+    member's accepted enrolment). Enrollment is kept aggregated (hmb.ingest.enrollment_scan), so
+    these few columns of the claimants' rows are kept here. Every accepted claim has exactly one
+    enrollment row of its key, and it is accepted: a duplicated key quarantines every copy and
+    the key's claims with them (contract §2)."""
+    con = validator.con
+    con.execute(
+        "create table claimant_terms (policy_year integer, member_id varchar,"
+        " health_status varchar, subsidy_group varchar)"
+    )
+    enrollment = sources.get("enrollment")
+    if enrollment is None:
+        return
+    validator._create_raw_view(enrollment)
+    validator._typed_view(enrollment)
+    con.execute(
+        "insert into claimant_terms\n"
+        "select e.policy_year, e.member_id, e.health_status, e.subsidy_group\n"
+        "from typed_enrollment e\n"
+        "semi join (select distinct policy_year, member_id from claims) k\n"
+        "  on e.policy_year = k.policy_year and e.member_id = k.member_id\n"
+        "order by e.policy_year, e.member_id"
+    )
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> str | None:
