@@ -38,6 +38,7 @@ audited as (
     select
         c.claim_id,
         c.member_id,
+        e.member_number,
         c.policy_year,
         c.county_code,
         c.liability,
@@ -66,9 +67,9 @@ audited as (
     from claims as c
     inner join benefit_table as t on c.liability = t.liability
     -- every accepted claim has its member's accepted enrolment of the year (contract §2); the
-    -- store keeps the claimants' health status and subsidy group (hmb.ingest.dataset)
-    inner join claimant_terms as e
-        on c.policy_year = e.policy_year and c.member_id = e.member_id
+    -- store keeps its health status and subsidy group by claim, and numbers the members, whose
+    -- IDs a page sees masked (hmb.ingest.dataset)
+    inner join claimant_terms as e on c.claim_id = e.claim_id
     where c.status in ('paid', 'denied')
       and c.settle_date <= $as_of
 ),
@@ -80,7 +81,7 @@ deductible_taken as (
         coalesce(sum(eligible) over earlier, 0) as eligible_before
     from audited
     window earlier as (
-        partition by member_id, policy_year, liability
+        partition by member_number, policy_year, liability
         order by service_date, claim_id
         rows between unbounded preceding and 1 preceding
     )
@@ -111,7 +112,7 @@ capped as (
         coalesce(sum(uncapped) over earlier, 0) as uncapped_before
     from before_cap
     window earlier as (
-        partition by member_id, policy_year, liability
+        partition by member_number, policy_year, liability
         order by service_date, claim_id
         rows between unbounded preceding and 1 preceding
     )

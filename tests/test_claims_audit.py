@@ -24,7 +24,7 @@ from tests.builders import (
 )
 
 
-def _claim(claim_id: str, member: str, liability: str, served: str, eligible: float,
+def _claim(claim_id: str, member: str, liability: str, served: str, eligible: float,  # noqa: PLR0917
            paid: float, status: str = "paid", **extra: Any) -> Row:
     return claim_row(
         member_id=member, claim_id=claim_id, liability=liability, service_date=served,
@@ -215,7 +215,7 @@ def test_claims_paid_by_the_audits_own_payable_leave_nothing_to_report(
     assert _payables(root, "second", enrollment, claims, profile, mispaid=True) == {}
 
 
-def _payables(root: Path, name: str, enrollment: list[Row], claims: list[Row], profile: Any,
+def _payables(root: Path, name: str, enrollment: list[Row], claims: list[Row], profile: Any,  # noqa: PLR0917
               mispaid: bool = False) -> dict[str, Decimal]:
     folder = write_folder(root, basic_insured=[basic_insured_row("350402", 1000)],
                           enrollment=enrollment, claims=claims, name=name)

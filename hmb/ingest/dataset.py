@@ -183,16 +183,18 @@ def _build_store(
 
 
 def _store_claimant_terms(validator: validation.Validator, sources: dict[str, TableSource]) -> None:
-    """``claimant_terms``: the health status and subsidy group of each accepted claim's member
+    """``claimant_terms``: for each accepted claim, its member's health status and subsidy group
     in the claim's policy year, which the claims audit reads (contract §6: the ratio follows the
     member's accepted enrolment). Enrollment is kept aggregated (hmb.ingest.enrollment_scan), so
-    these few columns of the claimants' rows are kept here. Every accepted claim has exactly one
-    enrollment row of its key, and it is accepted: a duplicated key quarantines every copy and
-    the key's claims with them (contract §2)."""
+    these columns of the claimants' rows are kept here, by claim: the pages read the store with
+    member IDs masked, and the audit groups a member's claims by ``member_number`` (a number
+    per member within this store, not the ID). Every accepted claim has exactly one enrollment
+    row of its key, and it is accepted: a duplicated key quarantines every copy and the key's
+    claims with them (contract §2)."""
     con = validator.con
     con.execute(
-        "create table claimant_terms (policy_year integer, member_id varchar,"
-        " health_status varchar, subsidy_group varchar)"
+        "create table claimant_terms (claim_id varchar, county_code varchar,"
+        " member_number bigint, health_status varchar, subsidy_group varchar)"
     )
     enrollment = sources.get("enrollment")
     if enrollment is None:
@@ -201,11 +203,12 @@ def _store_claimant_terms(validator: validation.Validator, sources: dict[str, Ta
     validator._typed_view(enrollment)
     con.execute(
         "insert into claimant_terms\n"
-        "select e.policy_year, e.member_id, e.health_status, e.subsidy_group\n"
-        "from typed_enrollment e\n"
-        "semi join (select distinct policy_year, member_id from claims) k\n"
-        "  on e.policy_year = k.policy_year and e.member_id = k.member_id\n"
-        "order by e.policy_year, e.member_id"
+        "select c.claim_id, c.county_code, dense_rank() over (order by c.member_id),\n"
+        "  e.health_status, e.subsidy_group\n"
+        "from claims c\n"
+        "inner join typed_enrollment e\n"
+        "  on e.policy_year = c.policy_year and e.member_id = c.member_id\n"
+        "order by c.claim_id"
     )
 
 

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import queries
 from hmb.measure.metrics import ratio as safe_ratio
+from hmb.measure.metrics import to_fen
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
     from hmb.rulebook.profiles import Citation, Profile, TableRow
 
@@ -188,7 +190,7 @@ def claims_audit(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) 
         return ClaimsAudit(profile.name, as_of, (), (), not_audited)
     cursor = con.cursor()
     try:
-        audited = cursor.sql(queries.load("claims_audit"), params=_parameters(profile, as_of))
+        audited = cursor.sql(queries.load("claims_audit"), params=parameters(profile, as_of))
         mispaid = audited.filter("abs(difference) >= 0.01").order("policy_year, claim_id")
         columns = mispaid.columns
         claims = tuple(
@@ -216,7 +218,9 @@ def claims_audit(con: duckdb.DuckDBPyConnection, profile: Profile, as_of: date) 
     return ClaimsAudit(profile.name, as_of, claims, audit_cells, not_audited)
 
 
-def _parameters(profile: Profile, as_of: date) -> dict[str, Any]:
+def parameters(profile: Profile, as_of: date) -> dict[str, Any]:
+    """The bind parameters of queries/claims_audit.sql: the as-of date and the rulebook's
+    benefit table, one list element per row."""
     table = profile.benefit_table
     assert table is not None
     rows = table.rows
@@ -312,3 +316,72 @@ def _totals(cells: tuple[AuditCell, ...], key: Any, liability: bool = False) -> 
 def _amount(value: Decimal) -> str:
     """12000 → '12,000'; 12000.5 → '12,000.50' (whole yuan as the documents write them)."""
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+
+
+# -- the frames the claims audit page shows --------------------------------------------------------
+
+
+def cells_frame(rows: tuple[AuditCell, ...]) -> pl.DataFrame:
+    """Audit totals (summary, by county or by liability) with the mispaid share."""
+    import polars as pl  # noqa: PLC0415 (the command line does without Polars)
+
+    return pl.DataFrame(
+        [{
+            "policy_year": r.policy_year, "county_code": r.county_code, "liability": r.liability,
+            "claims_audited": r.claims_audited, "overpaid_count": r.overpaid_count,
+            "overpaid_amount": float(r.overpaid_amount), "underpaid_count": r.underpaid_count,
+            "underpaid_amount": float(r.underpaid_amount),
+            "mispaid_share": r.mispaid_share,
+        } for r in rows],
+        schema={"policy_year": pl.Int64, "county_code": pl.String, "liability": pl.String,
+                "claims_audited": pl.Int64, "overpaid_count": pl.Int64,
+                "overpaid_amount": pl.Float64, "underpaid_count": pl.Int64,
+                "underpaid_amount": pl.Float64, "mispaid_share": pl.Float64},
+    )
+
+
+def by_insurer(audit: ClaimsAudit, insurers: list[dict[str, Any]]) -> pl.DataFrame:
+    """Over- and under-paid amounts of each year split by the insurers' shares (contract §3:
+    claims are split by share)."""
+    import polars as pl  # noqa: PLC0415
+
+    totals = {r.policy_year: r for r in audit.summary if r.county_code is None}
+    rows = [
+        {
+            "policy_year": i["policy_year"], "insurer_id": i["insurer_id"],
+            "insurer_name": i["insurer_name"], "share": float(i["share"]),
+            "overpaid_amount": float(to_fen(totals[i["policy_year"]].overpaid_amount
+                                            * Decimal(str(i["share"])))),
+            "underpaid_amount": float(to_fen(totals[i["policy_year"]].underpaid_amount
+                                             * Decimal(str(i["share"])))),
+        }
+        for i in insurers if i["policy_year"] in totals
+    ]
+    return pl.DataFrame(rows, schema={
+        "policy_year": pl.Int64, "insurer_id": pl.String, "insurer_name": pl.String,
+        "share": pl.Float64, "overpaid_amount": pl.Float64, "underpaid_amount": pl.Float64})
+
+
+def mispaid_frame(claims: tuple[AuditedClaim, ...], lang: str) -> pl.DataFrame:
+    """The mispaid claims, largest difference first, with the reason, clause and arithmetic;
+    ``member_id`` as the reader's connection shows it (masked, or null for a role without
+    member IDs)."""
+    import polars as pl  # noqa: PLC0415
+
+    from hmb.core.labels import label  # noqa: PLC0415
+
+    ordered = sorted(claims, key=lambda c: (-abs(c.difference), c.claim_id))
+    return pl.DataFrame(
+        [{
+            "claim_id": c.claim_id, "member_id": c.member_id, "policy_year": c.policy_year,
+            "county_code": c.county_code, "liability": c.liability, "status": c.status,
+            "paid_amount": float(c.paid_amount), "payable": float(c.payable),
+            "difference": float(c.difference),
+            "reason": label("audit_reason", c.reason, "zh" if lang == "zh" else "en"),
+            "clause": c.clause, "arithmetic": c.arithmetic(lang),
+        } for c in ordered],
+        schema={"claim_id": pl.String, "member_id": pl.String, "policy_year": pl.Int64,
+                "county_code": pl.String, "liability": pl.String, "status": pl.String,
+                "paid_amount": pl.Float64, "payable": pl.Float64, "difference": pl.Float64,
+                "reason": pl.String, "clause": pl.String, "arithmetic": pl.String},
+    )
