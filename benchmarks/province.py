@@ -12,6 +12,8 @@ same profile, scale, seed and generator) and measures, each in its own child pro
   (each the median of ``--repeat`` runs; every cold run starts from an empty cache);
 - ``hmb development DIR --profile P --format json`` (claims development, contract §5), **warm**
   on the store ``hmb metrics`` built;
+- ``hmb claims-audit DIR --profile P --format json`` (contract §6), its first run on that store
+  and then **warm** (湖南 has no benefit table: measure it on a 三明 size, ``sanming-2024:SCALE``);
 - the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
 - the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
   (b) every column that decides whether a row is accepted (contract §2) as well;
@@ -488,6 +490,16 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
             measure(argv, env=env, stdout=out / f"{size.name}.development.json")
             for _ in range(repeat)
         ]))
+        # The claims audit (contract §6) on the same store: its first run, then warm. 湖南's
+        # document has no benefit table: size the audit with a 三明 demo (PROFILE:SCALE).
+        say(f"{size.name}: hmb claims-audit, first run then warm ×{repeat}")
+        argv = [HMB, "claims-audit", folder, "--profile", size.profile, "--format", "json"]
+        runs["claims_audit_cold"] = asdict(
+            measure(argv, env=env, stdout=out / f"{size.name}.claims_audit.json"))
+        runs["claims_audit_warm"] = asdict(median_run([
+            measure(argv, env=env, stdout=out / f"{size.name}.claims_audit.json")
+            for _ in range(repeat)
+        ]))
         say(f"{size.name}: pandas baseline")
         runs["pandas"] = asdict(measure(
             [sys.executable, BASELINE, folder, "--profile", size.profile],
@@ -565,6 +577,8 @@ LABELS = {
     "check_cold": "hmb check, cold",
     "check_warm": "hmb check, warm",
     "development_warm": "hmb development, warm",
+    "claims_audit_cold": "hmb claims-audit, first run on the store",
+    "claims_audit_warm": "hmb claims-audit, warm",
     "pandas": "pandas baseline",
     "floor_metric_columns": "floor (a) metric columns",
     "floor_acceptance_columns": "floor (b) acceptance columns",

@@ -20,6 +20,7 @@ PAGES = (
     ("participation", "page_participation", ":material/groups:"),
     ("claims", "page_claims", ":material/payments:"),
     ("development", "page_development", ":material/query_stats:"),
+    ("claims_audit", "page_claims_audit", ":material/rule:"),
     ("costs", "page_costs", ":material/account_balance:"),
     ("alerts", "page_alerts", ":material/notifications:"),
     ("data_quality", "page_quality", ":material/fact_check:"),

@@ -27,6 +27,7 @@ from hmb.core.settings import default_alert_store, settings
 from hmb.core.sql import quote_ident, sql_string
 from hmb.ingest.dataset import Dataset, check_jurisdiction, open_dataset
 from hmb.judge import rules
+from hmb.measure import claims_audit as audit
 from hmb.measure import metrics
 from hmb.measure.development import Development, Grain
 from hmb.measure.development import development as project_development
@@ -125,6 +126,15 @@ def development(
     """Contract §5's claims development (hmb.measure.development) of the claims ``scope`` sees:
     for a county supervisor, her counties' triangle and projection."""
     return project_development(_connect(store, scope), load_profile(profile), as_of, grain)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def claims_audit(
+    fingerprint: str, store: str, profile: str, as_of: date, scope: DataScope
+) -> audit.ClaimsAudit:
+    """Contract §6's claims audit (hmb.measure.claims_audit) of the claims ``scope`` sees, member
+    IDs as the scope shows them."""
+    return audit.claims_audit(_connect(store, scope), load_profile(profile), as_of)
 
 
 def check(

@@ -34,6 +34,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "page_participation": ("参保", "Participation"),
     "page_claims": ("赔付", "Claims"),
     "page_development": ("精算回溯", "Claims development"),
+    "page_claims_audit": ("理赔核查", "Claims audit"),
     "page_costs": ("成本与结余", "Costs and surplus"),
     "page_alerts": ("预警", "Alerts"),
     "page_quality": ("数据质量", "Data quality"),
@@ -73,6 +74,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "grain_year": ("年", "Year"),
     "grain_quarter": ("季度", "Quarter"),
     "grain_month": ("月", "Month"),
+    "claims_audit_note": ("按规则配置中的赔付表重算每件已结案理赔的应付金额（免赔额、"
+                          "按健康状况的赔付比例及例外、年度保额），列出多付和少付"
+                          "（docs/claims_audit.md）。",
+                          "Each settled claim's payable recomputed from the rulebook's benefit"
+                          " table (deductible, ratio by health status and its exceptions, annual"
+                          " cap);"
+                          " over- and under-payments listed (docs/claims_audit.md)."),
+    "claims_audit_no_table": ("该统筹地区的文件未规定可计算的赔付表，没有可核查的理赔。",
+                              "This jurisdiction's document sets no benefit table to compute:"
+                              " there is nothing to audit."),
+    "audit_by_year": ("按年度", "By policy year"),
+    "audit_by_insurer": ("按保险公司（按份额分摊）", "By insurer (split by share)"),
+    "audit_by_county": ("按区县", "By county"),
+    "audit_by_liability": ("按保险责任", "By liability"),
+    "audit_worst": ("差额最大的理赔", "The largest differences"),
+    "audit_all_mispaid": ("全部错付理赔", "Every mispaid claim"),
+    "audit_not_audited": ("未核查的责任", "Not audited"),
     "development_note": ("已付赔款口径，链梯法（按金额加权），误差为 Mack (1993) 标准误；"
                          "仍在进展的年度为暂定预测。",
                          "Paid basis, volume-weighted chain ladder, errors are Mack's (1993)"

@@ -299,11 +299,12 @@ def test_a_tampered_token_signs_out() -> None:
 @pytest.mark.parametrize(
     ("role_user", "expected"),
     [
-        ("demo-county", {"overview", "participation", "claims", "development", "alerts",
-                         "data_quality", "rulebook"}),
-        ("demo-finance", {"overview", "claims", "development", "costs", "alerts", "rulebook"}),
-        ("demo-leader", {"overview", "participation", "claims", "development", "costs", "alerts",
-                         "rulebook"}),
+        ("demo-county", {"overview", "participation", "claims", "development", "claims_audit",
+                         "alerts", "data_quality", "rulebook"}),
+        ("demo-finance", {"overview", "claims", "development", "claims_audit", "costs", "alerts",
+                          "rulebook"}),
+        ("demo-leader", {"overview", "participation", "claims", "development", "claims_audit",
+                         "costs", "alerts", "rulebook"}),
         ("demo-city", {name for name, _, _ in PAGES}),
         ("demo-admin", {name for name, _, _ in (*PAGES, *ADMIN_PAGES)}),
     ],

@@ -10,6 +10,7 @@ tests/test_rules.py, where their inputs are controlled.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,34 @@ def _checked(folder: Path, profile: str, capsys: pytest.CaptureFixture[str]) -> 
         for a in alerts
         if a["projection"] is None
     }
+
+
+def _mispaid_breaches(folder: Path, as_of: date, audited: set[str]) -> set[Breach]:
+    """The claims audit's rule (local thresholds: warning above 0.5 %, critical above 2 %) on
+    the mispayments the generator planted, as demo.json lists them ("paid X yuan, the table says
+    Y"), over the amount paid on the claims the audit takes (paid or denied by as-of, on a
+    liability of the table); every other claim is paid as the table says."""
+    summary = json.loads((folder / "demo.json").read_text())
+    mispaid: dict[int, float] = {}
+    for breach in summary["planted"]:
+        if breach["kind"].startswith("claim_"):
+            paid, due = (float(x.replace(",", "")) for x in
+                         re.findall(r"([\d,]+\.\d\d)", breach["detail"]))
+            mispaid[breach["policy_year"]] = mispaid.get(breach["policy_year"], 0) + abs(
+                paid - due)
+    claims = pl.read_parquet(folder / "claims" / "**" / "*.parquet", hive_partitioning=True)
+    paid = claims.filter(pl.col("status").is_in(["paid", "denied"])
+                         & (pl.col("settle_date") <= as_of)
+                         & pl.col("liability").is_in(sorted(audited)))
+    by_year = {r["policy_year"]: r["paid_amount"] for r in paid.group_by("policy_year").agg(
+        pl.col("paid_amount").sum()).iter_rows(named=True)}
+    breaches: set[Breach] = set()
+    for year, amount in mispaid.items():
+        share = amount / float(by_year[year])
+        if share > 0.005:
+            breaches.add(("claims_paid_per_table", year, None, None,
+                          "critical" if share > 0.02 else "warning"))
+    return breaches
 
 
 def _county_participation(folder: Path, as_of: date) -> pl.DataFrame:
@@ -117,6 +146,8 @@ def test_sanming(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
             expected.add(("premium_standard", year, None, None, "critical"))
     expected |= _coverage_breaches(folder, as_of, "subsidised_groups_enrolled",
                                    {"tekun", "wulao", "dibao", "orphan"})
+    expected |= _mispaid_breaches(folder, as_of, {
+        "inpatient_in_area", "inpatient_out_of_area", "outpatient_special_disease"})
     expected = {b for b in expected if b[1] == 2024}
     assert _checked(folder, "sanming-2024", capsys) == expected
     assert {b[0] for b in expected} >= {"county_participation"}
@@ -138,6 +169,8 @@ def test_nantong(demos: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> 
                                    0.10)
     assert ("one_stop_settlement", 2021, None, None, "warning") in expected
     assert ("annual_surplus_cap", 2021, None, None, "warning") in expected
+    expected |= _mispaid_breaches(folder, as_of, {
+        "inpatient_copay", "inpatient_self_pay", "special_cancer_drugs", "rare_disease"})
     assert _checked(folder, "nantong-2021", capsys) == expected
 
 

@@ -418,9 +418,93 @@ def test_every_number_the_documents_do_not_state_is_local() -> None:
     assert sanming["city_participation_tier"].kind == "condition"  # 三（六）3
 
 
-def test_sanming_assisted_persons_clause_says_100_and_80_percent() -> None:
-    """三（六）4: assisted persons with 特定既往症 get 100 % under 责任一, 80 % under 责任二."""
-    (duty,) = [d for d in load_profile("sanming-2024").not_checked
-               if d.id == "assisted_preexisting_ratio"]
-    assert "100%" in duty.title_zh and "80%" in duty.title_zh
-    assert duty.citation.quote and "80%" in duty.citation.quote
+# -- the benefit table (contract §6) ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_cell_of_a_benefit_table_quotes_its_seed_or_is_a_local_reading(name: str) -> None:
+    profile = load_profile(name)
+    if profile.benefit_table is None:
+        return
+    seed = _normalised((settings().seeds_dir / profile.document.seed).read_text(encoding="utf-8"))
+    table = profile.benefit_table
+    cells = [cell for row in table.rows for _, cell in row.cells()]
+    for cell in [*cells, *([table.assisted] if table.assisted else [])]:
+        assert cell.local or (cell.clause and cell.quote)
+        if cell.quote:
+            assert _normalised(cell.quote) in seed, f"{name}: {cell.quote} is not in the seed"
+        if cell.local:
+            assert cell.note
+
+
+def test_the_tables_of_the_documents_that_have_one() -> None:
+    sanming = load_profile("sanming-2024").benefit_table
+    nantong = load_profile("nantong-2021").benefit_table
+    assert sanming is not None and nantong is not None
+    rows = {r.liability: r for r in sanming.rows}
+    assert rows["inpatient_in_area"].deductible.basis == "annual"
+    assert rows["inpatient_out_of_area"].ratio_assisted_preexisting is not None
+    assert rows["inpatient_out_of_area"].ratio_assisted_preexisting.value == 0.8
+    assert rows["inpatient_in_area"].cap_preexisting.local  # the empty cell, read
+    assert sanming.assisted is not None and sanming.assisted.local
+    assert {r.liability for r in nantong.rows} == {
+        "inpatient_copay", "inpatient_self_pay", "special_cancer_drugs", "rare_disease"}
+    for name in ("wenzhou-2021", "shenyang-2021", "hunan-2024"):
+        assert load_profile(name).benefit_table is None  # their documents set no table
+
+
+BROKEN_TABLES = {
+    "ratio in percent": ("value = 1.0", "value = 100", "inpatient_in_area", "ratio_healthy"),
+    "ratio as text": ("value = 1.0", 'value = "100%"', "inpatient_in_area", "ratio_healthy"),
+    "ratio nan": ("value = 1.0", "value = nan", "inpatient_in_area", "ratio_healthy"),
+    "deductible negative": ("value = 5000", "value = -5000", "inpatient_in_area",
+                            "deductible"),
+    "deductible true": ("value = 5000", "value = true", "inpatient_in_area", "deductible"),
+    "unknown basis": ('basis = "annual"', 'basis = "yearly"', "inpatient_in_area", "basis"),
+    "misspelt key": ('basis = "annual"', 'bassis = "annual"', "inpatient_in_area", "bassis"),
+    "cap inf": ("value = 1500000", "value = inf", "inpatient_in_area", "cap_healthy"),
+    "cell neither cited nor local": ('quote = "赔偿比例 健康人群 100% 70% 70%"\n', "",
+                                     "inpatient_in_area", "ratio_healthy"),
+    "unknown assisted group": ('groups = ["tekun", "dibao", "dibian"',
+                               'groups = ["tekun", "dibaoo", "dibian"', "assisted", "groups"),
+    "assisted group twice": ('groups = ["tekun", "dibao", "dibian"',
+                             'groups = ["tekun", "tekun", "dibian"', "assisted", "groups"),
+    "undefined liability": ('liability = "inpatient_in_area"',
+                            'liability = "inpatient_inarea"', "inpatient_inarea",
+                            "liabilities"),
+    "liability twice": ('liability = "inpatient_out_of_area"',
+                        'liability = "inpatient_in_area"', "inpatient_in_area", "twice"),
+    "exception without groups": ("[benefit_table.assisted]\n", "[benefit_table.assistance]\n",
+                                 "assistance", "assistance"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_TABLES, ids=list(BROKEN_TABLES))
+def test_a_broken_benefit_table_is_refused_naming_the_row_and_field(
+    tmp_path: Path, case: str
+) -> None:
+    old, new, where, field = BROKEN_TABLES[case]
+    text = (RULEBOOKS / "sanming-2024.toml").read_text(encoding="utf-8")
+    start = text.index("# Benefit table")
+    assert old in text[start:], old
+    path = tmp_path / "sanming-2024.toml"
+    path.write_text(text[:start] + text[start:].replace(old, new, 1), encoding="utf-8")
+    load_profile.cache_clear()
+    try:
+        with pytest.raises(ProfileError) as caught:
+            load_profile("sanming-2024", tmp_path)
+    finally:
+        load_profile.cache_clear()
+    message = str(caught.value)
+    assert where in message and field in message, message
+    assert "Traceback" not in message and "pydantic.dev" not in message
+
+
+def test_an_assisted_ratio_needs_the_groups_and_groups_need_a_ratio() -> None:
+    raw = load_profile("sanming-2024").model_dump()
+    without_groups = {**raw, "benefit_table": {**raw["benefit_table"], "assisted": None}}
+    with pytest.raises(ValueError, match="assisted"):
+        Profile.model_validate(without_groups)
+    rows = [{**row, "ratio_assisted_preexisting": None} for row in raw["benefit_table"]["rows"]]
+    without_ratio = {**raw, "benefit_table": {**raw["benefit_table"], "rows": rows}}
+    with pytest.raises(ValueError, match="ratio_assisted_preexisting"):
+        Profile.model_validate(without_ratio)

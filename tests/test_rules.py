@@ -1149,6 +1149,9 @@ def test_cli_alert_names_the_county_and_quotes_the_clause(
     assert [a["severity"] for a in output["alerts"]] == sorted(
         (a["severity"] for a in output["alerts"]), key=SEVERITY_ORDER.__getitem__
     )
-    assert "assisted_preexisting_ratio" in [r["rule_id"] for r in output["not_checked"]]
+    # 三（六）4 (assisted persons' ratios) is checked by the claims audit now; 三（六）3's
+    # out-of-pocket cap is not (no out-of-pocket totals).
+    assert "assisted_preexisting_ratio" not in [r["rule_id"] for r in output["not_checked"]]
+    assert "claims_paid_per_table" in {r.id for r in load_profile(SANMING).rules}
     tiers = [n for n in output["notices"] if n["topic"] == "out_of_pocket_cap_tier"]
     assert [n["figures"]["cap"] for n in tiers] == [120_000]

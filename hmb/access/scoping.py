@@ -55,14 +55,14 @@ FINANCE_METRICS = frozenset({
 })
 
 # The dashboard's pages each role may open (the audit page is the administrator's).
-ALL_PAGES = ("overview", "participation", "claims", "development", "costs", "alerts",
-             "data_quality", "rulebook", "audit")
+ALL_PAGES = ("overview", "participation", "claims", "development", "claims_audit", "costs",
+             "alerts", "data_quality", "rulebook", "audit")
 ROLE_PAGES: dict[Role, frozenset[str]] = {
     "admin": frozenset(ALL_PAGES),
     "city_supervisor": frozenset(ALL_PAGES) - {"audit"},
     "county_supervisor": frozenset(ALL_PAGES) - {"audit", "costs"},
-    "financial_regulator": frozenset({"overview", "claims", "development", "costs", "alerts",
-                                      "rulebook"}),
+    "financial_regulator": frozenset({"overview", "claims", "development", "claims_audit",
+                                      "costs", "alerts", "rulebook"}),
     "leadership": frozenset(ALL_PAGES) - {"audit", "data_quality"},
 }
 

@@ -1,4 +1,5 @@
-"""The ``hmb`` command line (docs/cli.md): demo, validate, metrics, development, pseudonymize.
+"""The ``hmb`` command line (docs/cli.md): demo, validate, metrics, development, claims-audit,
+pseudonymize.
 
 Every user mistake (a bad folder, an unknown profile, a date that does not parse) ends in a clear
 message on stderr and exit code 2, never a traceback.
@@ -38,6 +39,7 @@ from hmb.rulebook.profiles import (
 if TYPE_CHECKING:
     from hmb.access import auth
     from hmb.ingest.dataset import Dataset
+    from hmb.measure.claims_audit import ClaimsAudit
     from hmb.measure.development import Development
     from hmb.rulebook.profiles import Profile
     from hmb.state.alert_store import AlertRecord, AlertStore
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     metric.add_argument("--format", choices=("text", "json"), default="text")
 
     _add_development(sub)
+    _add_claims_audit(sub)
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
@@ -185,6 +188,20 @@ def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     develop.add_argument("--format", choices=("text", "json"), default="text")
 
 
+def _add_claims_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``hmb claims-audit`` (contract §6; ``hmb audit`` is the audit trail's)."""
+    audit = sub.add_parser(
+        "claims-audit",
+        help="recompute each settled claim's payable from the benefit table (理赔核查)",
+    )
+    audit.add_argument("folder", type=Path)
+    _rulebook_options(audit, required=True, purpose="the benefit table from")
+    audit.add_argument(
+        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    )
+    audit.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
     """--profile NAME (a shipped rulebook) or --rulebook PATH (a file of one's own), not both."""
     group = parser.add_mutually_exclusive_group(required=required)
@@ -224,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "metrics": _metrics,
         "development": _development,
+        "claims-audit": _claims_audit,
         "check": _check,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
@@ -456,6 +474,19 @@ def _in_force_notes(projected: Development) -> list[str]:
             f" (contract §5), is {percent(origin.projected_loss_ratio)} and overstates it.",
         ]
     return notes
+
+
+def _claims_audit(args: argparse.Namespace) -> int:
+    from hmb.measure.claims_audit import claims_audit  # noqa: PLC0415 (see the docstring)
+
+    profile, dataset, as_of = _open_for_profile(args)
+    with dataset.connect() as con:
+        result = claims_audit(con, profile, as_of)
+    if args.format == "json":
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(_claims_audit_text(profile.jurisdiction.name_zh, result))
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -758,6 +789,41 @@ def _development_text(jurisdiction: str, result: dict[str, Any]) -> str:
         + ("—" if f["factor"] is None else f"{f['factor']:.4f}")
         for f in result["factors"]
     ]
+    return "\n".join(lines)
+
+
+def _claims_audit_text(jurisdiction: str, result: ClaimsAudit) -> str:
+    lines = [
+        f"{jurisdiction}（{result.profile}）理赔核查 Claims audit against the benefit table, as"
+        f" of {result.as_of.isoformat()}",
+        "",
+        f"{'年度':<6}{'区县 county':<14}{'核查件数':>10}{'多付件数':>10}{'多付金额 over':>18}"
+        f"{'少付件数':>10}{'少付金额 under':>18}",
+    ]
+    for row in result.summary:
+        lines.append(
+            f"{row.policy_year:<6}{row.county_code or '全辖 all':<14}{row.claims_audited:>10,}"
+            f"{row.overpaid_count:>10,}{row.overpaid_amount:>18,.2f}"
+            f"{row.underpaid_count:>10,}{row.underpaid_amount:>18,.2f}"
+        )
+    if not result.summary:
+        lines.append("（没有可核查的理赔 no claim could be audited）")
+    lines += ["", f"错付理赔 Mispaid claims: {len(result.claims):,}"]
+    for claim in result.claims[:20]:
+        zh, en = (label("audit_reason", claim.reason, lang) for lang in ("zh", "en"))
+        lines.append(
+            f"  {claim.claim_id} {claim.policy_year} {claim.liability} {claim.status}:"
+            f" {zh} {en}; {claim.arithmetic('zh')} ({claim.clause})"
+        )
+    if len(result.claims) > 20:
+        lines.append(f"  … 另有 {len(result.claims) - 20:,} 件 and {len(result.claims) - 20:,}"
+                     " more (--format json lists them all)")
+    if result.not_audited:
+        lines += ["", "未核查 Not audited:"]
+        lines += [
+            f"  {row.liability}（{row.claims:,} 件 claims）: {row.reason_zh} {row.reason_en}"
+            for row in result.not_audited
+        ]
     return "\n".join(lines)
 
 

@@ -57,6 +57,7 @@ EnumKind = Literal[
     "rule_scope",
     "comparison",
     "rule_when",
+    "audit_reason",
 ]
 Kind = EnumKind | Literal["table", "column", "metric", "unit"]
 
@@ -189,6 +190,15 @@ ENUMS: dict[str, dict[str, Label]] = {
         "campaign": Label("参保期内（预测）", "During the enrolment campaign (projected)"),
         "in_year": Label("保险年度内（预测）", "During the policy year (projected)"),
     },
+    # Why a claim is paid off the benefit table (hmb.measure.claims_audit, contract §6).
+    "audit_reason": {
+        "denied but payable": Label("拒赔但按赔付表应赔", "Denied, yet payable under the table"),
+        "annual cap": Label("超过年度保额", "Over the annual cap"),
+        "annual deductible": Label("年免赔额未按年扣除", "Annual deductible not taken once a year"),
+        "per-claim deductible": Label("未按次扣除免赔额", "Per-claim deductible not taken"),
+        "ratio": Label("赔付比例与健康状况不符", "Ratio not the one for the health status"),
+        "amount": Label("金额与赔付表不符", "Amount not the table's"),
+    },
 }
 
 # Which enumeration each enumerated column of the contract holds: (table, column) → kind.
@@ -255,11 +265,20 @@ METRICS: dict[str, Label] = {
     "unfunded_subsidised_count": Label(
         "保费未由财政全额承担的资助对象人数", "Subsidised members not wholly paid for"
     ),
+    "mispaid_share": Label("错付金额占已付金额比例", "Mispaid share of the amount paid"),
+    # The claims audit's figures (hmb.measure.claims_audit, contract §6).
+    "claims_audited": Label("核查理赔件数", "Claims audited"),
+    "overpaid_count": Label("多付件数", "Claims overpaid"),
+    "overpaid_amount": Label("多付金额", "Overpaid"),
+    "underpaid_count": Label("少付件数", "Claims underpaid"),
+    "underpaid_amount": Label("少付金额", "Underpaid"),
+    "mispaid_amount": Label("错付金额", "Mispaid"),
 }
 
 # Metrics in yuan: their columns say so in the header.
 MONEY_METRICS = ("written_premium", "earned_premium", "claims_paid", "expenses", "profit",
-                 "excess_surplus", "pool_open", "pool_draw", "pool_close")
+                 "excess_surplus", "pool_open", "pool_draw", "pool_close", "overpaid_amount",
+                 "underpaid_amount", "mispaid_amount")
 
 
 def _yuan(zh: str, en: str) -> Label:
@@ -337,6 +356,18 @@ COLUMNS: dict[str, Label] = {
     "to": Label("新状态", "To"),
     "actor": Label("处理人", "By"),
     "comment": Label("意见", "Comment"),
+    # The claims audit's table of mispaid claims.
+    "payable": _yuan("按赔付表应付", "Payable under the table"),
+    "difference": _yuan("差额（实付 − 应付）", "Difference (paid − payable)"),
+    "reason": Label("原因", "Reason"),
+    "claims_audited": Label("核查理赔件数", "Claims audited"),
+    "overpaid_count": Label("多付件数", "Claims overpaid"),
+    "overpaid_amount": _yuan("多付金额", "Overpaid"),
+    "underpaid_count": Label("少付件数", "Claims underpaid"),
+    "underpaid_amount": _yuan("少付金额", "Underpaid"),
+    "mispaid_share": Label("错付金额占已付金额比例", "Mispaid share of the amount paid"),
+    "arithmetic": Label("计算过程", "Arithmetic"),
+    "clause": Label("条款", "Clause"),
     "observed": Label("观测值", "Observed"),
     "threshold": Label("阈值", "Threshold"),
     "rulebook": Label("规则版本", "Rulebook version"),

@@ -175,10 +175,12 @@ def _build_store(
         partial.unlink()
     try:
         with duckdb_files.connect(partial, config=_BUILD_SETTINGS) as con:
-            validation.Validator(
+            validator = validation.Validator(
                 con, sources, liability_codes, segments=store.parent / "segments",
                 version=_CODE_VERSION, insured_elsewhere=insured_elsewhere,
-            ).run()
+            )
+            validator.run()
+            _store_claimant_terms(validator, sources)
             report = validation.summarise(con, sources)
             report["folder"] = str(folder)
             report["latest_date"] = _latest_date(con)
@@ -195,6 +197,36 @@ def _build_store(
             partial.unlink()
         with contextlib.suppress(FileNotFoundError):
             partial.with_name(partial.name + ".wal").unlink()
+
+
+def _store_claimant_terms(validator: validation.Validator, sources: dict[str, TableSource]) -> None:
+    """``claimant_terms``: for each accepted claim, its member's health status and subsidy group
+    in the claim's policy year, which the claims audit reads (contract §6: the ratio follows the
+    member's accepted enrolment). Enrollment is kept aggregated (hmb.ingest.enrollment_scan), so
+    these columns of the claimants' rows are kept here, by claim: the pages read the store with
+    member IDs masked, and the audit groups a member's claims by ``member_number`` (a number
+    per member within this store, not the ID). Every accepted claim has exactly one enrollment
+    row of its key, and it is accepted: a duplicated key quarantines every copy and the key's
+    claims with them (contract §2)."""
+    con = validator.con
+    con.execute(
+        "create table claimant_terms (claim_id varchar, county_code varchar,"
+        " member_number bigint, health_status varchar, subsidy_group varchar)"
+    )
+    enrollment = sources.get("enrollment")
+    if enrollment is None:
+        return
+    validator._create_raw_view(enrollment)
+    validator._typed_view(enrollment)
+    con.execute(
+        "insert into claimant_terms\n"
+        "select c.claim_id, c.county_code, dense_rank() over (order by c.member_id),\n"
+        "  e.health_status, e.subsidy_group\n"
+        "from claims c\n"
+        "inner join typed_enrollment e\n"
+        "  on e.policy_year = c.policy_year and e.member_id = c.member_id\n"
+        "order by c.claim_id"
+    )
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> str | None:

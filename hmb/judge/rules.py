@@ -30,7 +30,7 @@ from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent, points, wan_yuan, yuan
 from hmb.core.labels import ENUMS, label
 from hmb.judge.alerts import SEVERITY_ORDER, Alert, Citation, GapUnit, Scope, Severity, alert_id
-from hmb.measure import development, metrics
+from hmb.measure import claims_audit, development, metrics
 from hmb.measure.campaign import (
     RUN_RATE_DAYS,
     projected_participation_rate,
@@ -643,6 +643,31 @@ def _early_denial_gap(ev: Evaluation, rule: Rule) -> list[Observation]:
     return observations
 
 
+def _mispaid_share(ev: Evaluation, rule: Rule) -> list[Observation]:
+    """Per policy year (and county): the amount mispaid against the benefit table, over- and
+    under-payments added, over the amount paid on the audited claims (contract §6)."""
+    audit = claims_audit.claims_audit(ev.con, ev.profile, ev.as_of)
+    observations = []
+    for row in audit.summary:
+        if (row.county_code is None) != (rule.scope == "jurisdiction"):
+            continue
+        if not rule.applies_to(row.policy_year):
+            continue
+        observations.append(Observation(
+            Scope(policy_year=row.policy_year, county_code=row.county_code),
+            row.mispaid_share,
+            {
+                "claims_audited": row.claims_audited,
+                "paid_amount": float(row.paid_amount),
+                "overpaid_count": row.overpaid_count,
+                "overpaid_amount": float(row.overpaid_amount),
+                "underpaid_count": row.underpaid_count,
+                "underpaid_amount": float(row.underpaid_amount),
+            },
+        ))
+    return observations
+
+
 # Each metric a rule can name, and the function that observes it per scope (from the figures of
 # hmb.measure, or computed here for judging only); its name is in hmb.core.labels.METRICS.
 OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
@@ -664,6 +689,7 @@ OBSERVERS: dict[str, Callable[[Evaluation, Rule], list[Observation]]] = {
     "not_one_stop_share": _not_one_stop_share,
     "early_denial_gap": _early_denial_gap,
     "unfunded_subsidised_count": _unfunded_subsidised_count,
+    "mispaid_share": _mispaid_share,
 }
 
 
@@ -1107,6 +1133,21 @@ def _early_denials(ev: Evaluation, rule: Rule, obs: Observation, threshold: floa
     )
 
 
+def _mispaid_claims(
+    ev: Evaluation, rule: Rule, obs: Observation, threshold: float
+) -> Consequence:
+    f = obs.facts
+    return (
+        f"核查 {f['claims_audited']:,} 件理赔，多付 {f['overpaid_count']:,} 件共"
+        f" {yuan(f['overpaid_amount'])}，少付 {f['underpaid_count']:,} 件共"
+        f" {yuan(f['underpaid_amount'])}（见理赔核查页）。",
+        f"Of {f['claims_audited']:,} claims audited, {f['overpaid_count']:,} were overpaid by"
+        f" {f['overpaid_amount']:,.2f} yuan and {f['underpaid_count']:,} underpaid by"
+        f" {f['underpaid_amount']:,.2f} yuan (see the claims audit page).",
+        {},
+    )
+
+
 CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequence]] = {
     "participation_rate": _people_short,
     "projected_participation_rate": _people_short,
@@ -1122,6 +1163,7 @@ CONSEQUENCES: dict[str, Callable[[Evaluation, Rule, Observation, float], Consequ
     "unfunded_subsidised_count": _self_paid,
     "not_one_stop_share": _claims_not_one_stop,
     "early_denial_gap": _early_denials,
+    "mispaid_share": _mispaid_claims,
 }
 
 

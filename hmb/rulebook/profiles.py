@@ -320,6 +320,7 @@ RULE_METRICS: dict[str, MetricForm] = {
     "not_one_stop_share": MetricForm("rate"),
     "early_denial_gap": MetricForm("rate"),
     "unfunded_subsidised_count": MetricForm("count", ("county_group",)),
+    "mispaid_share": MetricForm("rate", ("jurisdiction", "county")),
 }
 
 # The values a threshold may take in each unit. A rate is a fraction (0.20 for 20 %), so 20 is a
@@ -529,6 +530,112 @@ class UnimplementedRule(Strict):
     citation: RuleCitation
 
 
+# -- the benefit table: what each claim should pay (contract §6) -----------------------------------
+
+DeductibleBasis = Literal["annual", "per_claim"]  # 年免赔额 / 按年, or 按次
+
+
+class AmountCell(Citation):
+    """One cell of a benefit table in yuan (a deductible, an annual cap), and where it is read."""
+
+    value: NonNegative
+
+
+class DeductibleCell(AmountCell):
+    """The deductible of a liability, consumed once per member and year (``annual``: 年免赔额,
+    按年) or taken off every claim (``per_claim``: 按次)."""
+
+    basis: DeductibleBasis
+
+
+class RatioCell(Citation):
+    """A payout ratio (0.7 for 70 %); 0 where the table says the group is not covered (“/”)."""
+
+    value: Fraction
+
+
+class CapCell(Citation):
+    """An annual cap (年度保额 / 保险金额) per member, liability and year, in yuan; 0 where the
+    table says the group is not covered (“/”)."""
+
+    value: NonNegative
+
+
+class TableRow(Strict):
+    """A liability's row of the benefit table: deductible, ratios by health status (and the
+    document's exception for assisted persons with pre-existing conditions), annual caps."""
+
+    liability: str
+    deductible: DeductibleCell
+    ratio_healthy: RatioCell
+    ratio_preexisting: RatioCell
+    ratio_assisted_preexisting: RatioCell | None = None
+    cap_healthy: CapCell
+    cap_preexisting: CapCell
+
+    def cells(self) -> tuple[tuple[str, Citation], ...]:
+        """The row's cells by name, for checking quotes and for the generated pages."""
+        names = ("deductible", "ratio_healthy", "ratio_preexisting",
+                 "ratio_assisted_preexisting", "cap_healthy", "cap_preexisting")
+        return tuple((n, c) for n in names if (c := getattr(self, n)) is not None)
+
+
+class AssistedGroups(Citation):
+    """Which subsidised groups (``subsidy_group``) the document's 救助对象 are."""
+
+    groups: tuple[str, ...]
+
+    @field_validator("groups")
+    @classmethod
+    def _known_groups(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [g for g in groups if g not in ENUMS["subsidy_group"]]
+        if unknown or not groups or len(set(groups)) != len(groups):
+            raise ValueError(
+                f"须列出不重复的资助类别 list subsidised groups once each, from"
+                f" {', '.join(ENUMS['subsidy_group'])}"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            )
+        return groups
+
+
+class NotAudited(Strict):
+    """A liability of the document, or a part of one (``clause``), that the audit cannot
+    recompute, and what the data lacks."""
+
+    liability: str
+    clause: str
+    reason_zh: str = Field(min_length=1)
+    reason_en: str = Field(min_length=1)
+
+
+class BenefitTable(Strict):
+    """The benefit table of the document, for the liabilities whose payable can be recomputed
+    from the claims and enrolment tables; the others are listed with what the data lacks."""
+
+    rows: tuple[TableRow, ...]
+    assisted: AssistedGroups | None = None
+    not_audited: tuple[NotAudited, ...] = ()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> BenefitTable:
+        codes = [row.liability for row in self.rows]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"责任重复 liabilities listed twice: {', '.join(repeated)}")
+        exceptions = [r.liability for r in self.rows if r.ratio_assisted_preexisting is not None]
+        if exceptions and self.assisted is None:
+            raise ValueError(
+                "ratio_assisted_preexisting 须有 assisted（救助对象的资助类别） the assisted"
+                f" ratio of {', '.join(exceptions)} needs [benefit_table.assisted] groups"
+            )
+        if self.assisted is not None and not exceptions:
+            raise ValueError(
+                "assisted 未被任何 ratio_assisted_preexisting 使用 assisted groups are given but"
+                " no row has a ratio_assisted_preexisting: remove one or add the other"
+            )
+        return self
+
+
 PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -540,6 +647,22 @@ class Profile(Strict):
     liabilities: tuple[Liability, ...] = ()
     rules: tuple[Rule, ...] = ()
     not_checked: tuple[UnimplementedRule, ...] = ()
+    benefit_table: BenefitTable | None = None
+
+    @model_validator(mode="after")
+    def _table_liabilities_defined(self) -> Profile:
+        if self.benefit_table is None:
+            return self
+        table = self.benefit_table
+        named = [r.liability for r in table.rows] + [n.liability for n in table.not_audited]
+        unknown = [c for c in named if c not in self.liability_codes]
+        if unknown:
+            raise ValueError(
+                f"benefit_table: 责任代码未在 [[liabilities]] 中定义 liability"
+                f" {', '.join(unknown)} is not one of the rulebook's [[liabilities]]:"
+                f" {', '.join(sorted(self.liability_codes))}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Profile:
@@ -774,6 +897,11 @@ def _place(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[str, str]:
         else:
             continue  # a name pydantic gives a member of a type, or a dictionary key's marker
         steps.append(str(step))
+    if len(steps) > 2 and steps[:2] == ["benefit_table", "rows"] and steps[2].isdigit():
+        row = raw["benefit_table"]["rows"][int(steps[2])]
+        code = row.get("liability") if isinstance(row, dict) else None
+        label = f"'{code}'" if isinstance(code, str) else f"#{int(steps[2]) + 1}"
+        return f"赔付表 benefit table {label}", ".".join(steps[3:])
     if steps and steps[0] in SECTIONS:
         zh, en = SECTIONS[steps[0]]
         if steps[0] == "parameters" and len(steps) > 1:
