@@ -25,6 +25,7 @@ from hmb.access import scoping
 from hmb.access.scoping import DataScope
 from hmb.core.settings import default_alert_store, settings
 from hmb.core.sql import quote_ident, sql_string
+from hmb.ingest import member_links
 from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.judge import rules
 from hmb.measure import indicators as measure_indicators
@@ -114,14 +115,22 @@ INDICATOR_SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def indicators(
-    fingerprint: str, store: str, as_of: date, scope: DataScope
-) -> dict[str, pl.DataFrame]:
+def indicators(ds: Dataset, as_of: date, scope: DataScope) -> dict[str, pl.DataFrame]:
     """The indicators of hmb.measure.indicators as ``scope`` sees the store, one frame per kind
     (the keys of :data:`INDICATOR_SCHEMAS`): a county supervisor's renewal rate is her
-    counties', and no other county's row is read."""
-    figures = measure_indicators.indicators(_connect(store, scope), as_of).as_json()
+    counties', and no other county's row is read. The member links they need are counted on
+    the first view of an export (hmb.ingest.member_links)."""
+    if not member_links.links_path(ds.store).exists():
+        with st.spinner("正在统计续保与赔付人群 Counting renewals and claimants"):
+            member_links.ensure(ds)
+    return _indicators(ds.fingerprint, str(ds.store), as_of, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicators(
+    fingerprint: str, store: str, as_of: date, scope: DataScope
+) -> dict[str, pl.DataFrame]:
+    figures = measure_indicators.indicators(_connect_with_links(store, scope), as_of).as_json()
     return {name: pl.DataFrame(figures[name], schema=schema, orient="row")
             for name, schema in INDICATOR_SCHEMAS.items()}
 
@@ -241,6 +250,13 @@ def _connect(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
     shared
     by the sessions; every query takes its own cursor. The fingerprint in each cache key already
     names the data version, so the path alone is enough to open it."""
+    return scoping.scoped_connection(store, scope)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _connect_with_links(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
+    """:func:`_connect` once the store's member links are counted: a connection opened before
+    them has no view of them."""
     return scoping.scoped_connection(store, scope)
 
 

@@ -33,10 +33,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 import queries
 from hmb.access.scoping import scope_for, scoped_connection
+from hmb.ingest import member_links
 from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.measure import indicators
 from hmb.measure.indicators import (
@@ -118,7 +120,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 
 
 def _figures(dataset: Dataset, as_of: date) -> Indicators:
-    with dataset.connect() as con:
+    with member_links.connect(dataset) as con:
         return indicators.indicators(con, as_of)
 
 
@@ -177,7 +179,7 @@ def test_personal_account_share_nets_refunds_and_skips_the_quarantine(store: Dat
 
 
 def test_personal_account_premium_is_part_of_written_premium(store: Dataset) -> None:
-    with store.connect() as con:
+    with member_links.connect(store) as con:
         written = {r["policy_year"]: r["written_premium"]
                    for r in queries.rows(con, "written_premium", as_of=AS_OF)}
     totals = {r.policy_year: r.written_premium
@@ -241,7 +243,7 @@ def test_one_stop_share_by_liability(store: Dataset) -> None:
 
 
 def test_the_year_one_stop_share_is_the_settlement_speed_one(store: Dataset) -> None:
-    with store.connect() as con:
+    with member_links.connect(store) as con:
         speed = {r["policy_year"]: r["one_stop_share"]
                  for r in queries.rows(con, "settlement_speed", as_of=AS_OF)}
     years = {r.policy_year: r.count_share for r in _figures(store, AS_OF).one_stop
@@ -263,6 +265,7 @@ def test_a_county_supervisor_sees_her_countys_renewal_rate_only(store: Dataset) 
     # 350403's renewal rate is 1/3 and so is 350402's: R2 renewing by the year's end makes
     # 350402's 2/3, which she must not see, nor the jurisdiction's 3/6.
     scope = scope_for("county_supervisor", ["350403"])
+    member_links.ensure(store)
     with scoped_connection(store.store, scope) as con:
         figures = indicators.indicators(con, YEAR_END)
     assert {r.county_code for r in figures.renewal} <= {None, "350403"}
@@ -309,3 +312,18 @@ def test_every_column_of_the_indicator_rows_has_a_header(store: Dataset) -> None
         for lang in labels.LANGS:
             headers = [labels.label("column", c, lang) for c in columns]
             assert len(set(headers)) == len(headers), (lang, headers)
+
+
+def test_the_links_are_counted_on_first_use_not_with_the_store(tmp_path: Path) -> None:
+    dataset = open_dataset(write_folder(tmp_path, **_tables()), cache_dir=tmp_path / "cache")
+    path = member_links.links_path(dataset.store)
+    assert not path.exists()  # hmb metrics and hmb check never wait for them
+    assert member_links.ensure(dataset) == path and path.exists()
+    with scoped_connection(dataset.store, scope_for("city_supervisor")) as con:
+        tables = {name for (name,) in con.execute("select view_name from duckdb_views()"
+                                                  " where database_name = 'memory'").fetchall()}
+    assert set(member_links.TABLES) <= tables
+    with duckdb.connect(str(path), read_only=True) as con:
+        columns = {name for (name,) in con.execute(
+            "select column_name from information_schema.columns").fetchall()}
+    assert "member_id" not in columns  # counts only

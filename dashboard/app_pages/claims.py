@@ -97,7 +97,7 @@ with right:
         sizes.filter(pl.col("policy_year") == v.year)), v.as_of, lang), "sizes")
 
 st.subheader(t("claimants_section", lang))
-figures = data.indicators(v.fingerprint, v.store, v.as_of, v.scope)
+figures = data.indicators(v.dataset, v.as_of, v.scope)
 paid = figures["claimants"].filter(pl.col("policy_year") == v.year).to_dicts()
 preexisting = figures["preexisting"].filter(pl.col("policy_year") == v.year).to_dicts()
 paid_row = paid[0] if paid else {}

@@ -90,7 +90,7 @@ widgets.chart(charts.subsidy_coverage_chart(coverage, v.as_of, lang), "subsidy")
 widgets.table(coverage_table, f"subsidy_coverage_{v.profile.name}_{v.year}", lang, key="subsidy")
 
 st.subheader(t("renewal_and_accounts", lang))
-figures = data.indicators(v.fingerprint, v.store, v.as_of, v.scope)
+figures = data.indicators(v.dataset, v.as_of, v.scope)
 renewal = figures["renewal"].filter(pl.col("policy_year") == v.year)
 accounts = figures["personal_account"].filter(pl.col("policy_year") == v.year)
 # The county chosen, else the whole row, which in a county supervisor's scope is her counties'.

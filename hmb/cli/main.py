@@ -431,10 +431,11 @@ def _development(args: argparse.Namespace) -> int:
 
 
 def _indicators(args: argparse.Namespace) -> int:
-    from hmb.measure.indicators import indicators  # noqa: PLC0415 (see the docstring)
+    from hmb.ingest import member_links  # noqa: PLC0415 (see the docstring)
+    from hmb.measure.indicators import indicators  # noqa: PLC0415
 
     profile, dataset, as_of = _open_for_profile(args)
-    with dataset.connect() as con:
+    with member_links.connect(dataset) as con:
         figures = indicators(con, as_of).as_json()
     result = {"profile": profile.name, "as_of": as_of.isoformat(), **figures}
     if args.format == "json":

@@ -16,7 +16,7 @@ import duckdb
 from hmb.core.member_ids import mask_member_id
 from hmb.core.schema import SQL_TYPE, TABLES, TABLES_BY_NAME, Table
 from hmb.core.sql import quote_ident, sql_string
-from hmb.ingest import enrollment_scan, member_links
+from hmb.ingest import enrollment_scan
 from hmb.ingest.loading import InputError, Problem, TableSource
 from hmb.ingest.table_checks import TableChecks, unreadable_as_input_error
 
@@ -56,7 +56,6 @@ class Validator(TableChecks):
                     continue
                 with unreadable_as_input_error(found):
                     self._build_table(found, claims_rows)
-        member_links.build(self)
 
     def _build_table(self, found: TableSource, claims_rows: Future[None] | None) -> None:
         """One table checked and stored: enrollment by hmb.ingest.enrollment_scan, the claims
