@@ -30,6 +30,7 @@ from hmb.access.scoping import scope_for, scoped_connection
 from hmb.core.counties import counties
 from hmb.core.formatting import people, percent, wan_yuan, yuan
 from hmb.core.settings import default_alert_store, settings
+from hmb.ingest import member_links
 from hmb.ingest.dataset import open_dataset
 from hmb.measure import metrics
 from hmb.measure.development import DEFAULT_GRAIN, development
@@ -372,7 +373,7 @@ def test_the_pages_show_the_indicators() -> None:
     profile = load_profile(SANMING)
     dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes)
     assert dataset.default_as_of is not None
-    with dataset.connect() as con:
+    with member_links.connect(dataset) as con:
         figures = indicators(con, dataset.default_as_of)
     at = _app(SANMING)
     year = int(at.sidebar.selectbox[1].value)
@@ -404,7 +405,7 @@ def test_a_county_supervisor_sees_her_own_renewal_rate_not_another_countys() -> 
     dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes)
     as_of = dataset.default_as_of
     assert as_of is not None
-    with dataset.connect() as con:
+    with member_links.connect(dataset) as con:
         whole = indicators(con, as_of)
     with scoped_connection(dataset.store, scope_for("county_supervisor", [YOUXI])) as con:
         hers = indicators(con, as_of)

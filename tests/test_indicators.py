@@ -327,3 +327,13 @@ def test_the_links_are_counted_on_first_use_not_with_the_store(tmp_path: Path) -
         columns = {name for (name,) in con.execute(
             "select column_name from information_schema.columns").fetchall()}
     assert "member_id" not in columns  # counts only
+
+
+@pytest.mark.parametrize(
+    "layout", [{"layout": "hive", "files": 2}, {"dates": "string", "amounts": "decimal"}],
+    ids=["hive-partitioned", "text-dates-decimal-amounts"])
+def test_the_links_read_every_export_layout_alike(tmp_path: Path, layout: dict[str, Any],
+                                                  store: Dataset) -> None:
+    other = open_dataset(write_folder(tmp_path, **_tables(), **layout),
+                         cache_dir=tmp_path / "cache")
+    assert _figures(other, AS_OF) == _figures(store, AS_OF)
