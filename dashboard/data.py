@@ -25,9 +25,11 @@ from hmb.access import scoping
 from hmb.access.scoping import DataScope
 from hmb.core.settings import default_alert_store, settings
 from hmb.core.sql import quote_ident, sql_string
+from hmb.ingest import member_links
 from hmb.ingest.dataset import Dataset, check_jurisdiction, open_dataset
 from hmb.judge import rules
 from hmb.measure import claims_audit as audit
+from hmb.measure import indicators as measure_indicators
 from hmb.measure import metrics
 from hmb.measure.development import Development, Grain
 from hmb.measure.development import development as project_development
@@ -100,6 +102,44 @@ def query(
 def participation(fingerprint: str, store: str, as_of: date, scope: DataScope) -> pl.DataFrame:
     """Participation per county of the scope, and a total over exactly those counties."""
     return metrics.participation(_connect(store, scope), as_of)
+
+
+_COUNT, _MONEY, _RATIO = pl.Int64, pl.Float64, pl.Float64
+INDICATOR_SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
+    "renewal": {"policy_year": pl.Int32, "county_code": pl.String, "prior_members": _COUNT,
+                "renewed": _COUNT, "renewal_rate": _RATIO},
+    "personal_account": {"policy_year": pl.Int32, "county_code": pl.String,
+                         "personal_account_premium": _MONEY, "written_premium": _MONEY,
+                         "personal_account_share": _RATIO},
+    "preexisting": {"policy_year": pl.Int32, "paid_claims": _COUNT, "preexisting_claims": _COUNT,
+                    "claims_paid": _MONEY, "preexisting_paid": _MONEY, "claims_share": _RATIO,
+                    "payout_share": _RATIO},
+    "claimants": {"policy_year": pl.Int32, "claimants": _COUNT, "paid_claims": _COUNT,
+                  "claims_paid": _MONEY, "payout_per_claimant": _MONEY},
+    "one_stop": {"policy_year": pl.Int32, "liability": pl.String, "paid_claims": _COUNT,
+                 "one_stop_claims": _COUNT, "claims_paid": _MONEY, "one_stop_paid": _MONEY,
+                 "count_share": _RATIO, "amount_share": _RATIO},
+}
+
+
+def indicators(ds: Dataset, as_of: date, scope: DataScope) -> dict[str, pl.DataFrame]:
+    """The indicators of hmb.measure.indicators as ``scope`` sees the store, one frame per kind
+    (the keys of :data:`INDICATOR_SCHEMAS`): a county supervisor's renewal rate is her
+    counties', and no other county's row is read. The member links they need are counted on
+    the first view of an export (hmb.ingest.member_links)."""
+    if not member_links.links_path(ds.store).exists():
+        with st.spinner("正在统计续保与赔付人群 Counting renewals and claimants"):
+            member_links.ensure(ds)
+    return _indicators(ds.fingerprint, str(ds.store), as_of, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicators(
+    fingerprint: str, store: str, as_of: date, scope: DataScope
+) -> dict[str, pl.DataFrame]:
+    figures = measure_indicators.indicators(_connect_with_links(store, scope), as_of).as_json()
+    return {name: pl.DataFrame(figures[name], schema=schema, orient="row")
+            for name, schema in INDICATOR_SCHEMAS.items()}
 
 
 # Figures that need the insurers' expenses: not shown to a scope without insurer finance, where
@@ -226,6 +266,13 @@ def _connect(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
     shared
     by the sessions; every query takes its own cursor. The fingerprint in each cache key already
     names the data version, so the path alone is enough to open it."""
+    return scoping.scoped_connection(store, scope)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _connect_with_links(store: str, scope: DataScope) -> duckdb.DuckDBPyConnection:
+    """:func:`_connect` once the store's member links are counted: a connection opened before
+    them has no view of them."""
     return scoping.scoped_connection(store, scope)
 
 

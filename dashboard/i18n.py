@@ -52,6 +52,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "ranking": ("各县参保率排名", "Counties ranked by participation"),
     "campaign": ("参保进度", "Enrolment campaign"),
     "subsidy": ("资助参保覆盖", "Subsidised groups"),
+    "renewal_and_accounts": ("续保与个人账户缴费", "Renewal and personal accounts"),
+    "claimants_section": ("赔付人群", "Who was paid"),
+    "one_stop_by_liability": ("分责任一站式结算", "One-stop settlement by liability"),
+    "published_figures": ("文件未设定数值，供信息公开（湘政办发〔2024〕5号 四（六））参考。",
+                          "No document sets a number for these: figures to publish"
+                          " (湘政办发〔2024〕5号 四（六）)."),
     "county_detail": ("区县详情", "County detail"),
     "no_campaign": ("统计截止日不在该年度的集中参保期内。",
                     "The as-of date is not within this year's enrolment campaign."),

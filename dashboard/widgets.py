@@ -14,9 +14,12 @@ from dashboard import downloads, session
 from dashboard.i18n import Lang, t
 from hmb.core.labels import label
 
-PERCENT_COLUMNS = {"rate", "loss_ratio", "combined_ratio", "profit_rate", "coverage", "share"}
+PERCENT_COLUMNS = {"rate", "loss_ratio", "combined_ratio", "profit_rate", "coverage", "share",
+                   "renewal_rate", "personal_account_share", "count_share", "amount_share",
+                   "claims_share", "payout_share"}
 MONEY_COLUMNS = {"written_premium", "earned_premium", "claims_paid", "expenses", "profit",
-                 "excess_surplus", "pool_open", "pool_draw", "pool_close"}
+                 "excess_surplus", "pool_open", "pool_draw", "pool_close",
+                 "personal_account_premium", "one_stop_paid"}
 
 
 def localised(frame: pl.DataFrame, lang: Lang) -> pl.DataFrame:

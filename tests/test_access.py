@@ -20,6 +20,7 @@ from hmb.access import scoping
 from hmb.access.roles import ROLES
 from hmb.access.scoping import NOTHING, DataScope, may_act, scope_for, scoped_connection
 from hmb.core.member_ids import mask_member_id
+from hmb.ingest import member_links
 from hmb.ingest.dataset import Dataset, open_dataset
 from hmb.judge.alerts import Alert, Citation, Scope
 from hmb.measure import claims_audit
@@ -68,6 +69,8 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Dataset]:
     whole = open_dataset(write_folder(root, name="whole", **tables), cache_dir=root / "cache")
     hers = open_dataset(write_folder(root, name="hers", **_only(tables, HERS)),
                         cache_dir=root / "cache")
+    for dataset in (whole, hers):  # the indicators' queries read the member links too
+        member_links.ensure(dataset)
     return whole, hers
 
 
@@ -90,7 +93,7 @@ def test_every_query_sees_only_her_county(stores: tuple[Dataset, Dataset], name:
     whole, hers = stores
     with scoped_connection(whole.store, COUNTY) as con:
         scoped = _run(con, name)
-    with hers.connect() as con:
+    with member_links.connect(hers) as con:
         alone = _run(con, name)
     if "member_id" in alone.columns:  # the scoped connection shows them masked
         alone = alone.with_columns(pl.col("member_id").map_elements(

@@ -26,14 +26,16 @@ from dashboard import alert_actions, session
 from dashboard.app import ADMIN_PAGES, PAGES
 from dashboard.session import TOKEN_KEY
 from hmb.access import auth
-from hmb.access.scoping import scope_for
+from hmb.access.scoping import scope_for, scoped_connection
 from hmb.core.counties import counties
-from hmb.core.formatting import percent, wan_yuan
+from hmb.core.formatting import people, percent, wan_yuan, yuan
 from hmb.core.settings import default_alert_store, settings
+from hmb.ingest import member_links
 from hmb.ingest.dataset import open_dataset
 from hmb.judge.alerts import Scope, alert_id
 from hmb.measure import metrics
 from hmb.measure.development import DEFAULT_GRAIN, development
+from hmb.measure.indicators import indicators
 from hmb.rulebook.profiles import load_profile
 from hmb.state.alert_store import AlertStore
 from hmb.state.audit import AuditTrail, Origin
@@ -374,6 +376,61 @@ def participation_figure(at: AppTest) -> list[str] | None:
             if trace.get("type") == "choroplethmap":
                 return [str(code) for code in trace.get("locations", [])]
     return None
+
+
+def test_the_pages_show_the_indicators() -> None:
+    profile = load_profile(SANMING)
+    dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes)
+    assert dataset.default_as_of is not None
+    with member_links.connect(dataset) as con:
+        figures = indicators(con, dataset.default_as_of)
+    at = _app(SANMING)
+    year = int(at.sidebar.selectbox[1].value)
+    at.switch_page("dashboard/app_pages/participation.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {m.label: m.value for m in at.metric}
+    renewal = next(r for r in figures.renewal if (r.policy_year, r.county_code) == (year, None))
+    account = next(r for r in figures.personal_account
+                   if (r.policy_year, r.county_code) == (year, None))
+    assert renewal.rate is not None and account.share is not None
+    assert shown["续保率"] == percent(renewal.rate)
+    assert shown["个人账户缴费占比"] == percent(account.share)
+    at.switch_page("dashboard/app_pages/claims.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {m.label: m.value for m in at.metric}
+    paid = next(r for r in figures.claimants if r.policy_year == year)
+    preexisting = next(r for r in figures.preexisting if r.policy_year == year)
+    assert shown["赔付人数"] == people(paid.claimants)
+    assert shown["人均赔付"] == yuan(paid.payout_per_claimant)
+    assert shown["既往症人群赔付件数占比"] == percent(preexisting.claims_share)
+    assert shown["既往症人群赔付金额占比"] == percent(preexisting.payout_share)
+    one_stop = next(f.value for f in at.dataframe if "一站式结算件数占比" in f.value.columns)
+    assert set(one_stop["保险责任"]) == {"全部责任", *(item.name_zh for item in
+                                                   profile.liabilities)}
+
+
+def test_a_county_supervisor_sees_her_own_renewal_rate_not_another_countys() -> None:
+    profile = load_profile(SANMING)
+    dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes)
+    as_of = dataset.default_as_of
+    assert as_of is not None
+    with member_links.connect(dataset) as con:
+        whole = indicators(con, as_of)
+    with scoped_connection(dataset.store, scope_for("county_supervisor", [YOUXI])) as con:
+        hers = indicators(con, as_of)
+    at = signed_in("demo-county")
+    at.query_params.update({"j": SANMING, "county": "350404"})  # another county, by URL
+    at.run()
+    year = int(at.sidebar.selectbox[1].value)
+    at.switch_page("dashboard/app_pages/participation.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    rates = {r.county_code: r.rate for r in whole.renewal if r.policy_year == year}
+    assert {r.county_code for r in hers.renewal} <= {None, YOUXI}
+    own = next(r.rate for r in hers.renewal if (r.policy_year, r.county_code) == (year, None))
+    assert own == rates[YOUXI] and own != rates["350404"] and own != rates[None]
+    assert {m.label: m.value for m in at.metric}["续保率"] == percent(own)
+    table = next(f.value for f in at.dataframe if "续保率" in f.value.columns)
+    assert set(table["区划代码"].astype(str)) == {YOUXI}
 
 
 def test_a_download_and_an_acknowledgement_are_audited(downloads: Downloads) -> None:

@@ -9,7 +9,8 @@ import streamlit as st
 from dashboard import charts, data, view, widgets
 from dashboard.i18n import t
 from hmb.core.counties import county_name
-from hmb.core.formatting import percent
+from hmb.core.formatting import people, percent, yuan
+from hmb.core.labels import label
 from hmb.measure import breakdowns
 
 v = view.current()
@@ -94,3 +95,30 @@ with right:
     st.markdown(f"**{t('claim_sizes', lang)}**")
     widgets.chart(charts.claim_size_chart(breakdowns.paid_claim_shares(
         sizes.filter(pl.col("policy_year") == v.year)), v.as_of, lang), "sizes")
+
+st.subheader(t("claimants_section", lang))
+figures = data.indicators(v.dataset, v.as_of, v.scope)
+paid = figures["claimants"].filter(pl.col("policy_year") == v.year).to_dicts()
+preexisting = figures["preexisting"].filter(pl.col("policy_year") == v.year).to_dicts()
+paid_row = paid[0] if paid else {}
+preexisting_row = preexisting[0] if preexisting else {}
+cards = st.columns(4)
+cards[0].metric(label("metric", "claimants", lang), people(paid_row.get("claimants")))
+cards[1].metric(label("metric", "payout_per_claimant", lang),
+                yuan(paid_row.get("payout_per_claimant")))
+cards[2].metric(label("metric", "preexisting_claims_share", lang),
+                percent(preexisting_row.get("claims_share")))
+cards[3].metric(label("metric", "preexisting_payout_share", lang),
+                percent(preexisting_row.get("payout_share")))
+st.caption(t("published_figures", lang))
+
+st.subheader(t("one_stop_by_liability", lang))
+liability_names = {item.code: (item.name_zh if lang == "zh" else item.name_en)
+                   for item in v.profile.liabilities}
+every_liability = "全部责任" if lang == "zh" else "All liabilities"
+one_stop = figures["one_stop"].filter(pl.col("policy_year") == v.year).with_columns(
+    pl.col("liability").replace_strict(liability_names, default=pl.col("liability"))
+    .fill_null(every_liability)
+)
+widgets.table(one_stop, f"one_stop_by_liability_{v.profile.name}_{v.year}", lang,
+              key="one-stop")

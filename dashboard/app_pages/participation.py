@@ -15,7 +15,7 @@ from dashboard.i18n import Lang, t
 from hmb.access.scoping import DataScope
 from hmb.core.counties import county_name
 from hmb.core.formatting import people, percent
-from hmb.core.labels import names
+from hmb.core.labels import label, names
 from hmb.judge.rules import campaign_deadline
 from hmb.measure.campaign import projected_participation_rate, run_rate_projection
 
@@ -88,6 +88,38 @@ coverage_table = coverage.with_columns(
 )
 widgets.chart(charts.subsidy_coverage_chart(coverage, v.as_of, lang), "subsidy")
 widgets.table(coverage_table, f"subsidy_coverage_{v.profile.name}_{v.year}", lang, key="subsidy")
+
+st.subheader(t("renewal_and_accounts", lang))
+figures = data.indicators(v.dataset, v.as_of, v.scope)
+renewal = figures["renewal"].filter(pl.col("policy_year") == v.year)
+accounts = figures["personal_account"].filter(pl.col("policy_year") == v.year)
+# The county chosen, else the whole row, which in a county supervisor's scope is her counties'.
+chosen = pl.col("county_code") == v.county if v.county else pl.col("county_code").is_null()
+renewal_row = renewal.filter(chosen).to_dicts()
+accounts_row = accounts.filter(chosen).to_dicts()
+cards = st.columns(2)
+cards[0].metric(label("metric", "renewal_rate", lang),
+                percent(renewal_row[0]["renewal_rate"] if renewal_row else None), border=True)
+cards[1].metric(label("metric", "personal_account_share", lang),
+                percent(accounts_row[0]["personal_account_share"] if accounts_row else None),
+                border=True)
+st.caption(t("published_figures", lang))
+by_county = (
+    accounts.filter(pl.col("county_code").is_not_null())
+    .join(renewal.select("county_code", "prior_members", "renewed", "renewal_rate"),
+          on="county_code",
+          how="full", coalesce=True)
+    .with_columns(pl.lit(v.year, dtype=pl.Int32).alias("policy_year"),
+                  pl.col("county_code").map_elements(lambda c: county_name(c) or c,
+                                                     return_dtype=pl.String).alias("county"))
+    .filter(pl.col("county_code").is_not_null())
+)
+if v.county:
+    by_county = by_county.filter(pl.col("county_code") == v.county)
+widgets.table(by_county.select("policy_year", "county_code", "county", "prior_members",
+                               "renewed", "renewal_rate", "personal_account_premium",
+                               "written_premium", "personal_account_share").sort("county_code"),
+              f"renewal_{v.profile.name}_{v.year}", lang, key="renewal")
 
 st.subheader(t("county_detail", lang) if v.county else t("ranking", lang))
 detail = year_rows.filter(pl.col("county_code") == v.county) if v.county else year_rows

@@ -3,8 +3,9 @@
 A :class:`DataScope` says which counties a user may see (``None``: the whole jurisdiction; an
 empty set: nothing), whether member-level columns may be shown (masked), whether insurer finance
 may be read and whether alerts may be acted on. :func:`scoped_connection` opens the validated
-store through that scope: an in-memory DuckDB database that attaches the store read-only and
-defines, in its own ``main`` schema, one view per store table under the same name. Unqualified
+store through that scope: an in-memory DuckDB database that attaches the store read-only (with
+its companion file of member links, hmb.ingest.member_links, once counted) and defines, in its
+own ``main`` schema, one view per table under the same name. Unqualified
 table names in ``queries/`` resolve to those views, so ``queries.run(con, name)`` runs unchanged
 and can only see what the scope allows:
 
@@ -42,6 +43,7 @@ from hmb.core import duckdb_files
 from hmb.core.counties import counties as counties_of
 from hmb.core.member_ids import masked_member_id_sql
 from hmb.core.sql import quote_ident, sql_string
+from hmb.ingest.member_links import links_path
 from hmb.judge.alerts import Scope
 from hmb.rulebook.profiles import ProfileError, load_profile
 
@@ -135,21 +137,27 @@ def may_open_jurisdiction(scope: DataScope, adcode: str) -> bool:
 
 
 def scoped_connection(store: Path | str, scope: DataScope) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection whose tables are the store's, seen through ``scope``."""
+    """An in-memory connection whose tables are the store's, seen through ``scope``; and, once
+    they are counted, those of its companion file of member links (hmb.ingest.member_links),
+    under the same rules."""
     con = duckdb_files.connect()
     try:
-        con.execute(f"attach {sql_string(str(store))} as store (read_only)")
-        columns: dict[str, list[str]] = {}
-        for table, column in con.execute(
-            "select table_name, column_name from information_schema.columns"
-            " where table_catalog = 'store' and table_schema = 'main'"
-            " order by table_name, ordinal_position"
-        ).fetchall():
-            columns.setdefault(str(table), []).append(str(column))
-        for table, names in columns.items():
-            if table.startswith("_"):
-                continue
-            con.execute(view_sql(table, names, scope))
+        catalogs = [("store", Path(store))]
+        if links_path(store).exists():
+            catalogs.append(("links", links_path(store)))
+        for catalog, path in catalogs:
+            con.execute(f"attach {sql_string(str(path))} as {catalog} (read_only)")
+            columns: dict[str, list[str]] = {}
+            for table, column in con.execute(
+                "select table_name, column_name from information_schema.columns"
+                " where table_catalog = $catalog and table_schema = 'main'"
+                " order by table_name, ordinal_position", {"catalog": catalog}
+            ).fetchall():
+                columns.setdefault(str(table), []).append(str(column))
+            for table, names in columns.items():
+                if table.startswith("_"):
+                    continue
+                con.execute(view_sql(table, names, scope, catalog))
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
     except BaseException:
@@ -158,15 +166,15 @@ def scoped_connection(store: Path | str, scope: DataScope) -> duckdb.DuckDBPyCon
     return con
 
 
-def view_sql(table: str, columns: list[str], scope: DataScope) -> str:
-    """The ``create view`` statement exposing ``store.table`` through ``scope``."""
+def view_sql(table: str, columns: list[str], scope: DataScope, catalog: str = "store") -> str:
+    """The ``create view`` statement exposing ``catalog.table`` through ``scope``."""
     select = ", ".join(
         (_member_id_sql(scope) if name == "member_id" else quote_ident(name))
         + f" as {quote_ident(name)}"
         for name in columns
     )
     return (f"create view main.{quote_ident(table)} as select {select} "
-            f"from store.main.{quote_ident(table)} where {_rows_sql(table, columns, scope)}")
+            f"from {catalog}.main.{quote_ident(table)} where {_rows_sql(table, columns, scope)}")
 
 
 def is_finance_table(table: str) -> bool:

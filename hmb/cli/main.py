@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hmb.cli import admin
-from hmb.core.formatting import percent, points, wan_yuan
+from hmb.core.formatting import percent, points, wan_yuan, yuan
 from hmb.core.labels import label
 from hmb.core.private_files import restrict_umask
 from hmb.core.settings import default_alert_store, settings
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
 
     _add_development(sub)
     _add_claims_audit(sub)
+    _add_indicators(sub)
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
@@ -202,6 +203,21 @@ def _add_claims_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     audit.add_argument("--format", choices=("text", "json"), default="text")
 
 
+def _add_indicators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``hmb indicators`` (docs/metrics.md#indicators-监管公开指标)."""
+    indicators = sub.add_parser(
+        "indicators",
+        help="renewal rate, personal-account share, pre-existing share, claimants, one-stop"
+        " share by liability",
+    )
+    indicators.add_argument("folder", type=Path)
+    _rulebook_options(indicators, required=True, purpose="the jurisdiction's name from")
+    indicators.add_argument(
+        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    )
+    indicators.add_argument("--format", choices=("text", "json"), default="text")
+
+
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
     """--profile NAME (a shipped rulebook) or --rulebook PATH (a file of one's own), not both."""
     group = parser.add_mutually_exclusive_group(required=required)
@@ -242,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "metrics": _metrics,
         "development": _development,
         "claims-audit": _claims_audit,
+        "indicators": _indicators,
         "check": _check,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
@@ -486,6 +503,21 @@ def _claims_audit(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         print(_claims_audit_text(profile.jurisdiction.name_zh, result))
+    return EXIT_OK
+
+
+def _indicators(args: argparse.Namespace) -> int:
+    from hmb.ingest import member_links  # noqa: PLC0415 (see the docstring)
+    from hmb.measure.indicators import indicators  # noqa: PLC0415
+
+    profile, dataset, as_of = _open_for_profile(args)
+    with member_links.connect(dataset) as con:
+        figures = indicators(con, as_of).as_json()
+    result = {"profile": profile.name, "as_of": as_of.isoformat(), **figures}
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_indicators_text(profile.jurisdiction.name_zh, result))
     return EXIT_OK
 
 
@@ -743,6 +775,48 @@ def _metrics_text(jurisdiction: str, result: dict[str, Any]) -> str:
             f"{percent(row['loss_ratio']):>10}{percent(row['combined_ratio']):>12}"
             f"{wan_yuan(row['profit']):>16}{wan_yuan(row['excess_surplus']):>14}"
             f"{wan_yuan(row['pool_close']):>14}"
+        )
+    return "\n".join(lines)
+
+
+def _indicators_text(jurisdiction: str, result: dict[str, Any]) -> str:
+    def heading(metric: str) -> str:
+        return f"{label('metric', metric, 'zh')} {label('metric', metric, 'en')}"
+
+    lines = [f"{jurisdiction}（{result['profile']}） 统计截至 as of {result['as_of']}", "",
+             heading("renewal_rate"),
+             f"{'年度':<8}{'区县':<10}{'上年参保':>12}{'续保':>10}{'续保率':>10}"]
+    for row in result["renewal"]:
+        lines.append(
+            f"{row['policy_year']:<8}{row['county_code'] or '全域 all':<10}"
+            f"{row['prior_members']:>12,}{row['renewed']:>10,}{percent(row['renewal_rate']):>10}"
+        )
+    lines += ["", heading("personal_account_share"),
+              f"{'年度':<8}{'区县':<10}{'个人账户缴费':>18}{'签单保费':>18}{'占比':>10}"]
+    for row in result["personal_account"]:
+        lines.append(
+            f"{row['policy_year']:<8}{row['county_code'] or '全域 all':<10}"
+            f"{wan_yuan(row['personal_account_premium']):>18}"
+            f"{wan_yuan(row['written_premium']):>18}{percent(row['personal_account_share']):>10}"
+        )
+    lines += ["", f"{heading('preexisting_claims_share')}; {heading('payout_per_claimant')}",
+              f"{'年度':<8}{'赔付件数':>10}{'既往症件数占比':>14}{'既往症金额占比':>14}"
+              f"{'赔付人数':>10}{'人均赔付':>16}"]
+    claimants = {row["policy_year"]: row for row in result["claimants"]}
+    for row in result["preexisting"]:
+        paid = claimants.get(row["policy_year"], {})
+        lines.append(
+            f"{row['policy_year']:<8}{row['paid_claims']:>10,}{percent(row['claims_share']):>14}"
+            f"{percent(row['payout_share']):>14}{paid.get('claimants', 0):>10,}"
+            f"{yuan(paid.get('payout_per_claimant')):>16}"
+        )
+    lines += ["", heading("one_stop_share_by_liability"),
+              f"{'年度':<8}{'保险责任':<30}{'赔付件数':>10}{'件数占比':>10}{'金额占比':>10}"]
+    for row in result["one_stop"]:
+        lines.append(
+            f"{row['policy_year']:<8}{row['liability'] or '全部 all':<30}"
+            f"{row['paid_claims']:>10,}{percent(row['count_share']):>10}"
+            f"{percent(row['amount_share']):>10}"
         )
     return "\n".join(lines)
 

@@ -273,6 +273,18 @@ METRICS: dict[str, Label] = {
     "underpaid_count": Label("少付件数", "Claims underpaid"),
     "underpaid_amount": Label("少付金额", "Underpaid"),
     "mispaid_amount": Label("错付金额", "Mispaid"),
+    # The indicators of hmb.measure.indicators (docs/metrics.md#indicators-监管公开指标).
+    "renewal_rate": Label("续保率", "Renewal rate"),
+    "personal_account_share": Label("个人账户缴费占比", "Paid from personal accounts"),
+    "preexisting_claims_share": Label("既往症人群赔付件数占比",
+                                      "Pre-existing members' share of paid claims"),
+    "preexisting_payout_share": Label("既往症人群赔付金额占比",
+                                      "Pre-existing members' share of payouts"),
+    "claimants": Label("赔付人数", "Claimants"),
+    "payout_per_claimant": Label("人均赔付", "Payout per claimant"),
+    "one_stop_share_by_liability": Label("分责任一站式结算占比", "One-stop share by liability"),
+    "one_stop_count_share": Label("一站式结算件数占比", "One-stop share of paid claims"),
+    "one_stop_amount_share": Label("一站式结算金额占比", "One-stop share of payouts"),
 }
 
 # Metrics in yuan: their columns say so in the header.
@@ -293,6 +305,22 @@ COLUMNS: dict[str, Label] = {
     "rate": METRICS["participation_rate"],
     "insured_count": METRICS["insured_base"],
     "members": METRICS["enrolled"],
+    # Columns of the indicator rows (hmb.measure.indicators).
+    "prior_members": Label("上年参保人数", "Enrolled the year before"),
+    "renewed": Label("续保人数", "Renewed"),
+    "renewal_rate": METRICS["renewal_rate"],
+    "personal_account_premium": _yuan("个人账户缴费", "Paid from personal accounts"),
+    "personal_account_share": METRICS["personal_account_share"],
+    "preexisting_claims": Label("既往症人群赔付件数", "Paid claims of pre-existing members"),
+    "preexisting_paid": _yuan("既往症人群赔款", "Paid to pre-existing members"),
+    "claims_share": METRICS["preexisting_claims_share"],
+    "payout_share": METRICS["preexisting_payout_share"],
+    "claimants": METRICS["claimants"],
+    "payout_per_claimant": METRICS["payout_per_claimant"].with_unit(UNITS["yuan"]),
+    "one_stop_claims": Label("一站式结算件数", "One-stop paid claims"),
+    "one_stop_paid": _yuan("一站式结算赔款", "One-stop payouts"),
+    "count_share": METRICS["one_stop_count_share"],
+    "amount_share": METRICS["one_stop_amount_share"],
     # The contract's input columns (hmb.core.schema).
     "policy_year": Label("保险年度", "Policy year"),
     "member_id": Label("参保人标识", "Member id"),
