@@ -71,6 +71,26 @@ def _scale(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    from hmb.ingest.quarantine_limit import parse_share  # noqa: PLC0415 (see the docstring)
+
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limit_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-quarantined SHARE``: contract §8's quarantine limit, raised (or lowered)."""
+    parser.add_argument(
+        "--max-quarantined",
+        type=_share,
+        metavar="SHARE",
+        help="the share of a table's rows one rule may quarantine before the export is refused"
+        " (0 to 1; default 0.01, never fewer than 10 rows)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per command)
     parser = argparse.ArgumentParser(
         prog="hmb",
@@ -99,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         help="where quarantined rows are written, outside FOLDER"
         " (default: the state folder's quarantine/<folder>-<fingerprint>)",
     )
+    _limit_option(validate)
 
     metric = sub.add_parser("metrics", help="print participation and finance metrics")
     metric.add_argument("folder", type=Path)
@@ -107,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
     metric.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(metric)
 
     _add_development(sub)
 
@@ -122,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         choices=("critical", "warning"),
         help="exit 1 when an alert of this severity (or worse) fires",
     )
+    _limit_option(check)
     check.add_argument(
         "--record",
         type=Path,
@@ -183,6 +206,7 @@ def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="development periods of a year, a quarter or a month (default: year)",
     )
     develop.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(develop)
 
 
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
@@ -295,6 +319,10 @@ def _validate(args: argparse.Namespace) -> int:
             f" {quarantine_dir} ({exc}): give a writable folder with --quarantine-dir."
         )
         return EXIT_FATAL
+    try:
+        _check_limit(dataset, args.max_quarantined)  # the quarantine is written all the same
+    except InputError as exc:
+        return _validation_fatal(args, exc, dataset.report, quarantine_dir if written else None)
     report = {
         "folder": str(args.folder),
         "ok": True,
@@ -311,8 +339,14 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str, Any]) -> int:
-    """The report of a validation that something fatal stopped (``read``: what was read)."""
+def _validation_fatal(
+    args: argparse.Namespace, exc: InputError, read: dict[str, Any],
+    quarantine_dir: Path | None = None,
+) -> int:
+    """The report of a validation that something fatal stopped (``read``: what was read;
+    ``quarantine_dir``: where the quarantine was written, if it was)."""
+    if quarantine_dir:
+        _fail(f"隔离数据已写入 Quarantined rows written to {quarantine_dir}")
     report = {
         "folder": str(args.folder),
         "ok": False,
@@ -320,7 +354,7 @@ def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str,
         "tables": read.get("tables", {}),
         "errors": read.get("errors", []),
         "warnings": read.get("warnings", []),
-        "quarantine_dir": None,
+        "quarantine_dir": str(quarantine_dir) if quarantine_dir else None,
     }
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -329,6 +363,18 @@ def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str,
         *[p.message for p in exc.problems],
     )
     return EXIT_FATAL
+
+
+def _check_limit(dataset: Dataset, share: float | None) -> None:
+    """Contract §8: InputError when one rule quarantines too much of a table."""
+    from hmb.ingest import quarantine_limit  # noqa: PLC0415 (see the docstring)
+
+    if share is None:
+        share = quarantine_limit.DEFAULT_SHARE
+    if not quarantine_limit.may_breach(dataset.report, share):
+        return
+    with dataset.connect() as con:
+        quarantine_limit.check(con, dataset.report, share)
 
 
 def _quarantined(dataset: Dataset) -> bool:
@@ -372,6 +418,7 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
 
     profile = _load_rulebook(args)
     dataset = open_dataset(args.folder, profile.liability_codes)
+    _check_limit(dataset, args.max_quarantined)
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(
