@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from hmb.measure.development import Development
     from hmb.rulebook.profiles import Profile
     from hmb.state.alert_store import AlertRecord, AlertStore
+    from hmb.state.exports import ExportRegister
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     _limit_option(metric)
 
     _add_development(sub)
+    _add_ingest(sub)
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
@@ -186,6 +188,28 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     pseudo.add_argument("--format", choices=("text", "json"), default="text")
     admin.register(sub)
     return parser
+
+
+def _add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``hmb ingest`` and ``hmb exports`` (contract §8)."""
+    ingest = sub.add_parser(
+        "ingest", help="validate an export once, build its store and register it"
+    )
+    ingest.add_argument("folder", type=Path)
+    _rulebook_options(ingest, required=True, purpose="the jurisdiction and liability codes of")
+    ingest.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(ingest)
+    exports = sub.add_parser("exports", help="the exports registered by hmb ingest")
+    exports.add_argument("--profile", metavar="NAME", help="one jurisdiction's exports only")
+    exports.add_argument("--format", choices=("text", "json"), default="text")
+    actions = exports.add_subparsers(dest="action")
+    diff = actions.add_parser(
+        "diff", help="which published figures moved between two exports of one jurisdiction"
+    )
+    diff.add_argument("before", type=int, metavar="A", help="the earlier export's id")
+    diff.add_argument("after", type=int, metavar="B", help="the later export's id")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    actions.add_parser("verify", help="check the register's hash chain")
 
 
 def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -249,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "metrics": _metrics,
         "development": _development,
         "check": _check,
+        "ingest": _ingest,
+        "exports": _exports,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
         "users": admin.users_command,
@@ -550,6 +576,110 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(_check_text(profile.jurisdiction.name_zh, output))
     return _check_exit(result.alerts, args.fail_on)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from hmb.state.exports import ingest  # noqa: PLC0415 (see the docstring)
+
+    profile = _load_rulebook(args)
+    started = time.perf_counter()
+    done = ingest(args.folder, profile.name, profile.liability_codes, by=admin.os_user(),
+                  via="cli", share=args.max_quarantined, rulebook=args.rulebook)
+    seconds = time.perf_counter() - started
+    entry = done.entry
+    output = {"outcome": done.outcome, "registered": done.registered, "seconds": seconds,
+              "export": entry.as_json(current=done.outcome != "refused")}
+    if args.format == "json":
+        print(json.dumps(output, ensure_ascii=False, indent=2))
+    else:
+        print(_exports_text([entry], {entry.id} if done.outcome != "refused" else set()))
+    if done.outcome == "refused":
+        _fail(
+            "导出被拒收，当前数据保持不变。 The export is refused; the current export stays as"
+            " it was:",
+            *[p.message for p in done.problems],
+        )
+        return EXIT_FATAL
+    if done.outcome == "unchanged":
+        _fail(
+            f"与当前的第 {entry.id} 号导出相同（{entry.ingested_at_cst}），未重复登记。"
+            f" The same files as the current export {entry.id} ({entry.ingested_at_cst}):"
+            " nothing new registered."
+        )
+    else:
+        _fail(
+            f"已登记为第 {entry.id} 号导出，用时 {seconds:.1f} 秒。"
+            f" Registered as export {entry.id} in {seconds:.1f} s."
+        )
+    return EXIT_OK
+
+
+def _exports(args: argparse.Namespace) -> int:
+    from hmb.state.exports import ExportRegister  # noqa: PLC0415 (see the docstring)
+
+    register = ExportRegister()
+    if args.action == "verify":
+        check = register.verify()
+        if check.problem is not None:
+            _fail(check.problem.message())
+            return EXIT_ALERTS
+        print(f"完整 intact: exports {check.entries} entries, head {check.head}")
+        return EXIT_OK
+    if args.action == "diff":
+        return _exports_diff(args, register)
+    if args.profile is not None and not is_profile_name(args.profile):
+        raise ProfileError(f"--profile: '{args.profile}' 不是规则配置名称 is not a profile name")
+    entries = register.entries(args.profile)
+    current = {found.id for name in {e.profile for e in entries}
+               if (found := register.current(name)) is not None}
+    if args.format == "json":
+        print(json.dumps([e.as_json(e.id in current) for e in entries], ensure_ascii=False,
+                         indent=2))
+    else:
+        print(_exports_text(entries, current))
+    return EXIT_OK
+
+
+def _exports_diff(args: argparse.Namespace, register: ExportRegister) -> int:
+    from hmb.state.export_diff import DiffError, diff_exports  # noqa: PLC0415
+
+    try:
+        result = diff_exports(register, args.before, args.after)
+    except DiffError as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_diff_text(result))
+    return EXIT_OK
+
+
+def _exports_text(entries: Sequence[Any], current: set[int]) -> str:
+    if not entries:
+        return "尚无登记的导出。 No export registered yet: `hmb ingest DIR --profile NAME`."
+    lines = []
+    for e in entries:
+        mark = "*" if e.id in current else " "
+        result = {"accepted": "接收 accepted", "refused": "拒收 refused"}[e.result]
+        counts = ", ".join(f"{name} {c['rows_read']:,}/{c['rows_accepted']:,}/"
+                           f"{c['rows_quarantined']:,}" for name, c in e.tables.items())
+        lines.append(f"{mark}{e.id:>4}  {e.ingested_at_cst}  {e.profile:<14} {result:<12}"
+                     f" {e.by:<10} {e.folder}")
+        if counts:
+            lines.append(f"       读入/接受/隔离 read/accepted/quarantined: {counts}")
+    lines.append("* 当前导出 current export")
+    return "\n".join(lines)
+
+
+def _diff_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['profile']}: 第 {result['before']['id']} 号 → 第 {result['after']['id']} 号"
+             f" export {result['before']['id']} → {result['after']['id']}"]
+    for item in result["changes"]:
+        lines.append(f"  {item['message_zh']}  {item['message_en']}")
+    if not result["changes"]:
+        lines.append("  公布的数字没有变化。 No published figure moved.")
+    return "\n".join(lines)
 
 
 def _alerts(args: argparse.Namespace) -> int:
