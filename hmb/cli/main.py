@@ -788,13 +788,19 @@ def _refusal(
             f"账户 {user.username} 已停用。 The account {user.username} is disabled: it cannot"
             f" {verb} alerts (`hmb users enable` if that is a mistake)."
         )
-    if user.demo and settings().data_dir is not None:
+    if user.demo and (settings().data_dir is not None or _real_exports()):
         return "demo_refused", (
-            f"演示账户 {user.username} 只能用于演示数据，而 HMB_DATA_DIR 已设置。 {user.username}"
-            " is a demo account, for the demo data only, and HMB_DATA_DIR is set: act as a real"
-            " account."
+            f"演示账户 {user.username} 只能用于演示数据，而 HMB_DATA_DIR 已设置或已接收真实导出。"
+            f" {user.username} is a demo account, for the demo data only, and HMB_DATA_DIR is"
+            " set or an export was ingested: act as a real account."
         )
     return None
+
+
+def _real_exports() -> bool:
+    from hmb.state.exports import exports_registered  # noqa: PLC0415 (see the docstring)
+
+    return exports_registered()
 
 
 def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:

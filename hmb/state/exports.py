@@ -78,6 +78,18 @@ def default_register() -> Path:
     return settings().state_dir / "exports.sqlite"
 
 
+def exports_registered(path: Path | None = None) -> bool:
+    """Whether any export was ever accepted into the register (real data is in the product:
+    the demo accounts are refused, as while HMB_DATA_DIR is set). Creates no file."""
+    path = path or default_register()
+    if not path.is_file():
+        return False
+    with closing(sqlite_files.connect_read_only(path)) as con:
+        exists = con.execute("select 1 from sqlite_master where name = 'exports'").fetchone()
+        return bool(exists) and con.execute(
+            "select 1 from exports where result = 'accepted' limit 1").fetchone() is not None
+
+
 def shown_time(at: datetime) -> str:
     """A time as the register shows it: China Standard Time, to the second."""
     return at.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M:%S CST")
@@ -347,3 +359,44 @@ def _gone(entry: ExportEntry) -> str:
         f" its store was removed from the cache and the files in {entry.folder} have changed"
         " since. Ingest those files again to bring it back."
     )
+
+
+def folder_under_root(text: str, root: Path | None) -> Path:
+    """The folder an administrator named in the app, if it may be ingested: under ``root``
+    (``HMB_INGEST_ROOT``), written without ``..``, and with no symbolic link (on the way to it
+    or inside it) that leads out of ``root``. Raises InputError with the reason otherwise."""
+    if root is None:
+        raise InputError([Problem(
+            "ingest_not_allowed",
+            "未设置可接收目录（HMB_INGEST_ROOT），不能在应用中接收导出；请用命令行 hmb ingest。"
+            " No folder may be ingested from the app: HMB_INGEST_ROOT is not set. Set it to the"
+            " folder the exports are delivered to, or use `hmb ingest` on the command line.",
+        )])
+    given = Path(text.strip())
+    base = root.resolve()
+    refused = (
+        f"只能接收 {root} 之下的文件夹（不含 ..，不经符号链接离开该目录）：{text!r} 不行。"
+        f" Only a folder under {root} may be ingested from the app (no '..', no symbolic link"
+        f" leading out of it): {text!r} is refused."
+    )
+    if not text.strip() or ".." in given.parts:
+        raise InputError([Problem("ingest_outside_root", refused, file=text)])
+    place = given if given.is_absolute() else root / given
+    resolved = place.resolve()
+    if not resolved.is_relative_to(base):
+        raise InputError([Problem("ingest_outside_root", refused, file=text)])
+    if not resolved.is_dir():
+        raise InputError([Problem(
+            "not_found",
+            f"找不到文件夹 {text}。 No folder {text} under {root}.",
+            file=text,
+        )])
+    for link in (p for p in resolved.rglob("*") if p.is_symlink()):
+        if not link.resolve().is_relative_to(base):
+            raise InputError([Problem(
+                "ingest_outside_root",
+                f"{link} 是指向 {root} 之外的符号链接，不能在应用中接收。 {link} is a symbolic"
+                f" link leading out of {root}: the export is not ingested from the app.",
+                file=str(link),
+            )])
+    return resolved
