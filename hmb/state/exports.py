@@ -300,6 +300,14 @@ def ingest(
             details["quarantine_dir"] = str(target)
         except InputError as exc:
             problems += exc.problems
+        except OSError as exc:
+            problems.append(Problem(
+                "quarantine_unwritable",
+                f"无法写入隔离数据到 {target}：{exc}。 Cannot write the quarantined rows to"
+                f" {target} ({exc}): make the state folder (HMB_STATE_DIR) writable and ingest"
+                " again.",
+                file=str(target),
+            ))
     if quarantine_limit.may_breach(dataset.report, share):
         with dataset.connect() as con:
             over = quarantine_limit.breaches(con, dataset.report, share)
