@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hmb.core.counties import outside_counties  # the GB/T 2260 list: data, not a metric
 from hmb.rulebook.profiles import Profile, load_profile
 
 # Enumerations of contract §1 (and the product's sex codes, which it checks as well).
@@ -347,8 +348,8 @@ class EnrollmentYear:
 ENROLLMENT_TEXT = ("member_id", *ENROLLMENT_CATEGORICAL)
 
 
-def enrollment_year(folder: Path, year: int, counties: set[str],
-                    claims: pd.DataFrame) -> EnrollmentYear:
+def enrollment_year(folder: Path, year: int, counties: set[str], claims: pd.DataFrame,
+                    elsewhere: frozenset[str] = frozenset()) -> EnrollmentYear:
     """Validate one policy year of enrolment (the key and the county rule are within a year)."""
     raw = read(folder, "enrollment", [c for c in ENROLLMENT_COLUMNS if c != "policy_year"],
                categorical=ENROLLMENT_CATEGORICAL, year=year)
@@ -373,7 +374,11 @@ def enrollment_year(folder: Path, year: int, counties: set[str],
     for col in ("premium", "subsidy_amount", "refund_amount"):
         errors.add(df[col] < 0)
     errors.add(duplicated(df, ["member_id"]))  # the year is fixed: the key is the member
-    errors.add(df["county_code"].notna() & ~df["county_code"].isin(counties))
+    # A county absent from basic_insured is an error, unless the rulebook accepts members
+    # insured elsewhere (三明 三（二）) and it is a county outside the jurisdiction: those count
+    # in finance, never in participation (which merges on basic_insured's counties).
+    errors.add(df["county_code"].notna() & ~df["county_code"].isin(counties)
+               & ~df["county_code"].isin(elsewhere))
     ok = df[errors.ok]
     del df
 
@@ -540,9 +545,12 @@ def metrics(folder: Path, profile: Profile, as_of: date | None = None) -> dict[s
 
     years: dict[int, EnrollmentYear] = {}
     covered = pd.Series(False, index=claims.index)
+    elsewhere = frozenset(
+        outside_counties(profile.insured_elsewhere) if profile.insured_elsewhere else ()
+    )
     for year in policy_years(folder, "enrollment"):
         counties = set(basic.loc[basic["policy_year"] == year, "county_code"])
-        years[year] = enrollment_year(folder, year, counties, claims)
+        years[year] = enrollment_year(folder, year, counties, claims, elsewhere)
         covered |= years[year].covered
     has_member = claims["member_id"].notna() & claims["policy_year"].notna()
     claim_errors.add(has_member & ~covered)

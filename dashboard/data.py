@@ -33,33 +33,84 @@ from hmb.measure import indicators as measure_indicators
 from hmb.measure import metrics
 from hmb.measure.development import Development, Grain
 from hmb.measure.development import development as project_development
-from hmb.rulebook.profiles import load_profile, rulebook_version
+from hmb.rulebook.profiles import available_profiles, load_profile, rulebook_version
 from hmb.state.alert_store import AlertStore, EvaluationContext, StaleEvaluation
+from hmb.state.export_diff import diff_exports
+from hmb.state.exports import ExportEntry, ExportRegister, default_register, open_export
 from hmb.tools.demo import DEMO_PROFILES, ensure_demo
 
 
 @dataclass(frozen=True)
 class Source:
-    """A data folder the app can show: a bundled demo, or a folder named in settings."""
+    """A data folder the app can show: a bundled demo, a folder named in settings, or the
+    current registered export of a jurisdiction (``export``: its id, hmb.state.exports)."""
 
     key: str
     profile: str
     folder: Path | None  # None: the demo folder, generated on first use
+    export: int | None = None
 
     def label(self, lang: str) -> str:
         name = load_profile(self.profile).jurisdiction
         place = name.name_zh if lang == "zh" else name.name_en
+        if self.export is not None:
+            return f"{place} · {'导出' if lang == 'zh' else 'export'} #{self.export}"
         kind = ("演示数据" if lang == "zh" else "demo") if self.folder is None else str(self.folder)
         return f"{place} · {kind}"
 
 
 def sources() -> list[Source]:
-    """The five demos, plus $HMB_DATA_DIR checked against $HMB_PROFILE when both are set."""
-    found = [Source(name, name, None) for name in DEMO_PROFILES]
+    """Per jurisdiction, its newest registered export (``hmb ingest``, read on every run: a new
+    export shows without a restart); else $HMB_DATA_DIR checked against $HMB_PROFILE when both
+    are set; else the demo."""
     local = settings()
-    if local.data_dir is not None and local.profile is not None:
-        found.insert(0, Source(f"local-{local.profile}", local.profile, local.data_dir))
+    current = current_exports()
+    names = [p for p in (local.profile, *current) if p in current]
+    names += [p for p in DEMO_PROFILES if p not in names]
+    found = []
+    if (local.data_dir is not None and local.profile is not None
+            and local.profile not in current):
+        found.append(Source(f"local-{local.profile}", local.profile, local.data_dir))
+    for name in dict.fromkeys(names):
+        entry = current.get(name)
+        found.append(Source(name, name, Path(entry.folder), entry.id) if entry is not None
+                     else Source(name, name, None))
     return found
+
+
+def export_register() -> ExportRegister | None:
+    """The export register, or None while nothing was ever ingested (no file is made)."""
+    path = default_register()
+    return _register(str(path)) if path.is_file() else None
+
+
+@st.cache_resource(show_spinner=False)
+def _register(path: str) -> ExportRegister:
+    return ExportRegister(Path(path))
+
+
+def current_exports() -> dict[str, ExportEntry]:
+    """Each shipped profile's current export."""
+    register = export_register()
+    if register is None:
+        return {}
+    shipped = set(available_profiles())
+    return {p: e for p in register.profiles() if p in shipped
+            and (e := register.current(p)) is not None}
+
+
+def export_dataset(entry: ExportEntry) -> Dataset:
+    """The store a registered export was built in (hmb.state.exports.open_export)."""
+    rulebook = load_profile(entry.profile)
+    return open_export(entry, rulebook.liability_codes, rulebook.insured_elsewhere)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def export_changes(before: int, after: int, before_fp: str, after_fp: str) -> dict[str, Any]:
+    """``hmb exports diff`` of two registered exports (keyed by their fingerprints too)."""
+    register = export_register()
+    assert register is not None
+    return diff_exports(register, before, after)
 
 
 def source_folder(source: Source) -> Path:

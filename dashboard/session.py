@@ -25,6 +25,7 @@ from dashboard.i18n import Lang, t
 from hmb.access import auth
 from hmb.core.settings import settings
 from hmb.state.audit import Action, AuditTrail, Origin, default_audit_store
+from hmb.state.exports import exports_registered
 
 TOKEN_KEY = "_auth_token"
 USER_KEY = "_auth_user"
@@ -38,8 +39,9 @@ MAX_AGENT_LENGTH = 256
 
 
 def demo_allowed() -> bool:
-    """Demo accounts work only while the app shows the embedded demo data."""
-    return settings().data_dir is None
+    """Demo accounts work only while the app shows the embedded demo data: no HMB_DATA_DIR and
+    no export registered (``hmb ingest``)."""
+    return settings().data_dir is None and not exports_registered()
 
 
 def users() -> auth.UserStore:

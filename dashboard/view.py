@@ -25,6 +25,7 @@ from hmb.ingest.dataset import Dataset
 from hmb.ingest.loading import InputError
 from hmb.measure.development import GRAINS
 from hmb.rulebook.profiles import Profile, ProfileError, load_profile
+from hmb.state.exports import ExportEntry, ExportGone
 
 VIEW_KEY = "_view"
 ALL_COUNTIES = ""  # the county selector's "all" option (None would show as no selection)
@@ -41,6 +42,7 @@ class View:
     county: str | None
     scope: DataScope  # what the signed-in user may see: every query goes through it
     source: str = ""  # the jurisdiction's key in the sidebar (the URL's j=)
+    export: ExportEntry | None = None  # the registered export shown (hmb.state.exports)
 
     @property
     def fingerprint(self) -> str:
@@ -99,11 +101,16 @@ def sidebar(scope: DataScope) -> View | None:
     )
     source = by_key[source_key]
     profile = load_profile(source.profile)
-    folder = data.source_folder(source)
+    export = _export(source, lang)
+    folder = Path(export.folder) if export is not None else data.source_folder(source)
     try:
-        ds = data.dataset(folder, profile.name)
+        ds = data.export_dataset(export) if export is not None else data.dataset(
+            folder, profile.name)
     except InputError as exc:
         st.error(t("fatal_input", lang) + "\n\n" + "\n\n".join(p.message for p in exc.problems))
+        return None
+    except ExportGone as exc:
+        st.error(t("export_gone", lang) + "\n\n" + str(exc))
         return None
     latest = ds.default_as_of
     if latest is None:
@@ -131,13 +138,34 @@ def sidebar(scope: DataScope) -> View | None:
         f"{t('document', lang)}：{profile.document.number}" if lang == "zh"
         else f"{t('document', lang)}: {profile.document.number}"
     )
-    view = View(lang, profile, folder, ds, int(year), as_of, county, scope, source.key)
+    view = View(lang, profile, folder, ds, int(year), as_of, county, scope, source.key, export)
     _write_url(view, source.key)
     st.session_state[VIEW_KEY] = view
     return view
 
 
 URL_KEYS = ("lang", "j", "as_of", "year", "county")
+
+
+def _export(source: data.Source, lang: Lang) -> ExportEntry | None:
+    """The registered export to show: the jurisdiction's current one, or an earlier one chosen
+    in the sidebar (the data-quality page lists them all)."""
+    register = data.export_register()
+    if source.export is None or register is None:
+        return None
+    accepted = [e for e in reversed(register.entries(source.profile)) if e.result == "accepted"]
+    by_id = {e.id: e for e in accepted}
+    key, seen = f"export-{source.profile}", f"export-{source.profile}-current"
+    # A new export registered since this session last looked: shown at once, no restart.
+    if st.session_state.get(key) not in by_id or st.session_state.get(seen) != accepted[0].id:
+        st.session_state[key] = accepted[0].id
+    st.session_state[seen] = accepted[0].id
+    chosen = st.sidebar.selectbox(
+        t("export_version", lang), list(by_id), key=key,
+        format_func=lambda i: f"#{i} · {by_id[i].ingested_at_cst}"
+        + (f" · {t('export_current', lang)}" if i == accepted[0].id else ""),
+    )
+    return by_id.get(chosen, accepted[0])
 
 
 def _seed_from_url() -> None:

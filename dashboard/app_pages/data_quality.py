@@ -13,7 +13,7 @@ from functools import partial
 import polars as pl
 import streamlit as st
 
-from dashboard import data, view, widgets
+from dashboard import data, ingest_panel, view, widgets
 from dashboard.i18n import t
 from hmb.ingest.row_rules import RULES_BY_ID
 
@@ -62,3 +62,30 @@ for name in quarantined:
     rows = data.quarantine(v.fingerprint, v.store, name, v.scope)
     widgets.download(f"{t('download_quarantine', lang)}: {name}", partial(widgets.csv_bytes, rows),
                      f"quarantine_{name}.csv", "text/csv", rows=rows.height, key=f"q-{name}")
+
+# The export history (hmb.state.exports): who ingested what, when, with what result. Counts are
+# the whole jurisdiction's, so a user limited to counties does not see them.
+if not v.scope.limited:
+    st.subheader(t("export_history", lang))
+    st.caption(t("export_history_note", lang))
+    register = data.export_register()
+    entries = register.entries(v.profile.name) if register is not None else []
+    if not entries:
+        st.caption(t("export_none", lang))
+    else:
+        current = register.current(v.profile.name) if register is not None else None
+        widgets.table(pl.DataFrame([
+            {"id": e.id,
+             "current": "✓" if current is not None and e.id == current.id else "",
+             "shown": "👁" if v.export is not None and e.id == v.export.id else "",
+             "ingested_at": e.ingested_at_cst, "by": e.by, "via": e.via, "result": e.result,
+             "folder": e.folder, "fingerprint": e.fingerprint,
+             **{f"{name}_read/accepted/quarantined":
+                f"{c['rows_read']:,}/{c['rows_accepted']:,}/{c['rows_quarantined']:,}"
+                for name, c in e.tables.items() if name in ("enrollment", "claims")},
+             "problems": " ".join(p["message"] for p in e.details.get("problems", []))[:300]}
+            for e in reversed(entries)
+        ]), f"exports_{v.profile.name}", lang, key="exports")
+
+if v.scope.role == "admin":
+    ingest_panel.show(v, lang)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hmb.measure.development import Development
     from hmb.rulebook.profiles import Profile
     from hmb.state.alert_store import AlertRecord, AlertStore
+    from hmb.state.exports import ExportRegister
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -73,6 +74,26 @@ def _scale(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    from hmb.ingest.quarantine_limit import parse_share  # noqa: PLC0415 (see the docstring)
+
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limit_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-quarantined SHARE``: contract §8's quarantine limit, raised (or lowered)."""
+    parser.add_argument(
+        "--max-quarantined",
+        type=_share,
+        metavar="SHARE",
+        help="the share of a table's rows one rule may quarantine before the export is refused"
+        " (0 to 1; default 0.01, never fewer than 10 rows)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per command)
     parser = argparse.ArgumentParser(
         prog="hmb",
@@ -101,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         help="where quarantined rows are written, outside FOLDER"
         " (default: the state folder's quarantine/<folder>-<fingerprint>)",
     )
+    _limit_option(validate)
 
     metric = sub.add_parser("metrics", help="print participation and finance metrics")
     metric.add_argument("folder", type=Path)
@@ -109,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
     metric.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(metric)
 
     _add_development(sub)
     _add_claims_audit(sub)
     _add_indicators(sub)
+    _add_ingest(sub)
 
     check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
     check.add_argument("folder", type=Path)
@@ -126,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
         choices=("critical", "warning"),
         help="exit 1 when an alert of this severity (or worse) fires",
     )
+    _limit_option(check)
     check.add_argument(
         "--record",
         type=Path,
@@ -169,6 +194,28 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     return parser
 
 
+def _add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``hmb ingest`` and ``hmb exports`` (contract §8)."""
+    ingest = sub.add_parser(
+        "ingest", help="validate an export once, build its store and register it"
+    )
+    ingest.add_argument("folder", type=Path)
+    _rulebook_options(ingest, required=True, purpose="the jurisdiction and liability codes of")
+    ingest.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(ingest)
+    exports = sub.add_parser("exports", help="the exports registered by hmb ingest")
+    exports.add_argument("--profile", metavar="NAME", help="one jurisdiction's exports only")
+    exports.add_argument("--format", choices=("text", "json"), default="text")
+    actions = exports.add_subparsers(dest="action")
+    diff = actions.add_parser(
+        "diff", help="which published figures moved between two exports of one jurisdiction"
+    )
+    diff.add_argument("before", type=int, metavar="A", help="the earlier export's id")
+    diff.add_argument("after", type=int, metavar="B", help="the later export's id")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    actions.add_parser("verify", help="check the register's hash chain")
+
+
 def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``hmb development`` (contract §5)."""
     develop = sub.add_parser(
@@ -187,6 +234,7 @@ def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="development periods of a year, a quarter or a month (default: year)",
     )
     develop.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(develop)
 
 
 def _add_claims_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -201,6 +249,7 @@ def _add_claims_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
     audit.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(audit)
 
 
 def _add_indicators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -216,6 +265,7 @@ def _add_indicators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
     indicators.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(indicators)
 
 
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:
@@ -260,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "claims-audit": _claims_audit,
         "indicators": _indicators,
         "check": _check,
+        "ingest": _ingest,
+        "exports": _exports,
         "alerts": _alerts,
         "pseudonymize": _pseudonymize,
         "users": admin.users_command,
@@ -341,6 +393,10 @@ def _validate(args: argparse.Namespace) -> int:
             f" {quarantine_dir} ({exc}): give a writable folder with --quarantine-dir."
         )
         return EXIT_FATAL
+    try:
+        _check_limit(dataset, args.max_quarantined)  # the quarantine is written all the same
+    except InputError as exc:
+        return _validation_fatal(args, exc, dataset.report, quarantine_dir if written else None)
     report = {
         "folder": str(args.folder),
         "ok": True,
@@ -357,8 +413,14 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str, Any]) -> int:
-    """The report of a validation that something fatal stopped (``read``: what was read)."""
+def _validation_fatal(
+    args: argparse.Namespace, exc: InputError, read: dict[str, Any],
+    quarantine_dir: Path | None = None,
+) -> int:
+    """The report of a validation that something fatal stopped (``read``: what was read;
+    ``quarantine_dir``: where the quarantine was written, if it was)."""
+    if quarantine_dir:
+        _fail(f"隔离数据已写入 Quarantined rows written to {quarantine_dir}")
     report = {
         "folder": str(args.folder),
         "ok": False,
@@ -366,7 +428,7 @@ def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str,
         "tables": read.get("tables", {}),
         "errors": read.get("errors", []),
         "warnings": read.get("warnings", []),
-        "quarantine_dir": None,
+        "quarantine_dir": str(quarantine_dir) if quarantine_dir else None,
     }
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -375,6 +437,18 @@ def _validation_fatal(args: argparse.Namespace, exc: InputError, read: dict[str,
         *[p.message for p in exc.problems],
     )
     return EXIT_FATAL
+
+
+def _check_limit(dataset: Dataset, share: float | None) -> None:
+    """Contract §8: InputError when one rule quarantines too much of a table."""
+    from hmb.ingest import quarantine_limit  # noqa: PLC0415 (see the docstring)
+
+    if share is None:
+        share = quarantine_limit.DEFAULT_SHARE
+    if not quarantine_limit.may_breach(dataset.report, share):
+        return
+    with dataset.connect() as con:
+        quarantine_limit.check(con, dataset.report, share)
 
 
 def _quarantined(dataset: Dataset) -> bool:
@@ -424,6 +498,7 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
         args.folder, profile.liability_codes, insured_elsewhere=profile.insured_elsewhere
     )
     check_jurisdiction(dataset, profile)  # another jurisdiction's rulebook is refused
+    _check_limit(dataset, args.max_quarantined)
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(
@@ -585,6 +660,113 @@ def _check(args: argparse.Namespace) -> int:
     return _check_exit(result.alerts, args.fail_on)
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from hmb.ingest.dataset import check_jurisdiction  # noqa: PLC0415 (see the docstring)
+    from hmb.state.exports import ingest  # noqa: PLC0415 (see the docstring)
+
+    profile = _load_rulebook(args)
+    started = time.perf_counter()
+    done = ingest(args.folder, profile.name, profile.liability_codes, by=admin.os_user(),
+                  via="cli", share=args.max_quarantined, rulebook=args.rulebook,
+                  insured_elsewhere=profile.insured_elsewhere,
+                  jurisdiction=lambda dataset: check_jurisdiction(dataset, profile))
+    seconds = time.perf_counter() - started
+    entry = done.entry
+    output = {"outcome": done.outcome, "registered": done.registered, "seconds": seconds,
+              "export": entry.as_json(current=done.outcome != "refused")}
+    if args.format == "json":
+        print(json.dumps(output, ensure_ascii=False, indent=2))
+    else:
+        print(_exports_text([entry], {entry.id} if done.outcome != "refused" else set()))
+    if done.outcome == "refused":
+        _fail(
+            "导出被拒收，当前数据保持不变。 The export is refused; the current export stays as"
+            " it was:",
+            *[p.message for p in done.problems],
+        )
+        return EXIT_FATAL
+    if done.outcome == "unchanged":
+        _fail(
+            f"与当前的第 {entry.id} 号导出相同（{entry.ingested_at_cst}），未重复登记。"
+            f" The same files as the current export {entry.id} ({entry.ingested_at_cst}):"
+            " nothing new registered."
+        )
+    else:
+        _fail(
+            f"已登记为第 {entry.id} 号导出，用时 {seconds:.1f} 秒。"
+            f" Registered as export {entry.id} in {seconds:.1f} s."
+        )
+    return EXIT_OK
+
+
+def _exports(args: argparse.Namespace) -> int:
+    from hmb.state.exports import ExportRegister  # noqa: PLC0415 (see the docstring)
+
+    register = ExportRegister()
+    if args.action == "verify":
+        check = register.verify()
+        if check.problem is not None:
+            _fail(check.problem.message())
+            return EXIT_ALERTS
+        print(f"完整 intact: exports {check.entries} entries, head {check.head}")
+        return EXIT_OK
+    if args.action == "diff":
+        return _exports_diff(args, register)
+    if args.profile is not None and not is_profile_name(args.profile):
+        raise ProfileError(f"--profile: '{args.profile}' 不是规则配置名称 is not a profile name")
+    entries = register.entries(args.profile)
+    current = {found.id for name in {e.profile for e in entries}
+               if (found := register.current(name)) is not None}
+    if args.format == "json":
+        print(json.dumps([e.as_json(e.id in current) for e in entries], ensure_ascii=False,
+                         indent=2))
+    else:
+        print(_exports_text(entries, current))
+    return EXIT_OK
+
+
+def _exports_diff(args: argparse.Namespace, register: ExportRegister) -> int:
+    from hmb.state.export_diff import DiffError, diff_exports  # noqa: PLC0415
+
+    try:
+        result = diff_exports(register, args.before, args.after)
+    except DiffError as exc:
+        _fail(str(exc))
+        return EXIT_FATAL
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_diff_text(result))
+    return EXIT_OK
+
+
+def _exports_text(entries: Sequence[Any], current: set[int]) -> str:
+    if not entries:
+        return "尚无登记的导出。 No export registered yet: `hmb ingest DIR --profile NAME`."
+    lines = []
+    for e in entries:
+        mark = "*" if e.id in current else " "
+        result = {"accepted": "接收 accepted", "refused": "拒收 refused"}[e.result]
+        counts = ", ".join(f"{name} {c['rows_read']:,}/{c['rows_accepted']:,}/"
+                           f"{c['rows_quarantined']:,}" for name, c in e.tables.items())
+        lines.append(f"{mark}{e.id:>4}  {e.ingested_at_cst}  {e.profile:<14} {result:<12}"
+                     f" {e.by:<10} {e.folder}")
+        if counts:
+            lines.append(f"       读入/接受/隔离 read/accepted/quarantined: {counts}")
+    lines.append("* 当前导出 current export")
+    return "\n".join(lines)
+
+
+def _diff_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['profile']}: 第 {result['before']['id']} 号 → 第 {result['after']['id']} 号"
+             f" export {result['before']['id']} → {result['after']['id']}"]
+    for item in result["changes"]:
+        lines.append(f"  {item['message_zh']}  {item['message_en']}")
+    if not result["changes"]:
+        lines.append("  公布的数字没有变化。 No published figure moved.")
+    return "\n".join(lines)
+
+
 def _alerts(args: argparse.Namespace) -> int:
     from hmb.state.alert_store import AlertStore  # noqa: PLC0415 (see the docstring)
 
@@ -691,13 +873,19 @@ def _refusal(
             f"账户 {user.username} 已停用。 The account {user.username} is disabled: it cannot"
             f" {verb} alerts (`hmb users enable` if that is a mistake)."
         )
-    if user.demo and settings().data_dir is not None:
+    if user.demo and (settings().data_dir is not None or _real_exports()):
         return "demo_refused", (
-            f"演示账户 {user.username} 只能用于演示数据，而 HMB_DATA_DIR 已设置。 {user.username}"
-            " is a demo account, for the demo data only, and HMB_DATA_DIR is set: act as a real"
-            " account."
+            f"演示账户 {user.username} 只能用于演示数据，而 HMB_DATA_DIR 已设置或已接收真实导出。"
+            f" {user.username} is a demo account, for the demo data only, and HMB_DATA_DIR is"
+            " set or an export was ingested: act as a real account."
         )
     return None
+
+
+def _real_exports() -> bool:
+    from hmb.state.exports import exports_registered  # noqa: PLC0415 (see the docstring)
+
+    return exports_registered()
 
 
 def _check_exit(alerts: Sequence[Any], fail_on: str | None) -> int:

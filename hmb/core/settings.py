@@ -73,11 +73,20 @@ class Settings(BaseSettings):
         title="状态目录",
         description="What the app and the commands record: the alert store (`alerts.sqlite`:"
         " `hmb check --record`, `hmb alerts`), the accounts (`users.sqlite`: `hmb users`), the"
-        " audit trail (`audit.sqlite`: `hmb audit`), the secret key that signs sessions"
+        " audit trail (`audit.sqlite`: `hmb audit`), the export register (`exports.sqlite`:"
+        " `hmb ingest`, `hmb exports`), the secret key that signs sessions"
         " (`session.key`) and the rows `hmb validate` quarantines (`quarantine/<folder>-"
         "<fingerprint>/`, unless `--quarantine-dir` says otherwise). Only the account that runs"
         " the product can read it (folders 0700, files 0600:"
         " [access.md](access.md#files-on-disk)).",
+    )
+    ingest_root: Path | None = Field(
+        default=None,
+        title="可接收目录",
+        description="The folder under which an administrator may ingest an export from the app"
+        " (its data-quality page): a folder given there must lie under it, with no `..` and no"
+        " symbolic link leading out of it. Unset, the app offers no ingest; `hmb ingest` on the"
+        " command line is not limited by it ([ingest.md](ingest.md)).",
     )
     demo_dir: Path = Field(
         default=DATA / "demo",
