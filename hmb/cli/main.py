@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hmb.cli import admin
+from hmb.cli import admin, reports
 from hmb.core.formatting import percent, points, wan_yuan
 from hmb.core.labels import label
 from hmb.core.private_files import restrict_umask
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     )
     pseudo.add_argument("--format", choices=("text", "json"), default="text")
     admin.register(sub)
+    reports.register(sub, _rulebook_options, _as_of)
     return parser
 
 
@@ -229,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pseudonymize": _pseudonymize,
         "users": admin.users_command,
         "audit": admin.audit_command,
+        "brief": _brief,
+        "disclosure": _disclosure,
     }
     try:
         return commands[args.command](args)
@@ -503,6 +506,22 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(_check_text(profile.jurisdiction.name_zh, output))
     return _check_exit(result.alerts, args.fail_on)
+
+
+def _brief(args: argparse.Namespace) -> int:
+    if (problem := reports.out_problem(args.out)) is not None:
+        _fail(problem)
+        return EXIT_FATAL
+    profile, dataset, as_of = _open_for_profile(args)
+    return reports.brief_command(args, profile, dataset, as_of)
+
+
+def _disclosure(args: argparse.Namespace) -> int:
+    if (problem := reports.out_problem(args.out)) is not None:
+        _fail(problem)
+        return EXIT_FATAL
+    profile, dataset, as_of = _open_for_profile(args)
+    return reports.disclosure_command(args, profile, dataset, as_of)
 
 
 def _alerts(args: argparse.Namespace) -> int:
