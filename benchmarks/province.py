@@ -12,6 +12,8 @@ same profile, scale, seed and generator) and measures, each in its own child pro
   (each the median of ``--repeat`` runs; every cold run starts from an empty cache);
 - ``hmb development DIR --profile P --format json`` (claims development, contract §5), **warm**
   on the store ``hmb metrics`` built;
+- ``hmb brief DIR --profile P --out FILE.pdf`` (the meeting brief, contract §7): **cold** with an
+  empty cache and **warm** on the store ``hmb metrics`` built;
 - the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
 - the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
   (b) every column that decides whether a row is accepted (contract §2) as well;
@@ -448,7 +450,7 @@ def _git_revision() -> str | None:
     return head + (" + uncommitted changes to hmb/ or queries/" if dirty else "")
 
 
-def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors: bool,
+def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors: bool,  # noqa: PLR0915
                say: Callable[[str], None]) -> dict[str, Any]:
     say(f"{size.name}: demo data ({size.profile}, scale {size.scale:g})")
     folder, generation = demo_data(size, data_dir, row_errors=row_errors)
@@ -486,6 +488,18 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
             measure(argv, env=env, stdout=out / f"{size.name}.development.json")
             for _ in range(repeat)
         ]))
+        # The meeting brief (contract §7): cold on an empty cache (the store is built), warm on
+        # the store hmb metrics built. Issue 21's targets: under 10 s cold, under 3 s warm.
+        say(f"{size.name}: hmb brief, cold ×{repeat} then warm ×{repeat}")
+        pdf = Path(tmp) / "brief.pdf"
+        argv = [HMB, "brief", folder, "--profile", size.profile, "--out", pdf]
+        brief_cache = Path(tmp) / "brief-cache"
+        colds = []
+        for _ in range(repeat):
+            shutil.rmtree(brief_cache, ignore_errors=True)
+            colds.append(measure(argv, env={**env, "HMB_CACHE_DIR": str(brief_cache)}))
+        runs["brief_cold"] = asdict(median_run(colds))
+        runs["brief_warm"] = asdict(median_run([measure(argv, env=env) for _ in range(repeat)]))
         say(f"{size.name}: pandas baseline")
         runs["pandas"] = asdict(measure(
             [sys.executable, BASELINE, folder, "--profile", size.profile],
@@ -563,6 +577,8 @@ LABELS = {
     "check_cold": "hmb check, cold",
     "check_warm": "hmb check, warm",
     "development_warm": "hmb development, warm",
+    "brief_cold": "hmb brief, cold",
+    "brief_warm": "hmb brief, warm",
     "pandas": "pandas baseline",
     "floor_metric_columns": "floor (a) metric columns",
     "floor_acceptance_columns": "floor (b) acceptance columns",

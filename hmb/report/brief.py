@@ -380,6 +380,8 @@ def gap_text(alert: Alert, lang: Lang) -> str:
             parts.append(_wan(abs(gap) * (10_000 if alert.gap_unit == "wan_yuan" else 1), lang))
         elif alert.gap_unit == "people":
             parts.append(f"{abs(gap):,.0f} {'人' if lang == 'zh' else 'people'}")
+        elif alert.gap_unit == "insurers":
+            parts.append(f"{abs(gap):,.0f} {'家' if lang == 'zh' else 'insurers'}")
         elif alert.gap_unit == "days":
             parts.append(f"{abs(gap):,.0f} {label('unit', 'days', lang)}")
         else:

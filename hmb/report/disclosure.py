@@ -28,11 +28,18 @@ from hmb.measure import metrics
 from hmb.report.typeset import typeset
 from hmb.rulebook.profiles import Profile
 
+HUNAN_DOCUMENT = "湘政办发〔2024〕5号"
+
 TEXT: dict[str, dict[Lang, str]] = {
     "title": {"zh": "惠民保运行情况公开", "en": "惠民保 public disclosure"},
     "basis": {"zh": "依据 湘政办发〔2024〕5号 四（六）：“定期向社会公开参保、结算、收支等信息”。",
               "en": "Under 湘政办发〔2024〕5号 四（六）: “publish enrolment, settlement, income and"
                     " expenditure regularly”."},
+    "modelled": {"zh": "参照 湖南 湘政办发〔2024〕5号 四（六）：“定期向社会公开参保、结算、"
+                       "收支等信息”（本地政策文件未作此规定）。",
+                 "en": "Modelled on 湖南 湘政办发〔2024〕5号 四（六）: “publish enrolment,"
+                       " settlement, income and expenditure regularly” (the local document sets"
+                       " no such duty)."},
     "participation": {"zh": "一、参保情况", "en": "1. Enrolment"},
     "settlements": {"zh": "二、结算情况", "en": "2. Settlements"},
     "income": {"zh": "三、收支情况", "en": "3. Income and expenditure"},
@@ -135,7 +142,7 @@ def disclosure_content(profile: Profile, dataset: Dataset, as_of: date, year: in
         "title": _t("title", lang),
         "subtitle": (f"{jurisdiction} · {year}{'年度' if lang == 'zh' else ''}"
                      f" · {_t('as_of', lang)} {as_of.isoformat()}"),
-        "basis": _t("basis", lang),
+        "basis": _t("basis" if profile.document.number == HUNAN_DOCUMENT else "modelled", lang),
         "footer": (f"{_t('as_of', lang)} {as_of.isoformat()} · {_t('data', lang)}"
                    f" {dataset.fingerprint} · {_t('rulebook', lang)} {profile.name}"
                    f" {profile.version}"),
