@@ -11,6 +11,7 @@ import io
 import json
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from hmb.cli.main import main
 from hmb.core.counties import counties, county_name
 from hmb.core.formatting import percent
 from hmb.core.settings import settings
-from hmb.report.brief import gap_text
+from hmb.ingest.dataset import open_dataset
+from hmb.report.brief import brief_content, brief_scope, gap_text, make_brief, page_count
 from hmb.report.disclosure import suppressed_codes
 from hmb.rulebook.profiles import load_profile
 from hmb.state.audit import AuditTrail
@@ -319,3 +321,28 @@ def test_bad_input_is_refused_in_two_languages_with_exit_2(
     for words in expected:
         assert words in result.err
     assert not (tmp_path / "brief.pdf").exists()
+
+
+def test_a_brief_with_very_many_alerts_still_keeps_to_six_pages(state: Path) -> None:
+    """A province where every county breaches: hundreds of verdicts are set more tightly, all
+    of them still there."""
+    profile = load_profile("hunan-2024")
+    dataset = open_dataset(demo("hunan-2024"), profile.liability_codes)
+    assert dataset.default_as_of is not None
+    brief = brief_content(profile, dataset, dataset.default_as_of, 2026, brief_scope(None))
+    names = [c.name_zh for c in counties("430000")]
+    rows = [[f"{name}（{i}）",
+             f"湖南省2026年度 {name} 参保率为 10.00%，低于规定的 20.00%（差 10.00 个百分点）。"
+             f"还需参保 {i:,} 人才能达到 20.00%。",
+             f"10.00 个百分点 · {i} 人"]
+            for i, name in enumerate(names * 2)]
+    group = {"rule_id": "county_participation", "title": "各县参保率", "basis": "依据 某文件 一",
+             "quote": "参保率不低于 20%", "local": "", "rows": rows}
+    alerts = {**brief.content["alerts"], "groups": [group]}
+    crowded = replace(brief, content={**brief.content, "alerts": alerts})
+    pdf = make_brief(crowded)
+    assert page_count(pdf) <= 6
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == page_count(pdf)
+    text = squeeze("".join(page.extract_text() for page in reader.pages))
+    assert all(squeeze(row[1]) in text for row in rows)  # each verdict names its place

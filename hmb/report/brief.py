@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -246,9 +247,22 @@ def since_previous(brief: Brief, previous: history.PreviousBrief | None) -> Brie
 
 
 def make_brief(brief: Brief) -> bytes:
-    """The PDF of a brief (A4, fonts embedded, the same bytes for the same brief)."""
-    return typeset("brief.typ", brief.content, {"map": brief.map_svg},
-                   date(*brief.content["as_of"]))
+    """The PDF of a brief (A4, fonts embedded, the same bytes for the same brief), set more
+    tightly (smaller type, a smaller map, the ranking in three columns) when it would run past
+    :data:`MAX_PAGES`, as a province with many critical alerts can."""
+    day = date(*brief.content["as_of"])
+    for compact in (0, 1, 2):
+        pdf = typeset("brief.typ", {**brief.content, "compact": compact},
+                      {"map": brief.map_svg}, day)
+        if page_count(pdf) <= MAX_PAGES:
+            break
+    return pdf
+
+
+def page_count(pdf: bytes) -> int:
+    """The pages of a PDF Typst wrote (its page tree's ``/Count``)."""
+    found = re.search(rb"/Type\s*/Pages\s*/Count\s+(\d+)", pdf)
+    return int(found.group(1)) if found else 0
 
 
 # -- figures ---------------------------------------------------------------------------------
