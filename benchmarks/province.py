@@ -18,6 +18,8 @@ same profile, scale, seed and generator) and measures, each in its own child pro
   on the store ``hmb metrics`` built;
 - ``hmb claims-audit DIR --profile P --format json`` (contract §6), its first run on that store
   and then **warm** (湖南 has no benefit table: measure it on a 三明 size, ``sanming-2024:SCALE``);
+- ``hmb brief DIR --profile P --out FILE.pdf`` (the meeting brief, contract §7): **cold** with an
+  empty cache and **warm** on the store ``hmb metrics`` built;
 - the pandas baseline (``benchmarks/pandas_baseline.py``), the same metrics in plain pandas;
 - the **floor**: one DuckDB scan, no grouping, of (a) the columns the metric values need and
   (b) every column that decides whether a row is accepted (contract §2) as well;
@@ -510,6 +512,18 @@ def bench_size(size: Size, *, data_dir: Path, out: Path, repeat: int, row_errors
             measure(argv, env=env, stdout=out / f"{size.name}.claims_audit.json")
             for _ in range(repeat)
         ]))
+        # The meeting brief (contract §7): cold on an empty cache (the store is built), warm on
+        # the store hmb metrics built. Issue 21's targets: under 10 s cold, under 3 s warm.
+        say(f"{size.name}: hmb brief, cold ×{repeat} then warm ×{repeat}")
+        pdf = Path(tmp) / "brief.pdf"
+        argv = [HMB, "brief", folder, "--profile", size.profile, "--out", pdf]
+        brief_cache = Path(tmp) / "brief-cache"
+        colds = []
+        for _ in range(repeat):
+            shutil.rmtree(brief_cache, ignore_errors=True)
+            colds.append(measure(argv, env={**env, "HMB_CACHE_DIR": str(brief_cache)}))
+        runs["brief_cold"] = asdict(median_run(colds))
+        runs["brief_warm"] = asdict(median_run([measure(argv, env=env) for _ in range(repeat)]))
         say(f"{size.name}: pandas baseline")
         runs["pandas"] = asdict(measure(
             [sys.executable, BASELINE, folder, "--profile", size.profile],
@@ -650,6 +664,8 @@ LABELS = {
     "development_warm": "hmb development, warm",
     "claims_audit_cold": "hmb claims-audit, first run on the store",
     "claims_audit_warm": "hmb claims-audit, warm",
+    "brief_cold": "hmb brief, cold",
+    "brief_warm": "hmb brief, warm",
     "pandas": "pandas baseline",
     "floor_metric_columns": "floor (a) metric columns",
     "floor_acceptance_columns": "floor (b) acceptance columns",

@@ -70,6 +70,7 @@ LABELS: dict[str, tuple[str, str]] = {
     # overview
     "open_alerts": ("未处理预警", "Open alerts"),
     "summary": ("需要关注", "What needs attention"),
+    "brief_download": ("下载工作专班简报（PDF）", "Download the meeting brief (PDF)"),
     "all_clear": ("本年度未发现违反规则的情况。", "No rule is breached this year."),
     "notices": ("情况通报", "Notices"),
     # participation

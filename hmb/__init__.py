@@ -10,6 +10,8 @@ Each package imports only from the packages listed above it (tests/test_layers.p
 - ``judge``: the figures held against the rulebook: rules, alerts, projections.
 - ``state``: what persists: the alert store and the audit trail.
 - ``access``: accounts, roles, and the scope every query runs under.
+- ``report``: documents for people who read paper, made as a role's scope sees the figures and
+  verdicts: the working group's meeting brief and the public disclosure (PDF, typeset offline).
 - ``cli``, ``tools``: the faces and the helpers that are not the product's runtime
   (``hmb`` command line; demo data, generated docs). The Streamlit pages live in ``dashboard/``.
 """

@@ -7,6 +7,7 @@ page by page and download by download, what each role sees, and what the audit t
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pypdf
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.media_file_storage import MediaFileStorageError
@@ -676,3 +678,34 @@ def test_an_overlong_comment_is_not_stored_whole(monkeypatch: pytest.MonkeyPatch
     assert not done
     refused = _trail().read(actions=("alert_refused",))[-1]
     assert refused.details["reason"] == "too_long" and refused.details["length"] == 2_001
+
+
+@pytest.mark.parametrize(
+    ("username", "role"),
+    [("demo-admin", "admin"), ("demo-city", "city_supervisor"),
+     ("demo-county", "county_supervisor"), ("demo-finance", "financial_regulator"),
+     ("demo-leader", "leadership")],
+)
+def test_the_overview_offers_each_role_the_brief_of_its_scope(
+        username: str, role: str, downloads: Downloads) -> None:
+    at = signed_in(username)
+    at.query_params["j"] = SANMING
+    at.run()
+    assert not at.exception
+    assert any(b.key == "brief_download" for b in at.get("download_button"))
+    name = next(n for _, _, n in downloads.buttons if n.startswith("brief-"))
+    pdf = downloads.served(downloads.click(name))
+    assert pdf is not None and pdf.startswith(b"%PDF")
+    text = "".join("\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+                   .split())
+    assert "工作专班简报" in text
+    if role == "county_supervisor":
+        assert "尤溪县" in text
+        leaked = {other for other in OTHER_SANMING if other in text}
+        assert not leaked, leaked
+    else:
+        assert "三元区" in text and "尤溪县" in text  # the whole city's ranking
+    event = _trail().read(actions=("export",))[-1]
+    assert (event.username, event.role) == (username, role)
+    assert event.details["kind"] == "brief" and event.details["file"] == name
+    assert event.details["counties"] == ([YOUXI] if role == "county_supervisor" else None)

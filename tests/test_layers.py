@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("judge",),
     ("state",),
     ("access",),
+    ("report",),
     ("tools",),
     ("cli",),
 )

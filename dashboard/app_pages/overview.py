@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, since_last, summary, view
+from dashboard import briefs, data, since_last, summary, view, widgets
 from dashboard.i18n import t
 from hmb.core.labels import label
 from hmb.measure.development import DEFAULT_GRAIN
@@ -17,6 +17,9 @@ lang = v.lang
 st.title(f"{v.profile.jurisdiction.name_zh if lang == 'zh' else v.profile.jurisdiction.name_en}"
          f" · {v.year}")
 st.caption(f"{t('as_of', lang)} {v.as_of:%Y-%m-%d} · {v.profile.document.number}")
+# The working group's brief of this view, as this role sees it (docs/brief.md).
+widgets.download(t("brief_download", lang), briefs.maker(v), briefs.file_name(v),
+                 "application/pdf", rows=0, key="brief_download")
 
 since_last.show(v)
 

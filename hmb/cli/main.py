@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hmb.cli import admin
+from hmb.cli import admin, reports
 from hmb.core.formatting import percent, points, wan_yuan, yuan
 from hmb.core.labels import label
 from hmb.core.private_files import restrict_umask
@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     )
     pseudo.add_argument("--format", choices=("text", "json"), default="text")
     admin.register(sub)
+    reports.register(sub, _rulebook_options, _as_of)
     return parser
 
 
@@ -316,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pseudonymize": _pseudonymize,
         "users": admin.users_command,
         "audit": admin.audit_command,
+        "brief": _brief,
+        "disclosure": _disclosure,
     }
     try:
         return commands[args.command](args)
@@ -498,7 +501,7 @@ def _open_for_profile(args: argparse.Namespace) -> tuple[Profile, Dataset, date]
         args.folder, profile.liability_codes, insured_elsewhere=profile.insured_elsewhere
     )
     check_jurisdiction(dataset, profile)  # another jurisdiction's rulebook is refused
-    _check_limit(dataset, args.max_quarantined)
+    _check_limit(dataset, getattr(args, "max_quarantined", None))  # the default where not offered
     as_of = args.as_of or dataset.default_as_of
     if as_of is None:
         raise NoDates(
@@ -765,6 +768,22 @@ def _diff_text(result: dict[str, Any]) -> str:
     if not result["changes"]:
         lines.append("  公布的数字没有变化。 No published figure moved.")
     return "\n".join(lines)
+
+
+def _brief(args: argparse.Namespace) -> int:
+    if (problem := reports.out_problem(args.out)) is not None:
+        _fail(problem)
+        return EXIT_FATAL
+    profile, dataset, as_of = _open_for_profile(args)
+    return reports.brief_command(args, profile, dataset, as_of)
+
+
+def _disclosure(args: argparse.Namespace) -> int:
+    if (problem := reports.out_problem(args.out)) is not None:
+        _fail(problem)
+        return EXIT_FATAL
+    profile, dataset, as_of = _open_for_profile(args)
+    return reports.disclosure_command(args, profile, dataset, as_of)
 
 
 def _alerts(args: argparse.Namespace) -> int:

@@ -101,6 +101,55 @@ class Settings(BaseSettings):
         " every quotation against them.",
     )
 
+    disclosure_min_count: int = Field(
+        default=10,
+        ge=1,
+        title="公开披露最小单元",
+        description="The public disclosure (`hmb disclosure`, 湖南 湘政办发〔2024〕5号 四（六）)"
+        " shows no figure of a group smaller than this many people or claims: such a cell is"
+        " printed as `<N` so that nobody can be recognised in it. A local parameter; the"
+        " document sets no number.",
+        json_schema_extra={"unit": "people"},
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        title="邮件服务器",
+        description="The bureau's own SMTP server through which `hmb brief --mail-to` sends the"
+        " brief ([brief.md](brief.md#mailing-the-brief)). Unset: `--mail-to` is refused.",
+    )
+    smtp_port: int = Field(
+        default=587,
+        ge=1,
+        le=65535,
+        title="邮件服务器端口",
+        description="The SMTP server's port (587 for submission with STARTTLS, 25 inside a"
+        " bureau's network).",
+    )
+    smtp_starttls: bool = Field(
+        default=True,
+        title="STARTTLS",
+        description="Upgrade the SMTP connection with STARTTLS before signing in (`false` only"
+        " for a server on the same machine or a closed network).",
+    )
+    smtp_user: str | None = Field(
+        default=None,
+        title="邮件账户",
+        description="The account to sign in to the SMTP server with; unset: send without"
+        " signing in.",
+    )
+    smtp_password_file: Path | None = Field(
+        default=None,
+        title="邮件密码文件",
+        description="A file holding the SMTP account's password (one line; keep it readable by"
+        " the product's account only). The password itself is never a setting.",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        title="发件人",
+        description="The sender address of a mailed brief (`hmb brief --mail-to`), e.g."
+        " `hmb@ybj.example.gov.cn`.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _blank_means_default(cls, values: Any) -> Any:

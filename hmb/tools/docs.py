@@ -137,10 +137,15 @@ def _setting_type(name: str) -> str:
     info = Settings.model_fields[name]
     kinds = [kind for kind in get_args(info.annotation) or (info.annotation,)
              if kind is not type(None)]
-    text = {Path: "folder", float: "number", str: "text"}[kinds[0]]
+    text = {Path: "folder", float: "number", int: "whole number", bool: "true or false",
+            str: "text"}[kinds[0]]
+    if name.endswith("_file"):
+        text = "file"
     for bound in info.metadata:
         if getattr(bound, "ge", None) is not None:
             text += f" ≥ {bound.ge:g}"
+        if getattr(bound, "le", None) is not None:
+            text += f" ≤ {bound.le:g}"
     return text + (", optional" if len(kinds) < len(get_args(info.annotation)) else "")
 
 
