@@ -16,7 +16,7 @@ from dashboard.view import View
 from hmb.core.settings import settings
 from hmb.ingest.dataset import check_jurisdiction
 from hmb.ingest.loading import InputError
-from hmb.state.exports import folder_under_root, ingest
+from hmb.state.exports import build_progress, folder_under_root, ingest
 
 MESSAGE_KEY = "_ingest_message"
 
@@ -57,7 +57,7 @@ def show(v: View, lang: Lang) -> None:
             jurisdiction=lambda dataset: check_jurisdiction(dataset, rulebook))
         while not running.done():
             elapsed = time.monotonic() - started
-            bar.progress(min(0.95, elapsed / (elapsed + 5.0)), text=f"{text} · {elapsed:.0f} s")
+            bar.progress(build_progress(elapsed), text=f"{text} · {elapsed:.0f} s")
             time.sleep(0.2)
         done = running.result()
     bar.progress(1.0, text=text)

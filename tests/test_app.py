@@ -382,7 +382,8 @@ def participation_figure(at: AppTest) -> list[str] | None:
 
 def test_the_pages_show_the_indicators() -> None:
     profile = load_profile(SANMING)
-    dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes)
+    dataset = open_dataset(ensure_demo(SANMING, settings().demo_dir), profile.liability_codes,
+                           insured_elsewhere=profile.insured_elsewhere)  # as the app opens it
     assert dataset.default_as_of is not None
     with member_links.connect(dataset) as con:
         figures = indicators(con, dataset.default_as_of)

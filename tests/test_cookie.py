@@ -4,6 +4,7 @@ HttpOnly, SameSite=Strict cookie, and nothing else."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -29,7 +30,10 @@ def _post(path: str, body: bytes = b"", headers: dict[str, str] | None = None,
     scope = {"type": "http", "method": "POST", "path": path, "scheme": scheme,
              "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
              "query_string": b"", "server": ("testserver", 80), "root_path": ""}
-    return asyncio.run(route.endpoint(Request(scope, receive)))
+    # In a thread of its own: a browser test earlier in the run may leave an event loop running
+    # in this one.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, route.endpoint(Request(scope, receive))).result()
 
 
 def _set_cookie(response: Any) -> str:

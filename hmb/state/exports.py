@@ -415,3 +415,10 @@ def folder_under_root(text: str, root: Path | None) -> Path:
                 file=str(link),
             )])
     return resolved
+
+
+def build_progress(elapsed: float) -> float:
+    """How far the app's bar shows an ingest after ``elapsed`` seconds: the build's length is
+    not known beforehand, so the bar approaches 95 % (half-way at 5 s) and completes when the
+    build does."""
+    return min(0.95, elapsed / (elapsed + 5.0))
