@@ -124,26 +124,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     )
     _limit_option(validate)
 
-    metric = sub.add_parser("metrics", help="print participation and finance metrics")
-    metric.add_argument("folder", type=Path)
-    _rulebook_options(metric, required=True, purpose="the parameters (premium, margin) from")
-    metric.add_argument(
-        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
-    )
-    metric.add_argument("--format", choices=("text", "json"), default="text")
-    _limit_option(metric)
+    metric = _folder_command(sub, "metrics", "print participation and finance metrics",
+                             purpose="the parameters (premium, margin) from")
+    _output_options(metric)
 
     _add_development(sub)
     _add_claims_audit(sub)
     _add_indicators(sub)
     _add_ingest(sub)
 
-    check = sub.add_parser("check", help="evaluate the rulebook and print the alerts")
-    check.add_argument("folder", type=Path)
-    _rulebook_options(check, required=True, purpose="the rules from")
-    check.add_argument(
-        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
-    )
+    check = _folder_command(sub, "check", "evaluate the rulebook and print the alerts",
+                            purpose="the rules from")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument(
         "--fail-on",
@@ -191,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one block per c
     )
     pseudo.add_argument("--format", choices=("text", "json"), default="text")
     admin.register(sub)
-    reports.register(sub, _rulebook_options, _as_of)
+    reports.register(sub, _folder_command)
     return parser
 
 
@@ -219,14 +210,10 @@ def _add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``hmb development`` (contract §5)."""
-    develop = sub.add_parser(
-        "development",
-        help="claims development: paid triangle, chain ladder, projected loss ratio (精算回溯)",
-    )
-    develop.add_argument("folder", type=Path)
-    _rulebook_options(develop, required=True, purpose="the expected payout ratio from")
-    develop.add_argument(
-        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    develop = _folder_command(
+        sub, "development",
+        "claims development: paid triangle, chain ladder, projected loss ratio (精算回溯)",
+        purpose="the expected payout ratio from",
     )
     develop.add_argument(
         "--grain",
@@ -234,39 +221,49 @@ def _add_development(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default="year",
         help="development periods of a year, a quarter or a month (default: year)",
     )
-    develop.add_argument("--format", choices=("text", "json"), default="text")
-    _limit_option(develop)
+    _output_options(develop)
 
 
 def _add_claims_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``hmb claims-audit`` (contract §6; ``hmb audit`` is the audit trail's)."""
-    audit = sub.add_parser(
-        "claims-audit",
-        help="recompute each settled claim's payable from the benefit table (理赔核查)",
+    audit = _folder_command(
+        sub, "claims-audit",
+        "recompute each settled claim's payable from the benefit table (理赔核查)",
+        purpose="the benefit table from",
     )
-    audit.add_argument("folder", type=Path)
-    _rulebook_options(audit, required=True, purpose="the benefit table from")
-    audit.add_argument(
-        "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
-    )
-    audit.add_argument("--format", choices=("text", "json"), default="text")
-    _limit_option(audit)
+    _output_options(audit)
 
 
 def _add_indicators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``hmb indicators`` (docs/metrics.md#indicators-监管公开指标)."""
-    indicators = sub.add_parser(
-        "indicators",
-        help="renewal rate, personal-account share, pre-existing share, claimants, one-stop"
-        " share by liability",
+    indicators = _folder_command(
+        sub, "indicators",
+        "renewal rate, personal-account share, pre-existing share, claimants, one-stop share by"
+        " liability",
+        purpose="the jurisdiction's name from",
     )
-    indicators.add_argument("folder", type=Path)
-    _rulebook_options(indicators, required=True, purpose="the jurisdiction's name from")
-    indicators.add_argument(
+    _output_options(indicators)
+
+
+def _folder_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *,
+    purpose: str,
+) -> argparse.ArgumentParser:
+    """A command on a data folder under a rulebook: FOLDER, --profile or --rulebook (required,
+    ``purpose`` says what is read from it) and --as-of; the caller adds the rest."""
+    parser = sub.add_parser(name, help=help_text)
+    parser.add_argument("folder", type=Path)
+    _rulebook_options(parser, required=True, purpose=purpose)
+    parser.add_argument(
         "--as-of", type=_as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
     )
-    indicators.add_argument("--format", choices=("text", "json"), default="text")
-    _limit_option(indicators)
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    """--format text|json and the quarantine limit, last on a folder command."""
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    _limit_option(parser)
 
 
 def _rulebook_options(parser: argparse.ArgumentParser, *, required: bool, purpose: str) -> None:

@@ -21,16 +21,13 @@ EXIT_FATAL = 2
 
 def register(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    rulebook_options: Callable[..., None],
-    as_of: Callable[[str], date],
+    folder_command: Callable[..., argparse.ArgumentParser],
 ) -> None:
-    brief = sub.add_parser(
-        "brief", help="write the working group's meeting brief as a PDF (A4, at most 6 pages)"
-    )
-    brief.add_argument("folder", type=Path)
-    rulebook_options(brief, required=True, purpose="the rules and parameters from")
-    brief.add_argument(
-        "--as-of", type=as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    """``hmb brief`` and ``hmb disclosure``, each a folder command of hmb.cli.main (FOLDER,
+    the rulebook, --as-of) with its own options."""
+    brief = folder_command(
+        sub, "brief", "write the working group's meeting brief as a PDF (A4, at most 6 pages)",
+        purpose="the rules and parameters from",
     )
     brief.add_argument("--year", type=int, help="policy year (default: the latest in the data)")
     brief.add_argument(
@@ -44,14 +41,10 @@ def register(
         help="also mail the PDF to this address through the bureau's SMTP server (HMB_SMTP_*)",
     )
 
-    public = sub.add_parser(
-        "disclosure",
-        help="write the public disclosure (participation, settlements, income and expenditure)",
-    )
-    public.add_argument("folder", type=Path)
-    rulebook_options(public, required=True, purpose="the parameters from")
-    public.add_argument(
-        "--as-of", type=as_of, help="YYYY-MM-DD (default: latest enroll, report or settle date)"
+    public = folder_command(
+        sub, "disclosure",
+        "write the public disclosure (participation, settlements, income and expenditure)",
+        purpose="the parameters from",
     )
     public.add_argument("--year", type=int, help="policy year (default: the latest in the data)")
     public.add_argument("--lang", choices=("zh", "en"), default="zh")

@@ -319,7 +319,7 @@ def _value_text(key: str, value: float | None, lang: Lang) -> str:
         return percent(value)
     if key == "enrolled":
         return f"{int(value):,} {'人' if lang == 'zh' else 'people'}"
-    return _wan(value, lang)
+    return wan(value, lang)
 
 
 def _change_text(key: str, now: float | None, before: float | None, lang: Lang) -> str:
@@ -330,7 +330,7 @@ def _change_text(key: str, now: float | None, before: float | None, lang: Lang) 
         return _points(change, lang)
     if key == "enrolled":
         return f"{int(change):+,} {'人' if lang == 'zh' else 'people'}"
-    return _wan(change, lang, signed=True)
+    return wan(change, lang, signed=True)
 
 
 def _points(gap: float, lang: Lang, signed: bool = True) -> str:
@@ -340,7 +340,8 @@ def _points(gap: float, lang: Lang, signed: bool = True) -> str:
     return shown if lang == "zh" else shown.replace(" 个百分点", " pp")
 
 
-def _wan(amount: float, lang: Lang, signed: bool = False) -> str:
+def wan(amount: float, lang: Lang, signed: bool = False) -> str:
+    """万元 as the brief and the disclosure print them: '1,234.57 万元', '1,234.57 × 10⁴ yuan'."""
     value = f"{in_wan(amount):{'+' if signed else ''},.2f}"
     return f"{value} 万元" if lang == "zh" else f"{value} × 10⁴ yuan"
 
@@ -391,7 +392,7 @@ def gap_text(alert: Alert, lang: Lang) -> str:
         if alert.gap_unit == "pp":
             parts.append(_points(gap / 100, lang, signed=False))
         elif alert.gap_unit in ("yuan", "wan_yuan"):
-            parts.append(_wan(abs(gap) * (10_000 if alert.gap_unit == "wan_yuan" else 1), lang))
+            parts.append(wan(abs(gap) * (10_000 if alert.gap_unit == "wan_yuan" else 1), lang))
         elif alert.gap_unit == "people":
             parts.append(f"{abs(gap):,.0f} {'人' if lang == 'zh' else 'people'}")
         elif alert.gap_unit == "insurers":
@@ -405,7 +406,7 @@ def gap_text(alert: Alert, lang: Lang) -> str:
         parts.append(f"{int(people_short):,} {'人' if lang == 'zh' else 'people'}")
     excess = alert.details.get("excess_amount")
     if excess:
-        parts.append(_wan(float(excess), lang))
+        parts.append(wan(float(excess), lang))
     return " · ".join(parts) or "—"
 
 
@@ -526,8 +527,8 @@ def _ratio_section(finance: Sequence[metrics.FinanceRow], projected: Development
     columns.append(text("projection", lang))
     rows = []
     for row in finance:
-        cells = [str(row.policy_year), _wan(_money(row.written_premium) or 0.0, lang),
-                 _wan(_money(row.claims_paid) or 0.0, lang), percent(row.loss_ratio)]
+        cells = [str(row.policy_year), wan(_money(row.written_premium) or 0.0, lang),
+                 wan(_money(row.claims_paid) or 0.0, lang), percent(row.loss_ratio)]
         if insurer_finance:
             cells.append(percent(row.combined_ratio))
         cells.append(_projection(projected, row.policy_year, lang))
@@ -571,9 +572,9 @@ def _pool_section(profile: Profile, finance: Sequence[metrics.FinanceRow], scope
     section["columns"] = [text("year", lang), text("pool_open", lang), text("pool_draw", lang),
                           text("pool_in", lang), text("pool_close", lang)]
     section["rows"] = [
-        [str(r.policy_year), _wan(_money(r.pool_open) or 0.0, lang),
-         _wan(_money(r.pool_draw) or 0.0, lang), _wan(_money(r.excess_surplus) or 0.0, lang),
-         _wan(_money(r.pool_close) or 0.0, lang)]
+        [str(r.policy_year), wan(_money(r.pool_open) or 0.0, lang),
+         wan(_money(r.pool_draw) or 0.0, lang), wan(_money(r.excess_surplus) or 0.0, lang),
+         wan(_money(r.pool_close) or 0.0, lang)]
         for r in rows
     ]
     return section

@@ -20,17 +20,21 @@ import polars as pl
 import queries
 from hmb.access import scoping
 from hmb.core.counties import county_name
-from hmb.core.formatting import in_wan, percent
+from hmb.core.formatting import percent
 from hmb.core.labels import Lang, label
 from hmb.core.settings import settings
 from hmb.ingest.dataset import Dataset
 from hmb.measure import metrics
+from hmb.report.brief import TEXT as BRIEF_TEXT
+from hmb.report.brief import wan
 from hmb.report.typeset import typeset
 from hmb.rulebook.profiles import Profile
 
 HUNAN_DOCUMENT = "湘政办发〔2024〕5号"
 
+# The words the brief prints too (the footer, the county column) come from the brief.
 TEXT: dict[str, dict[Lang, str]] = {
+    **{key: BRIEF_TEXT[key] for key in ("county", "as_of", "data", "rulebook", "page")},
     "title": {"zh": "惠民保运行情况公开", "en": "惠民保 public disclosure"},
     "basis": {"zh": "依据 湘政办发〔2024〕5号 四（六）：“定期向社会公开参保、结算、收支等信息”。",
               "en": "Under 湘政办发〔2024〕5号 四（六）: “publish enrolment, settlement, income and"
@@ -43,7 +47,6 @@ TEXT: dict[str, dict[Lang, str]] = {
     "participation": {"zh": "一、参保情况", "en": "1. Enrolment"},
     "settlements": {"zh": "二、结算情况", "en": "2. Settlements"},
     "income": {"zh": "三、收支情况", "en": "3. Income and expenditure"},
-    "county": {"zh": "区县", "en": "County"},
     "total": {"zh": "合计", "en": "Total"},
     "quarter": {"zh": "季度", "en": "Quarter"},
     "claims": {"zh": "结算件数", "en": "Claims settled"},
@@ -53,10 +56,6 @@ TEXT: dict[str, dict[Lang, str]] = {
                          " that no one can be recognised."},
     "expenses": {"zh": "经营费用（全年，按保险公司报告）",
                  "en": "Operating expenses (year, as reported)"},
-    "as_of": {"zh": "统计截至", "en": "as of"},
-    "data": {"zh": "数据指纹", "en": "data fingerprint"},
-    "rulebook": {"zh": "规则版本", "en": "rulebook version"},
-    "page": {"zh": "第 {page} 页，共 {total} 页", "en": "page {page} of {total}"},
 }
 
 
@@ -64,8 +63,6 @@ def _t(key: str, lang: Lang, **values: Any) -> str:
     return TEXT[key][lang].format(**values)
 
 
-def _wan(amount: float, lang: Lang) -> str:
-    return f"{in_wan(amount):,.2f} {'万元' if lang == 'zh' else '× 10⁴ yuan'}"
 
 
 def _quarter(year: int, quarter: int, lang: Lang) -> str:
@@ -114,7 +111,7 @@ def disclosure_content(profile: Profile, dataset: Dataset, as_of: date, year: in
     def cells(count: int, amount: Any) -> list[str]:
         if count < minimum:
             return [hidden, "—"]
-        return [f"{count:,}", _wan(float(amount), lang)]
+        return [f"{count:,}", wan(float(amount), lang)]
 
     settlement_rows = [
         [_quarter(r["settle_year"], r["settle_quarter"], lang), *cells(int(r["claims"]),
@@ -130,9 +127,9 @@ def disclosure_content(profile: Profile, dataset: Dataset, as_of: date, year: in
     if finance:
         f = finance[0]
         summary = [
-            [label("metric", "written_premium", lang), _wan(float(f.written_premium), lang)],
-            [label("metric", "claims_paid", lang), _wan(float(f.claims_paid), lang)],
-            [_t("expenses", lang), _wan(float(f.expenses), lang)],
+            [label("metric", "written_premium", lang), wan(float(f.written_premium), lang)],
+            [label("metric", "claims_paid", lang), wan(float(f.claims_paid), lang)],
+            [_t("expenses", lang), wan(float(f.expenses), lang)],
             [label("metric", "loss_ratio", lang), percent(f.loss_ratio)],
         ]
     jurisdiction = profile.jurisdiction.name_zh if lang == "zh" else profile.jurisdiction.name_en
